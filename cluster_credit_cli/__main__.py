@@ -1,0 +1,3 @@
+from cluster_credit_cli.cli import main
+
+main()

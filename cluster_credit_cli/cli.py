@@ -1,0 +1,52 @@
+"""The ``ccredit`` command line: a thin layer over the library.
+
+Each command parses options, calls one core function that takes and returns plain data, prints
+a summary and maps the outcome to an exit code. Heavy imports (pandas, openpyxl) happen inside
+commands so ``ccredit --help`` stays quick.
+
+Exit codes: 0 success; 1 data problems found (results still written); 2 usage or config error;
+3 (batch) another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cluster_credit_cli import __version__
+
+app = typer.Typer(
+    name="ccredit",
+    help="ccredit — 产业集群中小企业综合信用评估 / cluster SME credit evaluation.\n\n"
+    "Example: ccredit score sample_data/申报材料汇总.xlsx",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ccredit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """ccredit — 产业集群中小企业综合信用评估 / cluster SME credit evaluation.
+
+    Example: ccredit score sample_data/申报材料汇总.xlsx
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="ccredit")
+
+
+# Command modules register themselves on ``app``; they import only typer at module level.
+from cluster_credit_cli.commands import model_cmd, score  # noqa: E402,F401
