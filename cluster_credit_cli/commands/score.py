@@ -1,0 +1,116 @@
+"""``ccredit score`` and ``ccredit check``: one review round from the applicants file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cluster_credit_cli.cli import app
+from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
+                                                check_lang, existing_file, guard, parse_as_of)
+
+SOURCE_OPTS = ("panel", "auditor", "association", "innovation", "credit_system", "bank")
+
+PanelOpt = typer.Option(None, "--panel", help="评审小组核定 file (panel-verified values).", metavar="PATH")
+AuditorOpt = typer.Option(None, "--auditor", help="会计师事务所审计数据 file.", metavar="PATH")
+AssociationOpt = typer.Option(None, "--association", help="行业协会评价 file.", metavar="PATH")
+InnovationOpt = typer.Option(None, "--innovation", help="协同创新中心 file.", metavar="PATH")
+CreditOpt = typer.Option(None, "--credit-system", help="社会信用系统 export (records).", metavar="PATH")
+BankOpt = typer.Option(None, "--bank", help="合作银行征信 file.", metavar="PATH")
+StrictOpt = typer.Option(False, "--strict", help="Treat model weight mismatches as errors.")
+
+
+def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool, lang: str, as_of: Optional[str]):
+    from cluster_credit_cli.discovery import discover_sources
+    from cluster_credit_cli.model import load_model
+
+    check_lang(lang)
+    existing_file(applicants, "applicants file")
+    for k, v in given.items():
+        existing_file(v, f"--{k.replace('_', '-')}")
+    from cluster_credit_cli.i18n import use_lang
+
+    model = load_model(config, strict=True if strict else None)
+    with use_lang(lang):
+        sources = discover_sources(applicants, model, given)
+    return model, sources, parse_as_of(as_of)
+
+
+@app.command()
+@guard
+def score(
+    applicants: Path = typer.Argument(..., help="The applicants workbook (申报材料), .xlsx or .csv.", metavar="APPLICANTS"),
+    panel: Optional[Path] = PanelOpt, auditor: Optional[Path] = AuditorOpt,
+    association: Optional[Path] = AssociationOpt, innovation: Optional[Path] = InnovationOpt,
+    credit_system: Optional[Path] = CreditOpt, bank: Optional[Path] = BankOpt,
+    as_of: Optional[str] = AsOfOpt, out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
+    lang: str = LangOpt, config: Optional[Path] = ConfigOpt, strict: bool = StrictOpt,
+    quiet: bool = QuietOpt, debug: bool = DebugOpt,
+) -> None:
+    """Score a review round: read, merge, score, apply gates, grade, rank and share out the pool.
+
+    The exports not named by options are found beside APPLICANTS by their names
+    (审计 / 协会 / 信用系统 / 银行 / 评审 / 创新 ...). Writes the rating workbook
+    (default: beside APPLICANTS) and prints a summary.
+
+    Exit codes: 0 clean; 1 results written but problems found in the inputs; 2 usage or config error.
+
+    Example: ccredit score sample_data/申报材料汇总.xlsx --as-of 2026-11-30
+    """
+    from cluster_credit_cli import report
+    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.summary import print_summary
+
+    given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
+                 credit_system=credit_system, bank=bank)
+    model, sources, day = _prepare(applicants, given, config, strict, lang, as_of)
+    result = score_round(applicants, sources, model=model, as_of=day, lang=lang)
+    target = out or report.default_output(applicants, day, lang)
+    outcomes = [report.write_rating_workbook(result, target)]
+    if json_path:
+        outcomes.append(report.write_json(result, json_path))
+    if not quiet:
+        print_summary(result, sources, outcomes)
+    else:
+        for o in outcomes:
+            if o.diverted:
+                typer.echo(o.note, err=True)
+    raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command()
+@guard
+def check(
+    applicants: Path = typer.Argument(..., help="The applicants workbook (申报材料).", metavar="APPLICANTS"),
+    panel: Optional[Path] = PanelOpt, auditor: Optional[Path] = AuditorOpt,
+    association: Optional[Path] = AssociationOpt, innovation: Optional[Path] = InnovationOpt,
+    credit_system: Optional[Path] = CreditOpt, bank: Optional[Path] = BankOpt,
+    as_of: Optional[str] = AsOfOpt, out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
+    lang: str = LangOpt, config: Optional[Path] = ConfigOpt,
+    quiet: bool = QuietOpt, debug: bool = DebugOpt,
+) -> None:
+    """Materials completeness review (材料完整性审核): what is missing or inconsistent, per enterprise.
+
+    The same reading and merging as ``score``, no scores: a feedback workbook the panel can send
+    back to applicants.
+
+    Example: ccredit check sample_data/申报材料汇总.xlsx
+    """
+    from cluster_credit_cli import report
+    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.summary import print_check_summary
+
+    given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
+                 credit_system=credit_system, bank=bank)
+    model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
+    result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True)
+    target = out or report.default_output(applicants, day, lang, kind="feedback")
+    outcomes = [report.write_feedback_workbook(result, target)]
+    if json_path:
+        outcomes.append(report.write_json(result, json_path))
+    if not quiet:
+        print_check_summary(result, sources, outcomes)
+    needs_work = bool(result.problems) or any(result.table["missing"].map(len) > 0) or bool(result.merged.conflict_codes)
+    raise typer.Exit(1 if needs_work else 0)

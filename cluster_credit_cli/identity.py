@@ -1,0 +1,64 @@
+"""Identity of an enterprise: the unified social credit code (统一社会信用代码, GB 32100-2015).
+
+Codes are normalised (NFKC so full-width characters become ASCII, spaces and dashes removed,
+upper case) and their check digit validated with python-stdnum's ``cn.uscc``. An invalid code
+is a row-level problem: that row is not merged. Names are compared after the same kind of
+normalisation, so "广东某某模具有限公司 " and "广东某某模具有限公司" are the same name.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from stdnum.cn import uscc
+
+from cluster_credit_cli.i18n import say
+from cluster_credit_cli.text import halfwidth
+
+_STRIP = re.compile(r"[\s\-—_·.]")
+
+
+def normalize_code(value: object) -> str:
+    if value is None:
+        return ""
+    return _STRIP.sub("", halfwidth(str(value))).upper()
+
+
+def code_problem(code: str) -> str | None:
+    """Why a normalised code is not a valid unified social credit code, or None if it is."""
+    if not code:
+        return "empty"
+    try:
+        uscc.validate(code)
+    except uscc.InvalidLength:
+        return say(f"共 {len(code)} 位，统一社会信用代码应为 18 位", f"has {len(code)} characters, a unified social credit code has 18")
+    except uscc.InvalidChecksum:
+        digit = uscc.calc_check_digit(code[:17])
+        return say(f"校验码错误（最后一位应为 {digit}）", f"check digit is wrong (the last character should be {digit})")
+    except (uscc.InvalidFormat, uscc.InvalidComponent):
+        return say("含有统一社会信用代码不允许的字符（I、O、S、V、Z 或符号）",
+                   "contains characters not allowed in a unified social credit code (I, O, S, V, Z or symbols)")
+    return None
+
+
+def normalize_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Vectorised over unique values: (normalised codes, reason invalid or None)."""
+    uniques = pd.unique(values.to_numpy(dtype=object))
+    norm = {u: normalize_code(u) for u in uniques}
+    reasons = {c: code_problem(c) for c in set(norm.values())}
+    codes = values.map(norm)
+    return codes, codes.map(reasons)
+
+
+def normalize_name(value: object) -> str:
+    """Name comparison key: NFKC, no spaces, brackets unified."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return re.sub(r"\s+", "", halfwidth(str(value)))
+
+
+def make_code(body17: str) -> str:
+    """A valid code from its first 17 characters (used by the sample and benchmark generators)."""
+    return body17 + uscc.calc_check_digit(body17)

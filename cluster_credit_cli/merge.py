@@ -1,0 +1,304 @@
+"""Identity and merge: one record per applicant, built from every source by precedence.
+
+* Codes are normalised and validated; a row with an invalid code is reported and not merged.
+* Two applicant rows with one code are a conflict for the user to resolve (status ``conflict``):
+  neither row is picked.
+* An export row without a code is matched by the enterprise name when that name is unique among
+  applicants, and flagged.
+* Export rows for enterprises that did not apply are counted, not errors.
+* For each field the first source in the field's ``sources`` list that has a value wins; every
+  disagreement between sources is listed (name mismatches included). Provenance — file, sheet,
+  row, column — is kept for every value through the per-source aligned frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cluster_credit_cli.i18n import say
+from cluster_credit_cli.identity import normalize_codes, normalize_name
+from cluster_credit_cli.model import Model
+from cluster_credit_cli.problems import Problems
+from cluster_credit_cli.reading import SourceTable
+from cluster_credit_cli.text import normalize_choice
+
+
+@dataclass
+class SourceStats:
+    rows: int = 0
+    merged: int = 0
+    other_enterprises: int = 0  # rows for codes that did not apply
+    invalid_code: int = 0
+    by_name: int = 0
+    unmatched: int = 0  # rows without a usable code or name match
+
+
+@dataclass
+class Merged:
+    codes: pd.Index
+    values: pd.DataFrame  # index: code; columns: entity field keys (winning values)
+    winner: pd.DataFrame  # index: code; columns: field keys -> winning source kind ("" if none)
+    aligned: dict[str, pd.DataFrame]  # source kind -> fields + "_row", aligned to codes
+    tables: dict[str, SourceTable]
+    records: pd.DataFrame | None  # record-shaped sources (credit system) limited to applicants
+    conflicts: pd.DataFrame  # long: code, field, source, file, sheet, row, column, value, used
+    conflict_codes: set[str]
+    stats: dict[str, SourceStats] = field(default_factory=dict)
+
+    def provenance(self, model: Model) -> pd.DataFrame:
+        """Long table of every winning value: code, field, value, source, file, sheet, row, column."""
+        parts = []
+        for kind, frame in self.aligned.items():
+            table = self.tables[kind]
+            for key, header in table.columns.items():
+                if key == "code" or key not in self.winner.columns:
+                    continue
+                mask = (self.winner[key] == kind).to_numpy()
+                if not mask.any():
+                    continue
+                codes = self.codes[mask]
+                parts.append(pd.DataFrame({
+                    "code": codes, "field": key, "value": frame.loc[codes, key].map(_display).to_numpy(),
+                    "source": kind, "file": table.file.name, "sheet": table.sheet or "",
+                    "row": frame.loc[codes, "_row"].to_numpy(), "column": header,
+                }))
+        if not parts:
+            return pd.DataFrame(columns=["code", "field", "value", "source", "file", "sheet", "row", "column"])
+        out = pd.concat(parts, ignore_index=True)
+        order = {k: i for i, k in enumerate(model.fields)}
+        pos = {c: i for i, c in enumerate(self.codes)}
+        out["_o"] = out["code"].map(pos) * 1000 + out["field"].map(order)
+        return out.sort_values("_o").drop(columns="_o").reset_index(drop=True)
+
+
+def _display(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value
+
+
+def _codes_for(table: SourceTable, problems: Problems, model: Model, name_to_code: dict[str, str] | None,
+               stats: SourceStats) -> pd.Series:
+    """Normalised, valid codes for each row of a table; '' where the row cannot be merged."""
+    frame = table.data
+    code_header = table.columns.get("code", model.fields["code"].label)
+    rows = frame["_row"].to_numpy()
+    if "code" in frame:
+        codes, reasons = normalize_codes(frame["code"].fillna(""))
+    else:
+        codes = pd.Series([""] * len(frame), index=frame.index, dtype=object)
+        reasons = pd.Series(["empty"] * len(frame), index=frame.index, dtype=object)
+    codes = codes.copy()
+    raw = frame["code"].to_numpy(dtype=object) if "code" in frame else None
+    bad = reasons.notna().to_numpy() & (reasons != "empty").to_numpy()
+    for p in np.flatnonzero(bad):
+        problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "bad_code",
+                     say(f"“{raw[p]}”：{reasons.iloc[p]}；本行未合并，请更正代码",
+                         f"'{raw[p]}': {reasons.iloc[p]}; this row is not merged — correct the code"))
+    stats.invalid_code += int(bad.sum())
+    codes[bad] = ""
+    empty = (reasons == "empty").to_numpy()
+    if empty.any():
+        names = frame["name"].to_numpy(dtype=object) if "name" in frame else np.array([""] * len(frame), dtype=object)
+        for p in np.flatnonzero(empty):
+            key = normalize_name(names[p])
+            match = name_to_code.get(key) if (name_to_code is not None and key) else None
+            if match:
+                codes.iloc[p] = match
+                stats.by_name += 1
+                problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "matched_by_name",
+                             say(f"没有代码：按名称“{names[p]}”匹配到 {match}，请补充代码以确认",
+                                 f"no code: matched to {match} by the name '{names[p]}'; add the code to be sure"),
+                             "warning")
+            else:
+                stats.unmatched += 1
+                if key or name_to_code is None:
+                    problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "missing_code",
+                                 say("没有代码" + (f"，名称“{names[p]}”也不匹配任何申报企业" if key else "") + "；本行未合并",
+                                     "no code" + (f" and the name '{names[p]}' matches no applicant" if key else "")
+                                     + "; this row is not merged"))
+    return codes
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (float, int, np.floating)) and isinstance(b, (float, int, np.floating)):
+        return bool(np.isclose(float(a), float(b), rtol=1e-9, atol=1e-9))
+    if isinstance(a, pd.Timestamp) or isinstance(b, pd.Timestamp):
+        return pd.Timestamp(a) == pd.Timestamp(b)
+    return normalize_choice(a) == normalize_choice(b)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) or value == ""
+
+
+def _collapse(table: SourceTable, codes: pd.Series, model: Model, problems: Problems) -> pd.DataFrame:
+    """One row per code for an entity source; extra rows aggregated or reported."""
+    frame = table.data.assign(_code=codes.to_numpy())
+    frame = frame[frame["_code"] != ""]
+    dup = frame["_code"].duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return frame.set_index("_code")
+    source = model.sources[table.kind]
+    single = frame[~dup].set_index("_code")
+    multi = frame[dup]
+    out_rows = []
+    for code, group in multi.groupby("_code", sort=False):
+        row: dict[str, Any] = {"_row": int(group["_row"].iloc[0])}
+        for col in table.data.columns:
+            if col == "_row":
+                continue
+            vals = [v for v in group[col].tolist() if not _missing(v)]
+            how = source.aggregate.get(col)
+            if how and vals:
+                row[col] = {"max": max, "min": min, "sum": sum}[how](vals)
+                continue
+            row[col] = vals[0] if vals else np.nan
+            if any(not _same(v, vals[0]) for v in vals[1:]) and col != "name":
+                header = table.columns.get(col, col)
+                problems.add(table.file.name, table.sheet, int(group["_row"].iloc[0]), header,
+                             "conflicting_rows",
+                             say(f"{code} 有 {len(group)} 行（第 {', '.join(map(str, group['_row']))} 行），取值不同："
+                                 f"{'、'.join(dict.fromkeys(map(str, vals)))}；采用第一个（{vals[0]}），请每家企业只保留一行",
+                                 f"{code} has {len(group)} rows (rows {', '.join(map(str, group['_row']))}) with "
+                                 f"different values {', '.join(dict.fromkeys(map(str, vals)))}; "
+                                 f"the first ({vals[0]}) is used — keep one row per enterprise"), "warning")
+        out_rows.append(pd.Series(row, name=code))
+    combined = pd.concat([single, pd.DataFrame(out_rows)])
+    combined.index.name = "_code"
+    return combined
+
+
+def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Problems) -> Merged:
+    applicants = tables["applicants"]
+    stats: dict[str, SourceStats] = {k: SourceStats(rows=len(t.data)) for k, t in tables.items()}
+    codes = _codes_for(applicants, problems, model, None, stats["applicants"])
+    frame = applicants.data.assign(_code=codes.to_numpy())
+    frame = frame[frame["_code"] != ""]
+    dup_mask = frame["_code"].duplicated(keep=False)
+    conflict_codes = set(frame.loc[dup_mask, "_code"])
+    code_header = applicants.columns.get("code", model.fields["code"].label)
+    for code, group in frame[dup_mask].groupby("_code", sort=False):
+        rows = ", ".join(map(str, group["_row"]))
+        problems.add(applicants.file.name, applicants.sheet, int(group["_row"].iloc[0]), code_header,
+                     "duplicate_applicant",
+                     say(f"{code} 在申报表中出现 {len(group)} 行（第 {rows} 行）；请只保留一行，在此之前不予评分",
+                         f"{code} is applied for in {len(group)} rows ({rows}); keep exactly one row for it — "
+                         "it is not scored until then"))
+    # Conflicting applicants keep a row (first) for display only; their values are not used.
+    first = frame.drop_duplicates("_code", keep="first").set_index("_code")
+    order = pd.Index(first.index, name="code")
+    stats["applicants"].merged = len(order)
+    names = first["name"] if "name" in first else pd.Series("", index=order)
+    name_keys = names.map(normalize_name)
+    unique_names = name_keys[~name_keys.duplicated(keep=False)]
+    name_to_code = {k: c for c, k in unique_names.items() if k}
+
+    aligned: dict[str, pd.DataFrame] = {"applicants": first.reindex(order)}
+    records = None
+    for kind, table in tables.items():
+        if kind == "applicants":
+            continue
+        st = stats[kind]
+        src_codes = _codes_for(table, problems, model, name_to_code, st)
+        in_round = src_codes.isin(order)
+        st.other_enterprises = int(((src_codes != "") & ~in_round).sum())
+        st.merged = int(in_round.sum())
+        if model.sources[kind].shape == "records":
+            rec = table.data[in_round.to_numpy()].assign(code=src_codes[in_round].to_numpy())
+            rec["_source"] = kind
+            records = rec if records is None else pd.concat([records, rec], ignore_index=True)
+            continue
+        keep = in_round.to_numpy()
+        sub = SourceTable(table.kind, table.file, table.sheet, table.header_row,
+                          table.data[keep].reset_index(drop=True), table.columns)
+        collapsed = _collapse(sub, src_codes[keep].reset_index(drop=True), model, problems)
+        aligned[kind] = collapsed.reindex(order)
+
+    values, winner, conflicts = _resolve(order, aligned, tables, model, conflict_codes, names)
+    for kind, frame_ in aligned.items():
+        if kind != "applicants" and "name" in frame_:
+            _name_mismatches(kind, frame_, names, tables[kind], problems, model)
+    return Merged(order, values, winner, aligned, tables, records, conflicts, conflict_codes, stats)
+
+
+def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str, SourceTable], model: Model,
+             conflict_codes: set[str], names: pd.Series):
+    values = pd.DataFrame(index=order)
+    winner = pd.DataFrame(index=order)
+    conflict_parts = []
+    blocked = order.isin(list(conflict_codes))
+    for key, f in model.fields.items():
+        if model.sources.get(f.sources[0]) is None:
+            continue
+        present = [s for s in f.sources if s in aligned and key in aligned[s].columns
+                   and model.sources[s].shape == "entity"]
+        if not present:
+            continue
+        stacked = [aligned[s][key] for s in present]
+        best = stacked[0].copy().astype(object)
+        src = pd.Series(np.where(_notmissing(stacked[0]), present[0], ""), index=order, dtype=object)
+        for s, col in zip(present[1:], stacked[1:]):
+            take = (src == "").to_numpy() & _notmissing(col)
+            best[take] = col[take]
+            src[take] = s
+        best[blocked] = np.nan
+        src[blocked] = ""
+        values[key] = best
+        winner[key] = src
+        if len(present) > 1 and key not in ("code", "name"):
+            conflict_parts.append(_disagreements(key, present, stacked, src, tables, aligned, names, blocked))
+    # Keep numeric/date dtypes where the column is uniform.
+    for key in values.columns:
+        typ = model.fields[key].type
+        if typ in ("number", "percent", "rating"):
+            values[key] = pd.to_numeric(values[key], errors="coerce")
+        elif typ == "date":
+            values[key] = pd.to_datetime(values[key], errors="coerce")
+    conflicts = (pd.concat([c for c in conflict_parts if c is not None and len(c)], ignore_index=True)
+                 if any(c is not None and len(c) for c in conflict_parts) else
+                 pd.DataFrame(columns=["code", "name", "field", "source", "file", "sheet", "row", "column",
+                                       "value", "used"]))
+    return values, winner, conflicts
+
+
+def _notmissing(col: pd.Series) -> np.ndarray:
+    arr = col.to_numpy(dtype=object)
+    return np.array([not _missing(v) for v in arr], dtype=bool) if len(arr) else np.zeros(0, dtype=bool)
+
+
+def _disagreements(key, present, stacked, src, tables, aligned, names, blocked):
+    """Long rows (one per source) for every enterprise whose sources disagree on ``key``."""
+    have = np.vstack([_notmissing(c) for c in stacked])
+    multi = (have.sum(axis=0) >= 2) & ~blocked
+    if not multi.any():
+        return None
+    rows = []
+    for i in np.flatnonzero(multi):
+        vals = [(s, c.iloc[i]) for s, c, h in zip(present, stacked, have[:, i]) if h]
+        if all(_same(v, vals[0][1]) for _, v in vals[1:]):
+            continue
+        code = src.index[i]
+        for s, v in vals:
+            t = tables[s]
+            rows.append({"code": code, "name": names.get(code, ""), "field": key, "source": s,
+                         "file": t.file.name, "sheet": t.sheet or "",
+                         "row": int(aligned[s].at[code, "_row"]),
+                         "column": t.columns.get(key, key), "value": _display(v), "used": s == src.iloc[i]})
+    return pd.DataFrame(rows) if rows else None
+
+
+def _name_mismatches(kind, frame, names, table, problems, model):
+    other = frame["name"]
+    for code in frame.index[_notmissing(other)]:
+        a, b = names.get(code, ""), other.get(code)
+        if normalize_name(a) and normalize_name(b) and normalize_name(a) != normalize_name(b):
+            problems.add(table.file.name, table.sheet, int(frame.at[code, "_row"]),
+                         table.columns.get("name", model.fields["name"].label), "name_mismatch",
+                         say(f"{code}：名称“{b}”与申报名称“{a}”不一致，请核对代码或名称",
+                             f"{code}: name '{b}' differs from the applicant's '{a}'; check the code or the name"),
+                         "warning")

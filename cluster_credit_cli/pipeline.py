@@ -1,0 +1,221 @@
+"""One review round, end to end: read → merge → score → gates → grades → pool.
+
+``score_round`` is the library entry point behind ``ccredit score`` (and ``batch``); it returns a
+``RoundResult`` of plain data (DataFrames and lists) that the report writers and the JSON use.
+``check_round`` stops after merging: the materials-completeness review (材料完整性审核).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cluster_credit_cli import __version__
+from cluster_credit_cli.gates import GateResult, evaluate_gates
+from cluster_credit_cli.i18n import use_lang
+from cluster_credit_cli.merge import Merged, merge_sources
+from cluster_credit_cli.model import Model, warnings_for
+from cluster_credit_cli.problems import Problems, UsageError
+from cluster_credit_cli.rating import pool_summary, rank_and_quota, round_half_up
+from cluster_credit_cli.reading import SourceTable, read_source
+from cluster_credit_cli.scoring import Scores, score_all
+
+STATUS_ORDER = ["ineligible:age", "ineligible:town", "ineligible:account", "veto:government",
+                "veto:association", "veto:bank", "incomplete", "conflict"]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class RoundResult:
+    model: Model
+    as_of: _dt.date
+    lang: str
+    inputs: list[dict[str, Any]]
+    problems: Problems
+    table: pd.DataFrame  # one row per applicant (see ``columns`` in score_round)
+    scores: Scores | None
+    merged: Merged | None
+    gates: GateResult | None
+    stats: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    tool_version: str = __version__
+
+    @property
+    def config_hash(self) -> str:
+        return self.model.hash
+
+    @property
+    def warnings(self) -> list[str]:
+        return warnings_for(self.model, self.lang)
+
+    def pool(self) -> dict[str, Any]:
+        return pool_summary(self.table, self.model)
+
+    def grade_counts(self) -> dict[str, int]:
+        counts = self.table["grade"].value_counts()
+        return {g: int(counts.get(g, 0)) for g in self.model.grade_labels()}
+
+    def ranked(self) -> pd.DataFrame:
+        """Graded enterprises in rank order, then the others (by total) — the workbook's order."""
+        t = self.table
+        graded = t[t["_order"].notna()].sort_values("_order")
+        rest = t[t["_order"].isna()].sort_values(["total", "code"], ascending=[False, True], na_position="last")
+        return pd.concat([graded, rest])
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable result (stable field names; see README)."""
+        leaves = self.model.leaves()
+        dims = [k for k, n in self.model.nodes.items() if not n.is_leaf]
+        ents = []
+        for _, r in self.ranked().iterrows():
+            ents.append({
+                "code": r["code"], "name": r["name"], "status": list(r["status"]),
+                "grade": r["grade"] if isinstance(r["grade"], str) else None,
+                "rank": int(r["rank"]) if pd.notna(r["rank"]) else None,
+                "total": _num(r["total_display"]), "base": _num(r["base"], 4), "bonus": _num(r["bonus"], 4),
+                "quota": _num(r["quota"]), "requested": _num(r["requested"]),
+                "dimensions": {k: _num(r.get(f"dim:{k}"), 4) for k in dims},
+                "scores": {k: _num(r.get(f"score:{k}"), 4) for k in leaves},
+                "missing": list(r["missing"]),
+                "reasons": list(r["reasons"]),
+            })
+        return {
+            "tool": "ccredit", "tool_version": self.tool_version,
+            "as_of": self.as_of.isoformat(), "config_hash": self.config_hash, "model": self.model.name,
+            "effective_weights": {k: self.model.effective[k] for k in leaves},
+            "warnings": list(self.warnings),
+            "inputs": [{k: (str(v) if isinstance(v, Path) else v) for k, v in i.items()} for i in self.inputs],
+            "problems": self.problems.as_dicts(),
+            "grades": self.grade_counts(), "pool": self.pool(),
+            "enterprises": ents,
+        }
+
+
+def _num(value: Any, decimals: int = 2) -> float | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return round(float(value), decimals)
+
+
+def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang: str
+                ) -> tuple[dict[str, SourceTable], list[dict[str, Any]]]:
+    tables: dict[str, SourceTable] = {}
+    inputs: list[dict[str, Any]] = []
+    for kind, path in sources.items():
+        if kind not in model.sources:
+            raise UsageError(f"unknown source kind {kind!r}")
+        path = Path(path)
+        if not path.is_file():
+            raise UsageError(f"{model.sources[kind].label} ({kind}): file not found: {path}")
+        table = read_source(path, kind, model, problems, lang=lang)
+        inputs.append({"kind": kind, "path": str(path), "file": path.name, "sha256": sha256_file(path),
+                       "sheet": table.sheet if table else None, "rows": len(table.data) if table else 0,
+                       "used": table is not None,
+                       "ignored_columns": table.unknown if table else []})
+        if table is not None:
+            tables[kind] = table
+    if "applicants" not in tables:
+        raise UsageError("the applicants file could not be read: "
+                         + "; ".join(p.message for p in problems if p.file == Path(sources["applicants"]).name))
+    return tables, inputs
+
+
+def score_round(applicants: Path, sources: dict[str, Path] | None = None, *, model: Model,
+                as_of: _dt.date, lang: str = "zh", check_only: bool = False,
+                progress=None) -> RoundResult:
+    """Score one review round. ``sources`` maps source kind → file (applicants is added)."""
+    with use_lang(lang):
+        return _score_round(applicants, sources, model=model, as_of=as_of, lang=lang, check_only=check_only,
+                            progress=progress)
+
+
+def _score_round(applicants, sources, *, model, as_of, lang, check_only, progress) -> RoundResult:
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    problems = Problems()
+    all_sources = {"applicants": Path(applicants), **{k: Path(v) for k, v in (sources or {}).items()
+                                                       if v and k != "applicants"}}
+    step = progress or (lambda name: None)
+    step("read")
+    tables, inputs = read_inputs(all_sources, model, problems, lang)
+    timings["read"] = time.perf_counter() - t0
+    step("merge")
+    t1 = time.perf_counter()
+    merged = merge_sources(tables, model, problems)
+    timings["merge"] = time.perf_counter() - t1
+    step("score")
+    t2 = time.perf_counter()
+    have = set(tables)
+    scores = score_all(merged, model, as_of, have, problems)
+    gates = evaluate_gates(merged, model, as_of)
+    table = _assemble(merged, scores, gates, model, lang, check_only)
+    timings["score"] = time.perf_counter() - t2
+    stats = {k: vars(v) for k, v in merged.stats.items()}
+    return RoundResult(model, as_of, lang, inputs, problems, table, scores, merged, gates, stats, timings)
+
+
+def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, lang: str,
+              check_only: bool) -> pd.DataFrame:
+    codes = merged.codes
+    app = merged.aligned["applicants"]
+    names = app["name"] if "name" in app else pd.Series("", index=codes)
+    base = scores.base(model)
+    bonus = scores.bonus(model)
+    total = base + bonus
+    leaf_names = {k: model.nodes[k].label(lang) for k in model.leaves()}
+    missing_lists, status_lists, reason_lists = [], [], []
+    requested = merged.values["requested"] if "requested" in merged.values else pd.Series(np.nan, index=codes)
+    miss_frame = scores.missing
+    for i, code in enumerate(codes):
+        missing = [f"{k} {leaf_names[k]}" for k in model.leaves() if miss_frame.iat[i, miss_frame.columns.get_loc(k)]]
+        missing += gates.missing.get(code, [])
+        if "requested" in model.fields and pd.isna(requested.iloc[i]):
+            missing.append(model.fields["requested"].header(lang))
+        missing += scores.notes.get(code, [])
+        status = list(gates.status.get(code, []))
+        reasons = list((gates.reasons_en if lang == "en" else gates.reasons).get(code, []))
+        if code in merged.conflict_codes:
+            status = ["conflict"]
+            missing = []
+            reasons = ["申报表中同一代码有多行，请保留一行" if lang != "en" else
+                       "several applicant rows for this code: keep one"]
+        elif missing:
+            status.append("incomplete")
+        status.sort(key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
+        missing_lists.append(missing)
+        status_lists.append(status)
+        reason_lists.append(reasons)
+    table = pd.DataFrame({
+        "code": codes, "name": names.reindex(codes).to_numpy(dtype=object),
+        "status": status_lists, "reasons": reason_lists, "missing": missing_lists,
+        "base": base.to_numpy(), "bonus": bonus.to_numpy(), "total": total.to_numpy(),
+        "requested": pd.to_numeric(requested, errors="coerce").to_numpy(),
+    })
+    conflict = table["code"].isin(merged.conflict_codes).to_numpy()
+    for col in ("base", "bonus", "total"):
+        table.loc[conflict, col] = np.nan
+    table["total_display"] = round_half_up(table["total"].to_numpy(), model.grade_decimals)
+    table["graded"] = table["status"].map(len).to_numpy() == 0
+    if check_only:
+        table["graded"] = False
+    table = rank_and_quota(table, model)
+    dims = scores.dimensions(model)
+    for k in dims.columns:
+        table[f"dim:{k}"] = np.where(conflict, np.nan, dims[k].to_numpy())
+    for k in model.leaves():
+        table[f"score:{k}"] = np.where(conflict, np.nan, scores.scores[k].to_numpy())
+    return table

@@ -1,0 +1,548 @@
+"""Reading the files as they really arrive (.xlsx, .csv) into typed tables keyed by model fields.
+
+Steps, each reporting problems with file, sheet, row and column:
+
+1. preflight (``filecheck``) guards the parsers against hostile or odd files;
+2. cells are read as they are stored (calamine for xlsx: text stays text, so codes keep their
+   leading zeros; CSV as text with its encoding detected: BOM, UTF-8, GB18030, UTF-16);
+3. the header row is found below any title rows, and headers are matched to fields through the
+   model's aliases after normalisation (``text.normalize_header``);
+4. each column is parsed by its field type. Parsing works on the *unique* values of a column and
+   maps back, so a million-row export with a few thousand distinct dates costs a few thousand
+   parses; typed cells (numbers, real dates) take a vectorised fast path.
+
+Row numbers reported are the spreadsheet's own (1-based, counting title and header rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cluster_credit_cli.i18n import say
+from cluster_credit_cli.model import FieldDef, Model, SourceDef
+from cluster_credit_cli.problems import Problems
+from cluster_credit_cli.text import clean_text, halfwidth, normalize_choice, normalize_header
+
+HEADER_SCAN_ROWS = 30
+MAX_ROWS = 2_000_000
+MAX_COLS = 500
+EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
+
+
+class ReadError(Exception):
+    """The file cannot be read at all; ``code`` classifies why."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Grid:
+    """Cells of one sheet as stored, before any interpretation."""
+
+    file: Path
+    sheet: str | None
+    rows: list[list[Any]]
+
+
+@dataclass
+class SourceTable:
+    """One input file read for one source: typed columns named by field key."""
+
+    kind: str
+    file: Path
+    sheet: str | None
+    header_row: int  # 1-based spreadsheet row of the header
+    data: pd.DataFrame  # columns: field keys (+ "_row": spreadsheet row number)
+    columns: dict[str, str]  # field key -> header text as found
+    unknown: list[str] = field(default_factory=list)
+    extra: pd.DataFrame | None = None  # unknown columns' text, for provenance
+
+    @property
+    def label(self) -> str:
+        return self.file.name
+
+
+# -- raw cells ---------------------------------------------------------------------------------
+
+def detect_encoding(data: bytes) -> str:
+    """BOM first; then strict UTF-8; then GB18030 (a superset of GBK and GB2312)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = data[: 1 << 20]
+    # UTF-16 without BOM: every other byte zero in ASCII-heavy text.
+    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
+        return "utf-16-le"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the sample's end is still UTF-8.
+        if exc.start >= len(sample) - 3 and len(data) > len(sample):
+            return "utf-8"
+    try:
+        data.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _sniff_delimiter(text: str) -> str:
+    head = "\n".join(text.splitlines()[:20])
+    counts = {d: head.count(d) for d in (",", "\t", ";", "|")}
+    return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+def read_grid(path: Path, sheet: str | None = None) -> Grid:
+    """All cells of the sheet (xlsx: ``sheet`` or the first visible one) or of the CSV file."""
+    path = Path(path)
+    verdict = _preflight(path)
+    suffix = path.suffix.lower()
+    kind = getattr(verdict, "kind", None) or ("csv" if suffix in (".csv", ".txt") else "xlsx")
+    if kind == "csv":
+        return _read_csv_grid(path, getattr(verdict, "encoding", None))
+    if kind == "xls":
+        return _read_xls_grid(path, sheet)
+    return _read_xlsx_grid(path, sheet)
+
+
+def _preflight(path: Path):
+    if not path.is_file():
+        raise ReadError("file_not_found", say(f"{path}：文件不存在", f"{path}: file not found"))
+    try:
+        from cluster_credit_cli.filecheck import preflight
+    except ImportError:  # filecheck arrives with the hardening work; basic checks meanwhile
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if path.name.startswith("~$"):
+            raise ReadError("owner_file", say(f"{path.name}：这是 Excel 的临时锁定文件，不是数据", f"{path.name}: an Excel owner (lock) file, not data")) from None
+        if path.suffix.lower() in (".xlsx", ".xlsm") and not head.startswith(b"PK"):
+            raise ReadError("not_xlsx", say(f"{path.name}：不是 xlsx 工作簿，请在 Excel 中另存为 .xlsx",
+                                            f"{path.name}: not an xlsx workbook (no zip signature); "
+                                            "save it from Excel as .xlsx")) from None
+        return None
+    verdict = preflight(path, max_rows=MAX_ROWS, max_cols=MAX_COLS)
+    if not verdict.ok:
+        raise ReadError(verdict.code, verdict.message)
+    return verdict
+
+
+def _read_csv_grid(path: Path, encoding: str | None) -> Grid:
+    data = path.read_bytes()
+    encoding = encoding or detect_encoding(data)
+    text = data.decode(encoding, errors="replace")
+    delimiter = _sniff_delimiter(text)
+    frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                        sep=delimiter, engine="c", skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    return Grid(path, None, frame.to_numpy(dtype=object).tolist())
+
+
+def _read_xlsx_grid(path: Path, sheet: str | None) -> Grid:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # noqa: BLE001 - calamine raises several types for broken files
+        raise ReadError("unreadable", say(f"{path.name}：无法作为工作簿读取（{exc}），请用 Excel 打开后重新保存为 .xlsx",
+                                          f"{path.name}: cannot be read as a workbook ({exc}); "
+                                          "open it in Excel and save it again as .xlsx")) from None
+    names = list(book.sheet_names)
+    if sheet is not None:
+        if sheet not in names:
+            raise ReadError("sheet_not_found", say(f"{path.name}：没有名为 {sheet!r} 的工作表；现有：{'、'.join(names)}",
+                                                   f"{path.name}: no sheet named {sheet!r}; sheets: {', '.join(names)}"))
+        chosen = sheet
+    else:
+        visible = [m.name for m in book.sheets_metadata if str(m.visible).lower().endswith("visible")
+                   and "hidden" not in str(m.visible).lower()]
+        chosen = (visible or names or [None])[0]
+        if chosen is None:
+            raise ReadError("empty_workbook", say(f"{path.name}：工作簿中没有工作表", f"{path.name}: the workbook has no sheets"))
+    rows = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
+    return Grid(path, chosen, rows)
+
+
+def _read_xls_grid(path: Path, sheet: str | None) -> Grid:
+    try:
+        import xlrd
+    except ImportError:
+        raise ReadError("old_xls", say(f"{path.name}：旧版 .xls 工作簿，请在 Excel 中另存为 .xlsx",
+                                       f"{path.name}: an old .xls workbook; open it in Excel and "
+                                       "save as .xlsx (File > Save As > Excel Workbook)")) from None
+    book = xlrd.open_workbook(str(path), on_demand=True)
+    sh = book.sheet_by_name(sheet) if sheet else book.sheet_by_index(0)
+    rows = []
+    for r in range(sh.nrows):
+        out = []
+        for c in sh.row(r):
+            if c.ctype == xlrd.XL_CELL_DATE:
+                out.append(xlrd.xldate.xldate_as_datetime(c.value, book.datemode))
+            elif c.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                out.append("")
+            else:
+                out.append(c.value)
+        rows.append(out)
+    return Grid(path, sh.name, rows)
+
+
+# -- header ------------------------------------------------------------------------------------
+
+def header_index(model: Model, source: str) -> dict[str, str]:
+    """Normalised header text -> field key, for the fields a source may carry."""
+    index: dict[str, str] = {}
+    for f in model.source_fields(source):
+        for name in (f.label, f.label_en, f.key, *f.aliases):
+            norm = normalize_header(name)
+            if norm:
+                index.setdefault(norm, f.key)
+    return index
+
+
+def find_header(rows: list[list[Any]], index: dict[str, str], required: list[str]) -> int | None:
+    """The row (0-based) among the first rows that names the most known fields."""
+    best, best_hits = None, 0
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        keys = {index.get(normalize_header(c)) for c in row if c not in (None, "")}
+        keys.discard(None)
+        hits = len(keys) + (2 if required and required[0] in keys else 0)
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best if best_hits >= 2 else None
+
+
+# -- typed parsing -----------------------------------------------------------------------------
+
+_NUM_CLEAN = re.compile(r"[,\s，]|万元$|亿元$|千元$|元$|人$|天$|日$|个$|项$|次$|家$|分$")
+_DATE_PATTERNS = [
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ tT]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+]
+_MONTH_PATTERNS = [re.compile(r"^(\d{4})年(\d{1,2})月$"), re.compile(r"^(\d{4})[-/.](\d{1,2})$")]
+
+
+def parse_number_text(text: str) -> float | None:
+    """'1,234.5' '12%' '３００万元' '(1,000)' -> float; None when not a number."""
+    t = halfwidth(text).strip()
+    if not t:
+        return None
+    pct = t.endswith("%")
+    t = _NUM_CLEAN.sub("", t.rstrip("%"))
+    neg = t.startswith("(") and t.endswith(")")
+    t = t.strip("()")
+    try:
+        value = float(t)
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    value = -value if neg else value
+    return value / 100 if pct else value
+
+
+def parse_date_value(value: Any) -> tuple[_dt.date | None, str | None]:
+    """A cell as a date: real date, Excel serial, or text; returns (date, note)."""
+    if isinstance(value, _dt.datetime):
+        return value.date(), None
+    if isinstance(value, _dt.date):
+        return value, None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:  # Excel's date range (1900-01-01 .. 9999-12-31)
+            return (EXCEL_EPOCH + _dt.timedelta(days=float(value))).date(), None
+        if 19000101 <= value <= 99991231 and float(value).is_integer():
+            return parse_date_value(str(int(value)))
+        return None, None
+    text = halfwidth(str(value)).strip().replace(" ", "")
+    if not text:
+        return None, None
+    for pat in _DATE_PATTERNS:
+        m = pat.match(text)
+        if m:
+            try:
+                return _dt.date(int(m[1]), int(m[2]), int(m[3])), None
+            except ValueError:
+                return None, None
+    for pat in _MONTH_PATTERNS:
+        m = pat.match(text)
+        if m:
+            try:
+                return _dt.date(int(m[1]), int(m[2]), 1), "partial"
+            except ValueError:
+                return None, None
+    number = parse_number_text(text)
+    if number is not None and text.replace(".", "", 1).isdigit():
+        return parse_date_value(number)
+    return None, None
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and math.isnan(value))
+
+
+def _as_text(value: Any) -> str:
+    """A stored cell as text: integral floats lose their '.0' (phone numbers, years)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat() if value.time() == _dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return clean_text(value)
+
+
+class _ColumnParser:
+    """Parses one column by field type; problems name file, sheet, row and column."""
+
+    def __init__(self, model: Model, problems: Problems, file: str, sheet: str | None, lang: str):
+        self.model, self.problems, self.file, self.sheet, self.lang = model, problems, file, sheet, lang
+        labels = model.ratings.get("labels", {})
+        self.rating_labels = {normalize_choice(k): float(v) for k, v in labels.items()}
+        self.rmin, self.rmax = float(model.ratings.get("min", 1)), float(model.ratings.get("max", 5))
+
+    def report(self, rows: np.ndarray, positions: np.ndarray, header: str, code: str, message: str,
+               severity: str = "error") -> None:
+        for p in positions:
+            self.problems.add(self.file, self.sheet, int(rows[p]), header, code, message, severity)
+
+    def parse(self, f: FieldDef, values: pd.Series, rows: np.ndarray, header: str) -> pd.Series:
+        method = getattr(self, f"_{f.type}")
+        return method(f, values, rows, header)
+
+    # Each parser maps unique values, then reports the rows whose value failed.
+    def _map_unique(self, values: pd.Series, func) -> tuple[pd.Series, dict[Any, Any]]:
+        uniques = pd.unique(values.to_numpy(dtype=object))
+        mapping = {}
+        for u in uniques:
+            key = u
+            mapping[key] = func(u)
+        return values.map(lambda v: mapping[v]), mapping
+
+    def _text(self, f, values, rows, header):
+        return values.map(lambda v: "" if _is_blank(v) else _as_text(v)).astype(object)
+
+    _code = _text
+    _category = _text
+
+    def _number(self, f, values, rows, header):
+        def conv(v):
+            if _is_blank(v):
+                return np.nan
+            if isinstance(v, bool):
+                return None
+            if isinstance(v, (int, float)):
+                return float(v)
+            num = parse_number_text(str(v))
+            return None if num is None else num
+
+        parsed, mapping = self._map_unique(values, conv)
+        bad = np.flatnonzero(parsed.isna().to_numpy() & ~values.map(_is_blank).to_numpy()) if any(
+            m is None for m in mapping.values()) else np.array([], dtype=int)
+        for p in bad:
+            self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_number",
+                              say(f"“{values.iloc[p]}”不是数字，请填写如 1234.5 的数字",
+                                  f"'{values.iloc[p]}' is not a number; write a number such as 1234.5"),
+                              "error")
+        return pd.to_numeric(parsed.map(lambda v: np.nan if v is None else v), errors="coerce")
+
+    def _percent(self, f, values, rows, header, keep_text: bool = False):
+        def conv(v):
+            if _is_blank(v):
+                return np.nan
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return float(v)
+            text = halfwidth(str(v)).strip()
+            num = parse_number_text(text)
+            if num is None:
+                return clean_text(v) if keep_text else None
+            return num * 100 if text.endswith("%") else num
+
+        parsed, _ = self._map_unique(values, conv)
+        numeric = pd.to_numeric(parsed.map(lambda v: v if isinstance(v, float) else np.nan), errors="coerce")
+        finite = numeric.dropna()
+        # A column typed as Excel percentages arrives as fractions (0.95 for 95%).
+        if len(finite) and (finite <= 1).all() and (finite % 1 != 0).any():
+            numeric = numeric * 100
+            self.problems.add(self.file, self.sheet, None, header, "percent_as_fraction",
+                              say("所有值都在 0 到 1 之间：按小数读取（0.95 = 95%）",
+                                  "all values are between 0 and 1: read as fractions (0.95 = 95%)"), "warning")
+        out_of_range = numeric.notna() & ((numeric < 0) | (numeric > 100))
+        for p in np.flatnonzero(out_of_range.to_numpy()):
+            self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_percent",
+                              say(f"“{values.iloc[p]}”不是 0 到 100 之间的百分数",
+                                  f"'{values.iloc[p]}' is not a percentage between 0 and 100"), "error")
+        numeric[out_of_range] = np.nan
+        if keep_text:
+            texts = parsed.map(lambda v: v if isinstance(v, str) else None)
+            return pd.Series(np.where(numeric.notna(), numeric.astype(object), texts), index=values.index,
+                             dtype=object).map(lambda v: np.nan if v is None else v)
+        bad = parsed.map(lambda v: v is None).to_numpy()
+        for p in np.flatnonzero(bad):
+            self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_number",
+                              say(f"“{values.iloc[p]}”不是百分数，请填写如 95 的数字",
+                                  f"'{values.iloc[p]}' is not a percentage; write a number such as 95"), "error")
+        return numeric
+
+    def _percent_or_text(self, f, values, rows, header):
+        return self._percent(f, values, rows, header, keep_text=True)
+
+    def _rating(self, f, values, rows, header):
+        labels = self.rating_labels
+
+        def conv(v):
+            if _is_blank(v):
+                return np.nan
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                num = float(v)
+            else:
+                key = normalize_choice(v)
+                if key in labels:
+                    return labels[key]
+                num = parse_number_text(str(v))
+                if num is None:
+                    return None
+            return num if self.rmin <= num <= self.rmax else None
+
+        parsed, _ = self._map_unique(values, conv)
+        bad = parsed.map(lambda v: v is None).to_numpy()
+        allowed = "/".join(labels) if labels else ""
+        for p in np.flatnonzero(bad):
+            self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_rating",
+                              say(f"“{values.iloc[p]}”不是有效评分：请填 {self.rmin:g}–{self.rmax:g}"
+                                  + (f" 或 {allowed}" if allowed else ""),
+                                  f"'{values.iloc[p]}' is not a rating: use {self.rmin:g}–{self.rmax:g}"
+                                  + (f" or {allowed}" if allowed else "")), "error")
+        return pd.to_numeric(parsed.map(lambda v: np.nan if v is None else v), errors="coerce")
+
+    def _yesno(self, f, values, rows, header):
+        yes, no = self.model.yes_values, self.model.no_values
+
+        def conv(v):
+            if _is_blank(v):
+                return np.nan
+            key = normalize_choice(_as_text(v))
+            if key in yes:
+                return True
+            if key in no:
+                return False
+            return None
+
+        parsed, _ = self._map_unique(values, conv)
+        for p in np.flatnonzero(parsed.map(lambda v: v is None).to_numpy()):
+            self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_yesno",
+                              say(f"“{values.iloc[p]}”既不是“是”也不是“否”", f"'{values.iloc[p]}' is neither 是 nor 否"), "error")
+        return parsed.map(lambda v: np.nan if v is None else v).astype(object)
+
+    def _date(self, f, values, rows, header):
+        notes: dict[Any, str] = {}
+
+        def conv(v):
+            if _is_blank(v):
+                return pd.NaT
+            d, note = parse_date_value(v)
+            if d is None:
+                return None
+            if note:
+                notes[v] = note
+            return d
+
+        parsed, _ = self._map_unique(values, conv)
+        arr = values.to_numpy(dtype=object)
+        for p in np.flatnonzero(parsed.map(lambda v: v is None).to_numpy()):
+            self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_date",
+                              say(f"“{arr[p]}”不是日期，请写成 2023-05-06 或 2023年5月6日",
+                                  f"'{arr[p]}' is not a date; write it as 2023-05-06 or 2023年5月6日"), "error")
+        if notes:
+            for p in np.flatnonzero(values.map(lambda v: v in notes if isinstance(v, str) else False).to_numpy()):
+                self.problems.add(self.file, self.sheet, int(rows[p]), header, "partial_date",
+                                  say(f"“{arr[p]}”没有写日，按当月1日计", f"'{arr[p]}': no day given, taken as the 1st of the month"),
+                                  "warning")
+        return pd.to_datetime(parsed.map(lambda v: pd.NaT if v is None else v), errors="coerce")
+
+
+def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang: str = "zh",
+                sheet: str | None = None) -> SourceTable | None:
+    """Read one input file for one source. Returns None (with a problem) if it cannot be used."""
+    source: SourceDef = model.sources[kind]
+    path = Path(path)
+    try:
+        grid = read_grid(path, sheet or source.sheet)
+    except ReadError as exc:
+        problems.add(path.name, sheet, None, None, exc.code, str(exc))
+        return None
+    index = header_index(model, kind)
+    h = find_header(grid.rows, index, source.required)
+    if h is None:
+        found = [clean_text(c) for c in (grid.rows[0] if grid.rows else []) if not _is_blank(c)]
+        problems.add(path.name, grid.sheet, None, None, "no_header",
+                     say(f"前 {HEADER_SCAN_ROWS} 行中找不到{source.label}的表头（第一行为：{'、'.join(found[:12]) or '空'}）；"
+                         f"应包含如 {'、'.join(model.fields[r].label for r in source.required)} 等列",
+                         f"no header row naming the {source.label_en or source.label} columns in the first "
+                         f"{HEADER_SCAN_ROWS} rows (first row holds: {', '.join(found[:12]) or 'nothing'}); "
+                         "expected columns such as " + ", ".join(model.fields[r].label for r in source.required)))
+        return None
+    header = grid.rows[h]
+    columns: dict[str, int] = {}
+    names: dict[str, str] = {}
+    unknown: list[tuple[int, str]] = []
+    for j, cell in enumerate(header):
+        if _is_blank(cell):
+            continue
+        text = clean_text(cell)
+        key = index.get(normalize_header(cell))
+        if key is None:
+            unknown.append((j, text))
+        elif key in columns:
+            problems.add(path.name, grid.sheet, h + 1, text, "duplicate_column",
+                         say(f"列“{text}”与“{names[key]}”都对应 {model.fields[key].label}；采用第一列，请删除或改名另一列",
+                             f"column '{text}' names {model.fields[key].label} again (first: '{names[key]}'); "
+                             "the first one is used, remove or rename the other"), "warning")
+        else:
+            columns[key], names[key] = j, text
+    missing = [r for r in source.required if r not in columns]
+    # An export without codes may fall back to names (flagged per row later).
+    if missing == ["code"] and "name" in columns and kind != "applicants":
+        problems.add(path.name, grid.sheet, h + 1, model.fields["code"].label, "no_code_column",
+                     say(f"没有“{model.fields['code'].label}”列：按“{model.fields['name'].label}”匹配，可靠性较低，请补充代码列",
+                         f"no {model.fields['code'].label} column: rows are matched by {model.fields['name'].label},"
+                         " which is less reliable; add the code column"), "warning")
+        missing = []
+    if missing:
+        found = [clean_text(c) for c in header if not _is_blank(c)]
+        for r in missing:
+            problems.add(path.name, grid.sheet, h + 1, model.fields[r].label, "missing_column",
+                         say(f"缺少必需的列“{model.fields[r].label}”；找到的列：{'、'.join(found)}",
+                             f"required column '{model.fields[r].label}' not found; columns found: {', '.join(found)}"))
+        return None
+
+    body = grid.rows[h + 1:]
+    width = len(header)
+    # Drop fully blank rows (trailing area of the sheet, spacer rows) but keep row numbers.
+    keep = [i for i, r in enumerate(body) if any(not _is_blank(c) for c in r)]
+    rownums = np.asarray(keep, dtype=np.int64) + h + 2
+    cols = list(zip(*[(body[i] + [None] * (width - len(body[i])))[:width] for i in keep])) if keep else [()] * width
+    parser = _ColumnParser(model, problems, path.name, grid.sheet, lang)
+    data = {}
+    for key, j in columns.items():
+        values = pd.Series(cols[j], dtype=object) if keep else pd.Series([], dtype=object)
+        data[key] = parser.parse(model.fields[key], values, rownums, names[key])
+    frame = pd.DataFrame(data)
+    frame["_row"] = rownums
+    extra = None
+    if unknown and keep:
+        extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cols[j]]
+                              for j, text in unknown})
+    return SourceTable(kind, path, grid.sheet, h + 1, frame, names, [t for _, t in unknown], extra)

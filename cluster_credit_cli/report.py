@@ -1,0 +1,329 @@
+"""Writing a round's results: the rating workbook, the materials-feedback workbook and the JSON.
+
+The rating workbook is what the secretary prints for the joint meeting: ranked ratings first,
+then the grade distribution with a native bar chart, every indicator of every enterprise, the
+model as used (table 2 layout with printed and effective weights and the model's warnings),
+provenance and conflicts, missing materials, the problems found in the inputs, and the run
+information (tool version, as-of date, input files with SHA-256, model hash).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
+from cluster_credit_cli.excel import EXCEL_MAX_ROWS, Column, Workbook, write_table
+from cluster_credit_cli.i18n import status_words, t
+from cluster_credit_cli.model import Model
+from cluster_credit_cli.pipeline import RoundResult
+
+
+def default_output(applicants: Path, as_of: _dt.date, lang: str, kind: str = "ratings") -> Path:
+    word = {"ratings": ("评级结果", "ratings"), "feedback": ("材料审核", "feedback")}[kind]
+    return applicants.with_name(f"{applicants.stem}_{word[1 if lang == 'en' else 0]}_{as_of.isoformat()}.xlsx")
+
+
+def _source_label(model: Model, kind: str, lang: str) -> str:
+    src = model.sources.get(kind)
+    return src.title(lang) if src else kind
+
+
+def _rule_text(model: Model, key: str, lang: str) -> str:
+    rule = model.rules.get(key)
+    if not rule:
+        return ""
+    kind = rule["kind"]
+    en = lang == "en"
+    if kind == "rating":
+        return (f"rating 1–5 × {model.ratings.get('points_per_step', 20)}" if en
+                else f"评分1–5 × {model.ratings.get('points_per_step', 20)}")
+    if kind == "lookup":
+        return " · ".join(f"{k} {v:g}" for k, v in rule["points"].items())
+    if kind == "count":
+        pts = " · ".join(f"{i}{'+' if i == len(rule['points']) - 1 else ''}→{p:g}" for i, p in enumerate(rule["points"]))
+        role = f" ({'/'.join(rule['role'])})" if rule.get("role") else ""
+        return (f"{'/'.join(rule['record_types'])}{role}, {rule['window_months']} months: {pts}" if en else
+                f"近{rule['window_months']}个月{'/'.join(rule['record_types'])}{role}次数：{pts}")
+    parts = rule["parts"] if kind == "mean" else [rule]
+    texts = []
+    for part in parts:
+        bands = " · ".join(f"{part['compare'].replace('>=', '≥').replace('<=', '≤')}{b[0]:g} {b[1]:g}"
+                           for b in part["bands"])
+        texts.append(f"{part['metric']}: {bands} · else {part.get('else', 0):g}")
+    return ("mean of " if en else "平均：") + " | ".join(texts) if kind == "mean" else texts[0]
+
+
+def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int | None = None) -> WriteOutcome:
+    """The ranked rating workbook; returns where it was written (see ``atomic``)."""
+    lang, model = result.lang, result.model
+    ranked = result.ranked()
+    dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
+    detail_limit = detail_limit or EXCEL_MAX_ROWS - 10
+    with Workbook(path) as wb:
+        _ratings_sheet(wb, ranked, model, dims1, lang)
+        _grades_sheet(wb, result, lang)
+        _indicator_sheet(wb, result, ranked, lang, detail_limit, path)
+        write_model_sheet(wb, model, lang)
+        _provenance_sheets(wb, result, lang, detail_limit, path)
+        _missing_sheet(wb, ranked, lang)
+        write_problems_sheet(wb, result.problems.as_dicts(), lang)
+        _run_sheet(wb, result, lang)
+    return wb.close()
+
+
+def _grade_fmt(wb: Workbook, model: Model, grade: Any):
+    color = model.grade_colors.get(grade) if isinstance(grade, str) else None
+    return {"bg_color": color, "bold": True} if color else None
+
+
+def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list[str], lang: str) -> None:
+    cols = [Column(t("rank", lang), "int"), Column(t("code", lang)), Column(t("name", lang), width=34),
+            Column(t("total", lang), "number"), Column(t("base", lang), "number"), Column(t("bonus", lang), "number"),
+            Column(t("grade", lang)), Column(t("status", lang), width=24), Column(t("reasons", lang), width=40),
+            Column(f"{t('requested', lang)}（{model.pool.get('unit', '')}）", "number", 0),
+            Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
+    cols += [Column(f"{model.nodes[k].label(lang)}（{model.nodes[k].weight:g}）", "number") for k in dims1]
+    rows = []
+    for _, r in ranked.iterrows():
+        rows.append([r["rank"] if pd.notna(r["rank"]) else None, r["code"], r["name"], r["total_display"],
+                     r["base"], r["bonus"], r["grade"] if isinstance(r["grade"], str) else None,
+                     status_words(r["status"], lang), "；".join(r["reasons"]) if lang != "en" else "; ".join(r["reasons"]),
+                     r["requested"], r["quota"]] + [r.get(f"dim:{k}") for k in dims1])
+    sheet, _ = write_table(wb, t("sheet.ratings", lang), cols, rows)
+    # Grade colours on the grade cell only, so the sheet prints well in black and white too.
+    gcol = 6
+    for i, (_, r) in enumerate(ranked.iterrows()):
+        extra = _grade_fmt(wb, model, r["grade"])
+        if extra:
+            wb.write_cell(sheet, i + 1, gcol, r["grade"], wb.fmt(**extra, align="center"))
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+
+
+def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
+    counts = result.grade_counts()
+    model = result.model
+    quota = result.table.groupby("grade")["quota"].sum() if len(result.table) else {}
+    rows = [[g, counts[g], float(quota.get(g, 0.0)) if hasattr(quota, "get") else 0.0] for g in counts]
+    not_graded = int((~result.table["graded"]).sum())
+    rows.append([t("not_graded", lang), not_graded, 0.0])
+    cols = [Column(t("grade", lang)), Column(t("count", lang), "int"),
+            Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
+    sheet, n = write_table(wb, t("sheet.grades", lang), cols, rows, autofilter=False)
+    chart = wb.book.add_chart({"type": "column"})
+    name = t("sheet.grades", lang)[:31]
+    points = [{"fill": {"color": model.grade_colors.get(g, "#4472C4")}} for g in counts] + [{"fill": {"color": "#BFBFBF"}}]
+    chart.add_series({"name": t("count", lang), "categories": [name, 1, 0, n, 0], "values": [name, 1, 1, n, 1],
+                      "points": points, "data_labels": {"value": True}})
+    chart.set_title({"name": t("chart.grades", lang)})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"name": t("count", lang), "major_gridlines": {"visible": True}})
+    sheet.insert_chart(1, 4, chart, {"x_scale": 1.3, "y_scale": 1.2})
+    pool = result.pool()
+    r0 = n + 3
+    for i, (label, value) in enumerate([(t("run.capacity", lang), pool["capacity"]),
+                                        (t("run.allocated", lang), pool["allocated"]),
+                                        (t("run.remaining", lang), pool["remaining"])]):
+        wb.write_cell(sheet, r0 + i, 0, f"{label}（{pool['unit']}）", wb.fmt(bold=True))
+        wb.write_cell(sheet, r0 + i, 1, value, wb.fmt(num_format="#,##0"))
+
+
+def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, lang: str, limit: int,
+                     path: Path) -> None:
+    model, scores, merged = result.model, result.scores, result.merged
+    cols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("key", lang)),
+            Column(t("indicator", lang), width=16), Column(t("input", lang), "number", 4),
+            Column(t("score", lang), "number", 0), Column(t("weight", lang), "number", 6),
+            Column(t("points", lang), "number", 4), Column(t("source", lang), width=40)]
+    leaves = model.leaves()
+    source_of = _leaf_sources(model, merged, lang)
+    codes = [c for c in ranked["code"] if c not in merged.conflict_codes]
+    names = dict(zip(ranked["code"], ranked["name"]))
+    total_rows = len(codes) * len(leaves)
+
+    def rows():
+        for code in codes:
+            for k in leaves:
+                score = scores.scores.at[code, k]
+                shown = scores.inputs.at[code, k]
+                if isinstance(shown, float) and np.isnan(shown):
+                    shown = None
+                w = model.effective[k]
+                yield [code, names[code], k, model.nodes[k].label(lang), shown, score, w, w * score,
+                       source_of(code, k)]
+
+    if total_rows > limit:
+        csv_path = path.with_name(path.stem + f"_{t('sheet.indicators', lang)}.csv")
+        _write_csv(csv_path, [c.header for c in cols], rows())
+        write_table(wb, t("sheet.indicators", lang), [Column(t("message", lang), width=80)],
+                    [[f"{total_rows} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
+        return
+    write_table(wb, t("sheet.indicators", lang), cols, rows())
+
+
+def _leaf_sources(model: Model, merged, lang: str):
+    """A function (code, leaf) → 'file / sheet / row / column' of the value the leaf used."""
+    def describe(code: str, key: str) -> str:
+        rule = model.rules[key]
+        if rule["kind"] == "count":
+            t_ = merged.tables.get("credit_system")
+            return f"{t_.file.name}（{len(merged.records) if merged.records is not None else 0} records）" \
+                if t_ is not None else ""
+        names = rule.get("_inputs", [])
+        bits = []
+        for f in names:
+            src = merged.winner.at[code, f] if f in merged.winner else ""
+            if not src:
+                continue
+            table = merged.tables[src]
+            row = merged.aligned[src].at[code, "_row"]
+            bits.append(f"{table.file.name}/{table.sheet or ''}/{int(row)}/{table.columns.get(f, f)}")
+        return "; ".join(dict.fromkeys(bits))
+    return describe
+
+
+def write_model_sheet(wb: Workbook, model: Model, lang: str) -> None:
+    cols = [Column(t("key", lang)), Column(t("level", lang), "int"), Column(t("indicator", lang), width=20),
+            Column(t("parent", lang)), Column(t("printed_weight", lang), "number", 2),
+            Column(t("weight", lang), "number", 6), Column(t("rule", lang), width=70)]
+    rows = [[n.key, n.level, n.label(lang), n.parent or "", n.weight, model.effective[n.key],
+             _rule_text(model, n.key, lang)] for n in model.walk()]
+    sheet, n = write_table(wb, t("sheet.model", lang), cols, rows)
+    warn = model.warnings_en if lang == "en" else model.warnings
+    for i, w in enumerate(warn):
+        wb.write_cell(sheet, n + 2 + i, 0, t("run.warning", lang), wb.fmt(bold=True, font_color="#C00000"))
+        wb.write_cell(sheet, n + 2 + i, 2, w)
+
+
+def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int, path: Path) -> None:
+    merged, model = result.merged, result.model
+    prov = merged.provenance(model)
+    labels = {k: f.header(lang) for k, f in model.fields.items()}
+    cols = [Column(t("code", lang)), Column(t("field", lang)), Column(t("value", lang)), Column(t("source", lang)),
+            Column(t("file", lang)), Column(t("sheet", lang)), Column(t("row", lang), "int"), Column(t("column", lang))]
+    rows = ([r.code, labels.get(r.field, r.field), _cell(r.value), _source_label(model, r.source, lang), r.file,
+             r.sheet, r.row, r.column] for r in prov.itertuples(index=False))
+    if len(prov) > limit:
+        csv_path = path.with_name(path.stem + f"_{t('sheet.provenance', lang)}.csv")
+        _write_csv(csv_path, [c.header for c in cols], rows)
+        write_table(wb, t("sheet.provenance", lang), [Column(t("message", lang), width=80)],
+                    [[f"{len(prov)} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
+    else:
+        write_table(wb, t("sheet.provenance", lang), cols, rows)
+    conf = merged.conflicts
+    ccols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("field", lang)),
+             Column(t("source", lang)), Column(t("file", lang)), Column(t("row", lang), "int"),
+             Column(t("column", lang)), Column(t("value", lang)), Column(t("used", lang))]
+    crow = ([r.code, r.name, labels.get(r.field, r.field), _source_label(model, r.source, lang), r.file, r.row,
+             r.column, _cell(r.value), t("yes", lang) if r.used else t("no", lang)]
+            for r in conf.itertuples(index=False))
+    write_table(wb, t("sheet.conflicts", lang), ccols, crow)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (pd.Timestamp, _dt.datetime)):
+        return value.date() if hasattr(value, "date") else value
+    if isinstance(value, (bool, np.bool_)):
+        return "是" if value else "否"
+    return value
+
+
+def _missing_sheet(wb: Workbook, ranked: pd.DataFrame, lang: str) -> None:
+    cols = [Column(t("code", lang)), Column(t("name", lang), width=34), Column(t("status", lang), width=20),
+            Column(t("missing", lang), width=80)]
+    sep = "; " if lang == "en" else "；"
+    rows = [[r["code"], r["name"], status_words(r["status"], lang), sep.join(r["missing"])]
+            for _, r in ranked.iterrows() if r["missing"]]
+    write_table(wb, t("sheet.missing", lang), cols, rows)
+
+
+def write_problems_sheet(wb: Workbook, problems: list[dict[str, Any]], lang: str) -> None:
+    cols = [Column(t("file", lang), width=24), Column(t("sheet", lang)), Column(t("row", lang), "int"),
+            Column(t("column", lang), width=20), Column(t("problem_code", lang)), Column(t("severity", lang)),
+            Column(t("message", lang), width=90)]
+    rows = [[p["file"], p["sheet"], p["row"], p["column"], p["code"], t(p["severity"], lang), p["message"]]
+            for p in problems]
+    write_table(wb, t("sheet.problems", lang), cols, rows)
+
+
+def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
+    model = result.model
+    pool = result.pool()
+    items: list[list[Any]] = [
+        [t("run.tool", lang), f"ccredit {result.tool_version}"],
+        [t("run.as_of", lang), result.as_of],
+        [t("run.created", lang), _dt.datetime.now().replace(microsecond=0)],
+        [t("run.model", lang), model.name_en if lang == "en" and model.name_en else model.name],
+        [t("run.config", lang), str(model.path)],
+        [t("run.config_hash", lang), result.config_hash],
+        [f"{t('run.capacity', lang)}（{pool['unit']}）", pool["capacity"]],
+        [f"{t('run.allocated', lang)}（{pool['unit']}）", pool["allocated"]],
+    ]
+    for w in result.warnings:
+        items.append([t("run.warning", lang), w])
+    for i in result.inputs:
+        items.append([f"{t('run.input', lang)}：{_source_label(model, i['kind'], lang)}",
+                      f"{i['file']}  ({i['rows']} {t('rows', lang)}; SHA-256 {i['sha256']})"])
+    for kind, st in result.stats.items():
+        items.append([f"{_source_label(model, kind, lang)}", json.dumps(st, ensure_ascii=False)])
+    sheet, _ = write_table(wb, t("sheet.run", lang), [Column(t("item", lang), width=30),
+                                                      Column(t("content", lang), width=100)], items,
+                           autofilter=False)
+
+
+def _write_csv(path: Path, header: list[str], rows) -> None:
+    import csv
+
+    from cluster_credit_cli.atomic import atomic_path
+    from cluster_credit_cli.excel import escape_for_text_output
+
+    with atomic_path(path) as (tmp, _):
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for row in rows:
+                w.writerow([escape_for_text_output(v) for v in row])
+
+
+def write_json(result: RoundResult, path: Path) -> WriteOutcome:
+    return atomic_write_text(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
+
+
+def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
+    """材料完整性审核: per enterprise what is missing or inconsistent, to send back to applicants."""
+    lang, model = result.lang, result.model
+    sep = "; " if lang == "en" else "；"
+    conflicts = result.merged.conflicts
+    cols = [Column(t("code", lang)), Column(t("name", lang), width=34), Column(t("status", lang), width=20),
+            Column(t("missing", lang), width=70), Column(t("sheet.conflicts", lang), width=70),
+            Column(t("action", lang), width=50)]
+    rows = []
+    for _, r in result.table.sort_values("code").iterrows():
+        mine = conflicts[conflicts["code"] == r["code"]]
+        diffs = []
+        for field, group in mine.groupby("field", sort=False):
+            label = model.fields[field].header(lang)
+            vals = ", ".join(f"{_source_label(model, s, lang)} {v}" for s, v in zip(group["source"], group["value"]))
+            diffs.append(f"{label}: {vals}")
+        status = [s for s in r["status"] if s in ("incomplete", "conflict")]
+        action = []
+        if r["missing"]:
+            action.append("补充缺失材料" if lang != "en" else "supply the missing items")
+        if "conflict" in r["status"]:
+            action.append("同一代码只保留一行申报" if lang != "en" else "keep one application row")
+        if diffs:
+            action.append("核对不一致的数据" if lang != "en" else "check the inconsistent values")
+        state = status_words(status, lang) if status else ("complete" if lang == "en" else "材料完整")
+        rows.append([r["code"], r["name"], state, sep.join(r["missing"]), sep.join(diffs), sep.join(action)])
+    with Workbook(path) as wb:
+        write_table(wb, t("sheet.feedback", lang), cols, rows)
+        write_problems_sheet(wb, result.problems.as_dicts(), lang)
+        _run_sheet(wb, result, lang)
+    return wb.close()
