@@ -128,8 +128,15 @@ def col_number(letters: str) -> int:
 # -- entry point ---------------------------------------------------------------------------------
 
 def preflight(path: Path, *, max_rows: int, max_cols: int, limits: Limits | None = None,
-              lang: str = "zh") -> FileVerdict:
-    """Classify ``path`` before parsing. Never raises for a bad file; returns a verdict."""
+              lang: str | None = None) -> FileVerdict:
+    """Classify ``path`` before parsing. Never raises for a bad file; returns a verdict.
+
+    Messages are in ``lang`` (default: the current run's language, see ``i18n.use_lang``).
+    """
+    if lang is None:
+        from cluster_credit_cli.i18n import current_lang
+
+        lang = current_lang()
     path = Path(path)
     limits = limits or Limits()
     verdict = FileVerdict(path, True, "ok", "")
