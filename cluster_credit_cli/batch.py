@@ -1,0 +1,434 @@
+"""Unattended batch runs: every subfolder of an inbox is one review round.
+
+``run_batch`` is the core behind ``ccredit batch``. Per run:
+
+1. take the outbox's run lock (``lock.run_lock``; held by a live process -> ``BatchLocked``);
+2. list the rounds (subfolders of the inbox; hidden, ``~$`` and ``_``-prefixed ones skipped) and
+   their input files (Excel owner files, hidden and temporary files ignored, as in ``discovery``);
+3. wait ``settle_seconds`` once and compare every file's size and modification time: a round with a
+   file still being written (or one that appeared or vanished) is left for the next run;
+4. for each ready round, one by one and isolated (an exception ends that round only): find its
+   files, hash them, skip it when the manifest already holds the same key (unless ``force``),
+   claim it (``lock.try_claim``), re-check the manifest, score it, write the outputs atomically to
+   ``OUTBOX/processed/<round>/`` (or an error report to ``OUTBOX/failed/<round>/``), record the
+   manifest entry, drop the claim;
+5. rebuild ``manifest.json``, write ``last-run.json`` (the summary for the scheduler) and append
+   every event to ``batch.log``.
+
+Outputs of a round that an earlier run put in the other folder (processed vs failed) are moved
+to ``OUTBOX/superseded/`` rather than deleted: nothing computed is lost, nothing stale is shown
+beside new results.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fnmatch
+import json
+import os
+import shutil
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from cluster_credit_cli import __version__
+from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
+from cluster_credit_cli.i18n import say, use_lang
+from cluster_credit_cli.lock import DEFAULT_MAX_AGE, LockHeld, LockInfo, run_lock, try_claim
+from cluster_credit_cli.manifest import (
+    RoundRecord, load_entry, now_iso, rebuild, save_entry, sha256_file, up_to_date,
+)
+from cluster_credit_cli.problems import UsageError
+
+LOG_NAME = "batch.log"
+SUMMARY_NAME = "last-run.json"
+PROCESSED, FAILED, SUPERSEDED = "processed", "failed", "superseded"
+# Always ignored inside a round, whatever the model's discovery settings say.
+TEMP_PATTERNS = ("~$*", ".*", "*.tmp", "*.tmp.*", "*.part", "*.partial", "*.crdownload", "*~", "thumbs.db",
+                 "desktop.ini")
+
+
+class BatchLocked(Exception):
+    """Another live batch run holds the outbox (exit code 3)."""
+
+    def __init__(self, held: LockHeld):
+        self.holder: LockInfo | None = held.holder
+        super().__init__(str(held))
+
+
+@dataclass
+class RoundReport:
+    round: str
+    action: str  # processed | failed | error | skipped | not_ready | claimed | would_run
+    outcome: str | None = None  # manifest outcome (ok | problems | failed | error)
+    message: str = ""
+    outputs: list[str] = field(default_factory=list)
+    problems: int = 0
+    notes: list[str] = field(default_factory=list)  # e.g. an output kept under a new name
+
+
+@dataclass
+class BatchReport:
+    inbox: str
+    outbox: str
+    as_of: str
+    model_hash: str
+    tool_version: str
+    dry_run: bool
+    force: bool
+    started: str
+    finished: str = ""
+    rounds: list[RoundReport] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all good; 1 a round failed, errored or had data problems."""
+        # Rounds skipped as unchanged were reported by the run that processed them.
+        bad = any(r.action in ("failed", "error") or (r.action == "processed" and r.outcome == "problems")
+                  for r in self.rounds)
+        return 1 if bad else 0
+
+    def count(self, action: str) -> int:
+        return sum(r.action == action for r in self.rounds)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        data["counts"] = {a: self.count(a) for a in
+                          ("processed", "failed", "error", "skipped", "not_ready", "claimed", "would_run")}
+        return data
+
+
+# -- rounds and their files ----------------------------------------------------------------------
+
+def _ignored(name: str, patterns: list[str]) -> bool:
+    low = name.lower()
+    return any(fnmatch.fnmatch(low, p.lower()) for p in (*TEMP_PATTERNS, *patterns))
+
+
+def list_rounds(inbox: Path) -> list[Path]:
+    """Round folders of an inbox, by name."""
+    return sorted(p for p in Path(inbox).iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "~$", "_")))
+
+
+def round_files(folder: Path, patterns: list[str]) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not _ignored(p.name, patterns))
+
+
+def snapshot(files: list[Path]) -> dict[str, tuple[int, int]]:
+    out = {}
+    for p in files:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out[p.name] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+class _Log:
+    """One line per event with a timestamp, appended to OUTBOX/batch.log (not in a dry run)."""
+
+    def __init__(self, outbox: Path, enabled: bool, echo: Callable[[str], None] | None):
+        self.path = outbox / LOG_NAME
+        self.enabled, self.echo = enabled, echo
+        self.lines: list[str] = []
+
+    def __call__(self, round_name: str, event: str, detail: str = "") -> None:
+        stamp = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        line = f"{stamp}\tpid={os.getpid()}\t{round_name or '-'}\t{event}\t{' '.join(detail.split())}"
+        self.lines.append(line)
+        if self.echo:
+            self.echo(f"{round_name or '-'}: {event}" + (f" — {detail}" if detail else ""))
+        if self.enabled:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as fh:  # one short write per line
+                fh.write(line + "\n")
+
+
+def run_batch(inbox: Path, outbox: Path, *, model, as_of: _dt.date | None = None, dry_run: bool = False,
+              force: bool = False, settle_seconds: float = 60.0, lang: str = "zh",
+              max_lock_age: float = DEFAULT_MAX_AGE, echo: Callable[[str], None] | None = None,
+              sleep: Callable[[float], None] = time.sleep) -> BatchReport:
+    """Process every ready round of ``inbox`` into ``outbox``; see the module docstring.
+
+    Raises ``UsageError`` for a missing inbox and ``BatchLocked`` when another run holds the outbox.
+    """
+    inbox, outbox = Path(inbox), Path(outbox)
+    if not inbox.is_dir():
+        raise UsageError(say(f"收件夹不存在：{inbox}", f"inbox folder not found: {inbox}"))
+    if outbox.resolve() == inbox.resolve() or inbox.resolve() in outbox.resolve().parents:
+        raise UsageError(say("发件夹不能在收件夹之内", "the outbox must not be inside the inbox"))
+    explicit = as_of is not None
+    day = as_of or _dt.date.today()
+    report = BatchReport(str(inbox), str(outbox), day.isoformat(), model.hash, __version__, dry_run, force,
+                         now_iso())
+    log = _Log(outbox, not dry_run, echo)
+    lock = run_lock(outbox, max_age=max_lock_age)
+    if not dry_run:
+        outbox.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire()
+        except LockHeld as held:
+            log("", "lock_held", str(held))
+            raise BatchLocked(held) from None
+        for e in lock.events:
+            log("", "stale_lock", e)
+    try:
+        with use_lang(lang):
+            log("", "start", f"inbox={inbox} as_of={day.isoformat()}{'' if explicit else ' (today)'} "
+                f"model={model.hash[:12]} tool={__version__}{' force' if force else ''}"
+                f"{' dry-run' if dry_run else ''}")
+            _run_rounds(inbox, outbox, report, log, lock, model=model, day=day, explicit=explicit,
+                        dry_run=dry_run, force=force, settle=settle_seconds, lang=lang, sleep=sleep)
+            report.finished = now_iso()
+            log("", "end", " ".join(f"{k}={v}" for k, v in report.to_json()["counts"].items() if v)
+                + f" exit={report.exit_code}")
+            report.events = log.lines
+            if not dry_run:
+                rebuild(outbox)
+                atomic_write_text(outbox / SUMMARY_NAME,
+                                  json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
+    finally:
+        if not dry_run:
+            lock.release()
+    return report
+
+
+def _run_rounds(inbox, outbox, report, log, lock, *, model, day, explicit, dry_run, force, settle, lang,
+                sleep) -> None:
+    patterns = list(model.discovery.get("ignore", []))
+    rounds = list_rounds(inbox)
+    if not rounds:
+        log("", "no_rounds", say("收件夹中没有轮次子文件夹", "no round folders in the inbox"))
+        return
+    before = {r.name: snapshot(round_files(r, patterns)) for r in rounds}
+    if settle > 0:
+        sleep(settle)
+    for folder in rounds:
+        name = folder.name
+        try:
+            files = round_files(folder, patterns)
+            if snapshot(files) != before[name]:
+                report.rounds.append(RoundReport(name, "not_ready", message=say(
+                    f"文件在 {settle:g} 秒内仍有变化，下次再处理", f"files still changing within {settle:g}s; left for the next run")))
+                log(name, "not_ready", report.rounds[-1].message)
+                continue
+            report.rounds.append(_one_round(folder, files, outbox, log, lock, model=model, day=day,
+                                            explicit=explicit, dry_run=dry_run, force=force, lang=lang))
+        except Exception as exc:  # noqa: BLE001 - one round's trouble never stops the others
+            report.rounds.append(RoundReport(name, "error", "error", f"{type(exc).__name__}: {exc}"))
+            log(name, "error", f"{type(exc).__name__}: {exc}")
+
+
+def _one_round(folder: Path, files: list[Path], outbox: Path, log, lock, *, model, day, explicit, dry_run,
+               force, lang) -> RoundReport:
+    from cluster_credit_cli.discovery import discover_sources, find_applicants
+
+    name = folder.name
+    started = now_iso()
+    inputs = [{"kind": None, "path": p.name, "sha256": sha256_file(p), "size": p.stat().st_size} for p in files]
+    if not dry_run:
+        _classify(folder, inputs)
+    try:
+        applicants = find_applicants(folder, model)
+        sources = discover_sources(applicants, model, {})
+        kinds = {p.name: k for k, p in sources.items()}
+        for i in inputs:
+            i["kind"] = kinds.get(i["path"])
+        problem = None
+    except UsageError as exc:
+        sources, problem = {}, str(exc)
+    record = RoundRecord(name, inputs, model.hash, __version__, day.isoformat(), started=started)
+    previous = load_entry(outbox, name)
+    if not force and up_to_date(previous, record, as_of_explicit=explicit):
+        msg = say(f"输入未变化，已于 {previous.finished} 处理（{previous.outcome}）",
+                  f"inputs unchanged, processed {previous.finished} ({previous.outcome})")
+        log(name, "skipped", msg)
+        return RoundReport(name, "skipped", previous.outcome, msg, list(previous.outputs), previous.problems)
+    if dry_run:
+        msg = say(f"将处理：{len(files)} 个文件" + (f"；将失败：{problem}" if problem else ""),
+                  f"would run: {len(files)} file(s)" + (f"; would fail: {problem}" if problem else ""))
+        log(name, "would_run", msg)
+        return RoundReport(name, "would_run", message=msg)
+    claim = try_claim(outbox, name, max_age=lock.max_age)
+    if claim is None:
+        msg = say("另一个进程正在处理该轮次", "another process is processing this round")
+        log(name, "claimed", msg)
+        return RoundReport(name, "claimed", message=msg)
+    try:
+        for e in claim.events:
+            log(name, "stale_claim", e)
+        # Someone may have finished it between our first look and the claim.
+        previous = load_entry(outbox, name)
+        if not force and up_to_date(previous, record, as_of_explicit=explicit):
+            log(name, "skipped", "finished by another run meanwhile")
+            return RoundReport(name, "skipped", previous.outcome, "finished by another run meanwhile",
+                               list(previous.outputs), previous.problems)
+        lock.heartbeat()
+        log(name, "start", f"{len(files)} file(s): " + ", ".join(f"{i['path']}={i['sha256'][:12]}" for i in inputs))
+        rep = _process(folder, sources, problem, record, outbox, model=model, day=day, lang=lang)
+        record.finished = now_iso()
+        save_entry(outbox, record)
+        for note in rep.notes:
+            log(name, "diverted", note)
+        log(name, rep.action, f"outcome={rep.outcome} problems={rep.problems} outputs={','.join(rep.outputs)}"
+            + (f" — {rep.message}" if rep.message else ""))
+        return rep
+    finally:
+        claim.release()
+
+
+def _classify(folder: Path, inputs: list[dict[str, Any]]) -> None:
+    """Record each input's preflight verdict (code and message) for the manifest and error report."""
+    from cluster_credit_cli.filecheck import preflight
+    from cluster_credit_cli.reading import MAX_COLS, MAX_ROWS
+
+    for i in inputs:
+        v = preflight(folder / i["path"], max_rows=MAX_ROWS, max_cols=MAX_COLS)
+        i["check"] = v.code
+        if not v.ok:
+            i["check_message"] = v.message
+        if v.warnings:
+            i["warnings"] = [w.code for w in v.warnings]
+
+
+def _rel(outbox: Path, outcome: WriteOutcome) -> str:
+    return outcome.written.relative_to(outbox).as_posix()
+
+
+def _retire(outbox: Path, kind: str, name: str) -> None:
+    """Move an earlier outcome folder of this round aside (kept, not shown beside new results)."""
+    old = outbox / kind / name
+    if old.exists():
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        dest = outbox / SUPERSEDED / f"{name}.{kind}.{stamp}.{os.getpid()}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(old), str(dest))
+
+
+def _process(folder: Path, sources: dict[str, Path], problem: str | None, record: RoundRecord, outbox: Path, *,
+             model, day, lang) -> RoundReport:
+    from cluster_credit_cli import report as rpt
+    from cluster_credit_cli.pipeline import score_round
+
+    name = folder.name
+    result = None
+    error_kind = None
+    if problem is None:
+        try:
+            result = score_round(sources["applicants"], {k: v for k, v in sources.items() if k != "applicants"},
+                                 model=model, as_of=day, lang=lang)
+        except UsageError as exc:
+            error_kind, problem = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - an unexpected error ends this round only
+            error_kind = "error"
+            problem = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=8))
+    else:
+        error_kind = "failed"
+
+    if result is None:
+        _retire(outbox, PROCESSED, name)
+        target = outbox / FAILED / name
+        outcomes = write_error_report(target, record, problem or "", lang)
+        record.outcome, record.message = error_kind or "failed", (problem or "").splitlines()[0] if problem else ""
+        record.outputs = [_rel(outbox, o) for o in outcomes]
+        return RoundReport(name, "failed" if record.outcome == "failed" else "error", record.outcome,
+                           record.message, record.outputs, 0, [o.note for o in outcomes if o.diverted])
+
+    _retire(outbox, FAILED, name)
+    target = outbox / PROCESSED / name
+    applicants = sources["applicants"]
+    outcomes = [rpt.write_rating_workbook(result, rpt.default_output(target / applicants.name, day, lang))]
+    outcomes.append(rpt.write_json(result, target / "result.json"))
+    outcomes.append(write_problems_csv(target / "problems.csv", result.problems.as_dicts(), lang))
+    outcomes.append(atomic_write_text(target / "summary.md", round_markdown(name, result, lang)))
+    record.outcome = "problems" if result.problems else "ok"
+    record.problems = len(result.problems)
+    record.inputs = [{**i, "kind": next((x["kind"] for x in result.inputs if Path(x["path"]).name == i["path"]),
+                                        i["kind"])} for i in record.inputs]
+    record.outputs = [_rel(outbox, o) for o in outcomes]
+    return RoundReport(name, "processed", record.outcome, "", record.outputs, record.problems,
+                       [o.note for o in outcomes if o.diverted])
+
+
+# -- text outputs (escaped against formula injection) --------------------------------------------
+
+def md_cell(value: Any) -> str:
+    """A Markdown table cell: formula-like text quoted, pipes escaped, line breaks flattened."""
+    from cluster_credit_cli.excel import escape_for_text_output
+
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = escape_for_text_output(value) if isinstance(value, str) else value
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def write_problems_csv(path: Path, problems: list[dict[str, Any]], lang: str) -> WriteOutcome:
+    import csv
+    import io
+
+    from cluster_credit_cli.excel import escape_for_text_output
+    from cluster_credit_cli.i18n import t
+
+    keys = ["file", "sheet", "row", "column", "code", "message", "severity"]
+    heads = [t(k if k != "code" else "problem_code", lang) for k in keys]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(heads)
+    for p in problems:
+        w.writerow([escape_for_text_output(p.get(k)) if p.get(k) is not None else "" for k in keys])
+    # UTF-8 with BOM: Excel on Chinese Windows opens it without mojibake.
+    return atomic_write_text(path, "\ufeff" + buf.getvalue())
+
+
+def round_markdown(name: str, result, lang: str) -> str:
+    en = lang == "en"
+    lines = [f"# {md_cell(name)}", "",
+             f"- {'as of' if en else '评价基准日'}: {result.as_of.isoformat()}",
+             f"- {'model hash' if en else '模型哈希'}: {result.config_hash[:16]}",
+             f"- {'problems' if en else '问题数'}: {len(result.problems)}", ""]
+    lines += ["| " + (" | ".join(["Grade", "Enterprises"]) if en else "等级 | 企业数") + " |", "|---|---:|"]
+    lines += [f"| {md_cell(g)} | {c} |" for g, c in result.grade_counts().items()]
+    lines += ["", "| " + ("Rank | Code | Name | Total | Grade" if en else "排名 | 统一社会信用代码 | 企业名称 | 总分 | 等级")
+              + " |", "|---:|---|---|---:|---|"]
+    for e in result.to_json()["enterprises"]:
+        lines.append(f"| {e['rank'] if e['rank'] is not None else ''} | {md_cell(e['code'])} | {md_cell(e['name'])} "
+                     f"| {'' if e['total'] is None else e['total']} | {md_cell(e['grade'])} |")
+    if result.problems:
+        lines += ["", "| " + ("File | Sheet | Row | Column | Code | Message" if en else "文件 | 工作表 | 行 | 列 | 代码 | 说明")
+                  + " |", "|---|---|---:|---|---|---|"]
+        for p in result.problems.as_dicts():
+            lines.append("| " + " | ".join(md_cell(p[k]) if p[k] is not None else ""
+                                           for k in ("file", "sheet", "row", "column", "code", "message")) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_error_report(folder: Path, record: RoundRecord, problem: str, lang: str) -> list[WriteOutcome]:
+    """``failed/<round>/``: what went wrong and what to do, as Markdown and JSON."""
+    en = lang == "en"
+    first, _, detail = problem.partition("\n")
+    md = [f"# {md_cell(record.round)}: {'not processed' if en else '未能处理'}", "",
+          md_cell(first), ""]
+    if detail.strip():
+        md += ["```", detail.rstrip(), "```", ""]
+    md += ["| " + ("File | Kind | Check | Message | SHA-256" if en else "文件 | 类别 | 检查结果 | 说明 | SHA-256") + " |",
+           "|---|---|---|---|---|"]
+    md += [f"| {md_cell(i['path'])} | {md_cell(i['kind'] or '')} | {md_cell(i.get('check', ''))} "
+           f"| {md_cell(i.get('check_message', ''))} | {i['sha256']} |" for i in record.inputs]
+    md += ["", ("Fix the files in the round folder; the next run picks the round up again when they change."
+                if en else "请更正轮次文件夹中的文件；文件变化后，下次运行会重新处理该轮次。"), ""]
+    name = "error.md" if en else "错误报告.md"
+    return [atomic_write_text(folder / name, "\n".join(md)),
+            atomic_write_text(folder / "error.json", json.dumps(
+                {"round": record.round, "message": first, "detail": detail, "inputs": record.inputs,
+                 "as_of": record.as_of, "model_hash": record.model_hash, "tool_version": record.tool_version},
+                ensure_ascii=False, indent=2) + "\n")]
