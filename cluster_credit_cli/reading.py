@@ -473,6 +473,13 @@ class _ColumnParser:
         return pd.to_datetime(parsed.map(lambda v: pd.NaT if v is None else v), errors="coerce")
 
 
+def _is_hint_row(row: list[Any], model: Model, kind: str) -> bool:
+    from cluster_credit_cli.templates import hint_texts
+
+    cells = [clean_text(c) for c in row if not _is_blank(c)]
+    return bool(cells) and all(c in hint_texts(model, kind) for c in cells)
+
+
 def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang: str = "zh",
                 sheet: str | None = None) -> SourceTable | None:
     """Read one input file for one source. Returns None (with a problem) if it cannot be used."""
@@ -529,6 +536,8 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
         return None
 
     body = grid.rows[h + 1:]
+    if body and _is_hint_row(body[0], model, kind):
+        body, h = body[1:], h + 1  # the hint row of a ccredit template sent back filled in
     width = len(header)
     # Drop fully blank rows (trailing area of the sheet, spacer rows) but keep row numbers.
     keep = [i for i, r in enumerate(body) if any(not _is_blank(c) for c in r)]
