@@ -320,7 +320,9 @@ class _ColumnParser:
         for u in uniques:
             key = u
             mapping[key] = func(u)
-        return values.map(lambda v: mapping[v]), mapping
+        # Built as object dtype on purpose: Series.map would infer float and turn the None that
+        # marks a bad value into NaN (a blank), so bad values in multi-row files went unreported.
+        return pd.Series([mapping[v] for v in values], index=values.index, dtype=object), mapping
 
     def _text(self, f, values, rows, header):
         return values.map(lambda v: "" if _is_blank(v) else _as_text(v)).astype(object)
