@@ -454,3 +454,18 @@ def test_any_text_csv_decodes_back(tmp_path, text, encoding):
         assert raw.decode(v.encoding).lstrip("\ufeff") == ("a,b\n" + text).lstrip("\ufeff")
     else:
         assert v.code in ERROR_CODES
+
+
+@pytest.mark.parametrize("cell", [
+    '<c\tr="ZZ5"><v>1</v></c>', "<c r='ZZ5'><v>1</v></c>", '<c r = "ZZ5"><v>1</v></c>',
+    '<c t="n"  r="ZZ5"><v>1</v></c>', '<x:c r="ZZ5"><x:v>1</x:v></x:c>',
+])
+def test_far_cell_found_whatever_the_attribute_spelling(tmp_path, cell):
+    p = write_xlsx(tmp_path / "w.xlsx", [("S", "visible", sheet_xml(extra_cells=f'<row r="5">{cell}</row>'))])
+    assert check(p, max_cols=100).code == "sheet_too_large"
+
+
+def test_far_row_without_cell_refs(tmp_path):
+    rows = '<row r="900000"><c><v>1</v></c></row>'
+    p = write_xlsx(tmp_path / "r.xlsx", [("S", "visible", sheet_xml(extra_cells=rows))])
+    assert check(p, max_rows=100_000).code == "sheet_too_large"
