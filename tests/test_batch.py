@@ -476,3 +476,14 @@ def test_xlsx_writer_keeps_tab_and_cr_payloads_as_text(tmp_path):
     ws = openpyxl.load_workbook(tmp_path / "x.xlsx").active
     assert all(ws.cell(row=i + 2, column=1).quotePrefix for i in range(len(payloads)))
     assert not ws.cell(row=2, column=2).quotePrefix
+
+
+def test_two_candidates_for_one_source_fail_the_round_naming_both(tmp_path, model):
+    inbox, outbox = tmp_path / "in", tmp_path / "out"
+    folder = make_round(inbox, "r1")
+    shutil.copy(folder / "合作银行征信.xlsx", folder / "合作银行征信-更正.xlsx")
+    make_round(inbox, "r2")
+    rep = run(inbox, outbox, model, lang="en")
+    assert actions(rep) == {"r1": "failed", "r2": "processed"}
+    text = (outbox / "failed" / "r1" / "error.md").read_text(encoding="utf-8")
+    assert "合作银行征信.xlsx" in text and "合作银行征信-更正.xlsx" in text and "--bank" in text
