@@ -469,3 +469,31 @@ def test_far_row_without_cell_refs(tmp_path):
     rows = '<row r="900000"><c><v>1</v></c></row>'
     p = write_xlsx(tmp_path / "r.xlsx", [("S", "visible", sheet_xml(extra_cells=rows))])
     assert check(p, max_rows=100_000).code == "sheet_too_large"
+
+
+def test_streaming_keeps_memory_bounded(tmp_path):
+    """40 MB of XML inflated under relaxed ratio limits: streamed in chunks, never held whole."""
+    import tracemalloc
+
+    p = real_ratio_bomb(tmp_path / "big.xlsx", megabytes=40)
+    tracemalloc.start()
+    try:
+        v = check(p, limits=Limits(max_ratio=1e9))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert v.code != "zip_bomb"
+    assert peak < 16 * 1024 * 1024, peak
+
+
+def test_declared_bomb_needs_no_memory(tmp_path):
+    import tracemalloc
+
+    p = declared_bomb(tmp_path / "b.xlsx", declared=50 * 1024**3)
+    tracemalloc.start()
+    try:
+        assert check(p).code == "zip_bomb"
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, peak
