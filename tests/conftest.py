@@ -214,9 +214,19 @@ def build_round(folder: Path, ents: list[dict[str, Any]] | None = None, *, recor
     return paths
 
 
+_DEFAULT_MODEL = []
+
+
+def default_model():
+    """The shipped model, loaded once per test session (it is never mutated by scoring)."""
+    if not _DEFAULT_MODEL:
+        _DEFAULT_MODEL.append(load_model())
+    return _DEFAULT_MODEL[0]
+
+
 @pytest.fixture(scope="session")
 def model():
-    return load_model()
+    return default_model()
 
 
 def run_round(folder: Path, ents: list[dict[str, Any]] | None = None, *, as_of: dt.date = AS_OF,
@@ -226,7 +236,7 @@ def run_round(folder: Path, ents: list[dict[str, Any]] | None = None, *, as_of: 
 
     paths = build_round(folder, ents, **kw)
     sources = {k: v for k, v in paths.items() if k != "applicants"}
-    return score_round(paths["applicants"], sources, model=model or load_model(), as_of=as_of, lang=lang)
+    return score_round(paths["applicants"], sources, model=model or default_model(), as_of=as_of, lang=lang)
 
 
 def row_of(result, n: int = 1) -> dict[str, Any]:
