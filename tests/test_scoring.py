@@ -241,7 +241,7 @@ def test_missing_leaf_scores_zero_and_marks_incomplete(tmp_path):
     assert row["status"] == ["incomplete"]
     assert row["missing"] == ["K1 技术水平", "C2 应收账款"]
     assert row["total"] == pytest.approx(110 - 0.08 * 100 - 0.06 * C_W * 100)
-    assert row["grade"] is None and pd_isna(row["rank"]) and pd_isna(row["quota"])
+    assert not isinstance(row["grade"], str) and pd_isna(row["rank"]) and pd_isna(row["quota"])
 
 
 def pd_isna(v):
