@@ -169,3 +169,10 @@ def test_vetoed_enterprises_take_no_quota_and_no_rank(tmp_path):
     assert pd.isna(row_of(result, 1)["rank"])
     assert [row_of(result, n)["rank"] for n in (2, 3)] == [1, 1]  # equal totals share rank 1
     assert result.pool()["allocated"] == 600
+
+
+def test_missing_gate_inputs_are_listed_in_the_run_language(tmp_path):
+    result = run_round(tmp_path, [ent(1, app={"成立日期": None, "所在镇街": None, "注册地址": None})], lang="en")
+    row = row_of(result, 1)
+    assert row["status"] == ["incomplete"]
+    assert row["missing"] == ["Founding date", "Town"]
