@@ -67,7 +67,7 @@ def evaluate_gates(merged: Merged, model: Model, as_of: _dt.date) -> GateResult:
             town = _col(merged, town_f).map(lambda v: normalize_choice(v) if isinstance(v, str) else "")
             addr = _col(merged, addr_f).map(lambda v: normalize_choice(v) if isinstance(v, str) else "") \
                 if addr_f else pd.Series("", index=codes)
-            ok = town.isin(names).to_numpy() | addr.map(lambda a: any(n and n in a for n in names)).to_numpy()
+            ok = town.isin(names).to_numpy() | addr.map(lambda a: any(n and n in a for n in names)).to_numpy(dtype=bool)
             absent = (town == "").to_numpy() & (addr == "").to_numpy()
             where = gate.get("names", [""])[0]
             for i in np.flatnonzero(~ok & ~absent):
