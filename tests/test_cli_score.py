@@ -322,3 +322,17 @@ def test_check_clean_round_exits_0(tmp_path):
     res = invoke("check", clean_round(tmp_path), "--as-of", AS_OF, "--lang", "en")
     assert res.exit_code == 0, res.output
     assert "2 applicants, 0 with missing or conflicting materials" in res.output
+
+
+def test_empty_applicants_file_is_a_problem_not_a_crash(tmp_path):
+    from conftest import APPLICANT_HEADER
+
+    paths = build_round(tmp_path, [ent(1)])
+    write_xlsx(paths["applicants"], [], APPLICANT_HEADER)
+    js = tmp_path / "r.json"
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--json", js)
+    assert res.exit_code == 1, res.output
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["enterprises"] == []
+    assert [(p["code"], p["row"]) for p in data["problems"]] == [("no_applicants", 1)]
+    assert (tmp_path / f"申报材料汇总_评级结果_{AS_OF}.xlsx").is_file()
