@@ -116,7 +116,9 @@ def _codes_for(table: SourceTable, problems: Problems, model: Model, name_to_cod
                              "warning")
             else:
                 stats.unmatched += 1
-                if key or name_to_code is None:
+                # Without a code column at all (one file-level warning already says so), a name that
+                # matches no applicant is an enterprise that did not apply: counted, not an error.
+                if name_to_code is None or (key and "code" in frame):
                     problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "missing_code",
                                  say("没有代码" + (f"，名称“{names[p]}”也不匹配任何申报企业" if key else "") + "；本行未合并",
                                      "no code" + (f" and the name '{names[p]}' matches no applicant" if key else "")
