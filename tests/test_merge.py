@@ -99,7 +99,8 @@ def test_name_fallback_when_the_export_has_no_code_column(tmp_path):
     codes = problem_codes(result)
     assert codes.count("no_code_column") == 1
     assert codes.count("matched_by_name") == 2
-    assert codes.count("missing_code") == 1  # 别家公司 matches no applicant
+    assert "missing_code" not in codes  # 别家公司 did not apply: counted, not an error
+    assert result.stats["auditor"]["unmatched"] == 1
     assert row_of(result, 1)["score:F1"] == (60 + 100) / 2  # 60 % debt ratio from the name-matched row
     assert result.stats["auditor"]["by_name"] == 2
 
@@ -118,7 +119,9 @@ def test_no_name_fallback_when_the_name_is_ambiguous(tmp_path):
     write_xlsx(paths["bank"], [bank(1, 统一社会信用代码=None, 企业名称="同名公司")], BANK_HEADER)
     result = rescore(paths)
     assert "matched_by_name" not in problem_codes(result)
-    assert "missing_code" in problem_codes(result)
+    # The code column exists but this row's cell is blank and its name is ambiguous: reported.
+    [p] = [p for p in result.problems if p.code == "missing_code"]
+    assert p.row == 2 and "同名公司" in p.message
 
 
 # -- precedence and provenance -------------------------------------------------------------------
@@ -173,3 +176,29 @@ def test_records_of_an_enterprise_absent_from_other_exports(tmp_path):
     assert row["missing"] == ["V3 企业文化建设", "V4 品牌美誉度", "F1 偿债能力", "F2 营运能力", "F3 盈利能力",
                                   "F4 发展能力", "S4 银行贷款拖欠", "C4 集群孵化"]
     assert row["score:B1"] == 0 and row["score:B2"] == 0
+
+
+def test_innovation_centre_wins_over_the_association_for_b1(tmp_path):
+    paths = build_round(tmp_path, [ent(1), ent(2)])  # the association says 3 projects for both
+    paths["innovation"] = write_xlsx(tmp_path / "协同创新中心.xlsx",
+                                     [{"统一社会信用代码": code(1), "企业名称": name(1), "协同创新项目数": 1}])
+    result = rescore(paths)
+    assert row_of(result, 1)["score:B1"] == 40   # the centre's 1 project
+    assert row_of(result, 2)["score:B1"] == 100  # not in the centre's file: the association's 3
+    conf = result.merged.conflicts
+    assert sorted(zip(conf["source"], conf["used"])) == [("association", False), ("innovation", True)]
+
+
+def test_credit_records_matched_by_name_when_the_export_has_no_code_column(tmp_path):
+    paths = build_round(tmp_path, [ent(1), ent(2)])
+    from conftest import CREDIT_HEADER
+
+    write_xlsx(paths["credit_system"], [record(1, "行政处罚"), record(2, "劳资纠纷"), record(9, "行政处罚")],
+               CREDIT_HEADER, drop=("统一社会信用代码",))
+    result = rescore(paths)
+    assert (row_of(result, 1)["score:S1"], row_of(result, 2)["score:S3"]) == (60, 60)
+    codes = problem_codes(result)
+    assert codes.count("matched_by_name") == 2 and codes.count("no_code_column") == 1
+    # Enterprise 9 did not apply: without a code column its row is counted, not an error.
+    assert "missing_code" not in codes
+    assert result.stats["credit_system"]["unmatched"] == 1
