@@ -265,3 +265,36 @@ def test_template_hint_row_is_skipped(tmp_path, model):
     assert not problems
     assert list(table.data["_row"]) == [3]
     assert table.data.iloc[0]["overdue_days"] == 12
+
+
+def test_first_visible_sheet_or_the_configured_one(tmp_path, model):
+    from openpyxl import Workbook
+
+    from cluster_credit_cli.model import build_model
+
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "填表说明"
+    notes["A1"] = "请勿修改表头"
+    notes.sheet_state = "hidden"
+    data = wb.create_sheet("征信")
+    data.append(["统一社会信用代码", "近24个月最长逾期天数"])
+    data.append([code(1), 12])
+    other = wb.create_sheet("汇总")
+    other.append(["统一社会信用代码", "近24个月最长逾期天数"])
+    other.append([code(1), 99])
+    path = tmp_path / "bank.xlsx"
+    wb.save(path)
+    table, problems = read(path, "bank", model)
+    assert (table.sheet, table.data.iloc[0]["overdue_days"]) == ("征信", 12)  # the hidden sheet is skipped
+    import copy
+
+    raw = copy.deepcopy(model.raw)
+    raw["sources"]["bank"]["sheet"] = "汇总"
+    configured = build_model(raw, model.path)
+    table, problems = read(path, "bank", configured)
+    assert (table.sheet, table.data.iloc[0]["overdue_days"]) == ("汇总", 99)
+    raw["sources"]["bank"]["sheet"] = "没有"
+    table, problems = read(path, "bank", build_model(raw, model.path))
+    assert table is None and [p.code for p in problems] == ["sheet_not_found"]
+    assert "汇总" in problems.items[0].message  # names the sheets that exist
