@@ -132,6 +132,12 @@ def write_xlsx(path: Path, rows: list[dict[str, Any]], header: list[str] | None 
     """
     cols = [h for h in _header_of(rows, header) if h not in drop]
     rename = rename or {}
+    path = Path(path)
+    # Many tests write the same default files: serialise each distinct content once per session.
+    key = repr((cols, [[(type(r.get(h)), r.get(h)) for h in cols] for r in rows], title, rename, sheet))
+    if key in _XLSX_CACHE:
+        path.write_bytes(_XLSX_CACHE[key])
+        return path
     wb = Workbook()
     ws = wb.active
     ws.title = sheet
@@ -151,9 +157,12 @@ def write_xlsx(path: Path, rows: list[dict[str, Any]], header: list[str] | None 
                 cell.data_type = "s"  # '=HYPERLINK(...)' is a name here, not a formula
             elif isinstance(v, (dt.date, dt.datetime)):
                 cell.number_format = "yyyy-mm-dd"
-    path = Path(path)
     wb.save(path)
+    _XLSX_CACHE[key] = path.read_bytes()
     return path
+
+
+_XLSX_CACHE: dict[str, bytes] = {}
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None, *,
