@@ -106,38 +106,28 @@ def _sniff_delimiter(text: str) -> str:
     return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
-def read_grid(path: Path, sheet: str | None = None) -> Grid:
-    """All cells of the sheet (xlsx: ``sheet`` or the first visible one) or of the CSV file."""
+def read_grid(path: Path, sheet: str | None = None, verdict=None) -> Grid:
+    """All cells of the sheet (xlsx: ``sheet`` or the first visible one) or of the CSV file.
+
+    The file is classified first (``filecheck.preflight``) unless a verdict is given; a file the
+    preflight rejects raises ``ReadError`` with the preflight's code and message.
+    """
     path = Path(path)
-    verdict = _preflight(path)
-    suffix = path.suffix.lower()
-    kind = getattr(verdict, "kind", None) or ("csv" if suffix in (".csv", ".txt") else "xlsx")
-    if kind == "csv":
-        return _read_csv_grid(path, getattr(verdict, "encoding", None))
-    if kind == "xls":
-        return _read_xls_grid(path, sheet)
-    return _read_xlsx_grid(path, sheet)
-
-
-def _preflight(path: Path):
-    if not path.is_file():
-        raise ReadError("file_not_found", say(f"{path}：文件不存在", f"{path}: file not found"))
-    try:
-        from cluster_credit_cli.filecheck import preflight
-    except ImportError:  # filecheck arrives with the hardening work; basic checks meanwhile
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-        if path.name.startswith("~$"):
-            raise ReadError("owner_file", say(f"{path.name}：这是 Excel 的临时锁定文件，不是数据", f"{path.name}: an Excel owner (lock) file, not data")) from None
-        if path.suffix.lower() in (".xlsx", ".xlsm") and not head.startswith(b"PK"):
-            raise ReadError("not_xlsx", say(f"{path.name}：不是 xlsx 工作簿，请在 Excel 中另存为 .xlsx",
-                                            f"{path.name}: not an xlsx workbook (no zip signature); "
-                                            "save it from Excel as .xlsx")) from None
-        return None
-    verdict = preflight(path, max_rows=MAX_ROWS, max_cols=MAX_COLS)
+    verdict = verdict or preflight_file(path)
     if not verdict.ok:
         raise ReadError(verdict.code, verdict.message)
-    return verdict
+    if verdict.kind == "csv":
+        return _read_csv_grid(path, verdict.encoding)
+    if verdict.kind == "xls":
+        return _read_xls_grid(path, sheet)
+    return _read_xlsx_grid(path, sheet, hidden=set(verdict.hidden_sheets))
+
+
+def preflight_file(path: Path):
+    """Guard the parsers (calamine aborts the process on some hostile files): see ``filecheck``."""
+    from cluster_credit_cli.filecheck import preflight
+
+    return preflight(Path(path), max_rows=MAX_ROWS, max_cols=MAX_COLS)
 
 
 def _read_csv_grid(path: Path, encoding: str | None) -> Grid:
@@ -150,7 +140,7 @@ def _read_csv_grid(path: Path, encoding: str | None) -> Grid:
     return Grid(path, None, frame.to_numpy(dtype=object).tolist())
 
 
-def _read_xlsx_grid(path: Path, sheet: str | None) -> Grid:
+def _read_xlsx_grid(path: Path, sheet: str | None, hidden: set[str] | None = None) -> Grid:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -166,11 +156,12 @@ def _read_xlsx_grid(path: Path, sheet: str | None) -> Grid:
                                                    f"{path.name}: no sheet named {sheet!r}; sheets: {', '.join(names)}"))
         chosen = sheet
     else:
-        visible = [m.name for m in book.sheets_metadata if str(m.visible).lower().endswith("visible")
-                   and "hidden" not in str(m.visible).lower()]
-        chosen = (visible or names or [None])[0]
+        # Hidden sheets are ignored unless a sheet is configured by name.
+        visible = [n for n in names if n not in (hidden or set())]
+        chosen = (visible or [None])[0]
         if chosen is None:
-            raise ReadError("empty_workbook", say(f"{path.name}：工作簿中没有工作表", f"{path.name}: the workbook has no sheets"))
+            raise ReadError("empty_workbook", say(f"{path.name}：工作簿中没有可见的工作表",
+                                                  f"{path.name}: the workbook has no visible sheets"))
     rows = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     return Grid(path, chosen, rows)
 
@@ -485,8 +476,12 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
     """Read one input file for one source. Returns None (with a problem) if it cannot be used."""
     source: SourceDef = model.sources[kind]
     path = Path(path)
+    verdict = preflight_file(path)
+    verdict.add_to(problems, path.name)  # the error if rejected, and warnings (formulas never computed ...)
+    if not verdict.ok:
+        return None
     try:
-        grid = read_grid(path, sheet or source.sheet)
+        grid = read_grid(path, sheet or source.sheet, verdict)
     except ReadError as exc:
         problems.add(path.name, sheet, None, None, exc.code, str(exc))
         return None
