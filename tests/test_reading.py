@@ -287,6 +287,7 @@ def test_first_visible_sheet_or_the_configured_one(tmp_path, model):
     wb.save(path)
     table, problems = read(path, "bank", model)
     assert (table.sheet, table.data.iloc[0]["overdue_days"]) == ("征信", 12)  # the hidden sheet is skipped
+    assert [(p.code, p.severity) for p in problems] == [("hidden_sheets", "warning")]  # ... and said so
     import copy
 
     raw = copy.deepcopy(model.raw)
@@ -296,5 +297,5 @@ def test_first_visible_sheet_or_the_configured_one(tmp_path, model):
     assert (table.sheet, table.data.iloc[0]["overdue_days"]) == ("汇总", 99)
     raw["sources"]["bank"]["sheet"] = "没有"
     table, problems = read(path, "bank", build_model(raw, model.path))
-    assert table is None and [p.code for p in problems] == ["sheet_not_found"]
-    assert "汇总" in problems.items[0].message  # names the sheets that exist
+    assert table is None and [p.code for p in problems] == ["hidden_sheets", "sheet_not_found"]
+    assert "汇总" in problems.items[1].message  # names the sheets that exist
