@@ -336,3 +336,18 @@ def test_empty_applicants_file_is_a_problem_not_a_crash(tmp_path):
     assert data["enterprises"] == []
     assert [(p["code"], p["row"]) for p in data["problems"]] == [("no_applicants", 1)]
     assert (tmp_path / f"申报材料汇总_评级结果_{AS_OF}.xlsx").is_file()
+
+
+def test_feedback_workbook_keeps_formula_names_as_text(tmp_path):
+    import zipfile
+
+    name_ = '=HYPERLINK("http://x","y")'
+    paths = build_round(tmp_path, [ent(1, app={"企业名称": name_, "技术水平": None})])
+    out = tmp_path / "fb.xlsx"
+    assert invoke("check", paths["applicants"], "--as-of", AS_OF, "--out", out).exit_code == 1
+    with zipfile.ZipFile(out) as z:
+        for n in z.namelist():
+            if n.startswith("xl/worksheets/sheet"):
+                assert b"<f>" not in z.read(n), n
+    rows = list(load_workbook(out, read_only=True)["材料审核反馈"].iter_rows(values_only=True))
+    assert rows[1][1] == name_
