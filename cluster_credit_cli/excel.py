@@ -139,12 +139,21 @@ class Workbook:
             else:
                 sheet.write_number(row, col, value, fmt)
         elif isinstance(value, (_dt.datetime, _dt.date)):
-            sheet.write_datetime(row, col, value, fmt or self.fmt(num_format="yyyy-mm-dd"))
+            sheet.write_datetime(row, col, value, self._dated(fmt, value))
         elif hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
             self.write_cell(sheet, row, col, value.item(), fmt)
         else:
             text = str(value)
             sheet.write_string(row, col, text, self._quoted(fmt) if is_injection(text) else fmt)
+
+    def _dated(self, fmt, value):
+        """The format plus a date format when it has none: a date in a text column would show as a serial."""
+        props = dict(self._props.get(id(fmt), {})) if fmt is not None else {}
+        if "num_format" in props:
+            return fmt
+        timed = isinstance(value, _dt.datetime) and value.time() != _dt.time()
+        props["num_format"] = NUM_FORMATS["datetime" if timed else "date"]
+        return self.fmt(**props)
 
     def _quoted(self, fmt):
         """The same format plus Excel's quote prefix (the cell shows text, never runs it)."""

@@ -9,6 +9,7 @@ rather than an error or an infinity.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -21,6 +22,7 @@ class ExpressionError(ValueError):
 _BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply}
 
 
+@functools.lru_cache(maxsize=256)  # metrics are few and evaluated once per round each
 def _parse(text: str) -> ast.expr:
     try:
         tree = ast.parse(text, mode="eval")

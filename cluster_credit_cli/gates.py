@@ -15,6 +15,7 @@ import pandas as pd
 
 from cluster_credit_cli.dates import years_before
 from cluster_credit_cli.merge import Merged
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.model import Model
 from cluster_credit_cli.text import normalize_choice
 
@@ -59,19 +60,19 @@ def evaluate_gates(merged: Merged, model: Model, as_of: _dt.date) -> GateResult:
             for i in np.flatnonzero(young):
                 d = founded.iloc[i].date().isoformat()
                 res.add(codes[i], status, f"成立于 {d}，经营不足 {years} 年", f"founded {d}: in operation less than {years} year(s)")
-            _note_missing(res, codes, absent, model.fields[gate["field"]].label, blocked)
+            _note_missing(res, codes, absent, _label(model, gate["field"]), blocked)
         elif kind == "town":
             names = [normalize_choice(n) for n in gate.get("names", [])]
             town_f, addr_f = (gate["fields"] + [None])[:2]
             town = _col(merged, town_f).map(lambda v: normalize_choice(v) if isinstance(v, str) else "")
             addr = _col(merged, addr_f).map(lambda v: normalize_choice(v) if isinstance(v, str) else "") \
                 if addr_f else pd.Series("", index=codes)
-            ok = town.isin(names).to_numpy() | addr.map(lambda a: any(n and n in a for n in names)).to_numpy()
+            ok = town.isin(names).to_numpy() | addr.map(lambda a: any(n and n in a for n in names)).to_numpy(dtype=bool)
             absent = (town == "").to_numpy() & (addr == "").to_numpy()
             where = gate.get("names", [""])[0]
             for i in np.flatnonzero(~ok & ~absent):
                 res.add(codes[i], status, f"注册地不在{where}", f"not registered in {where}")
-            _note_missing(res, codes, absent, model.fields[town_f].label, blocked)
+            _note_missing(res, codes, absent, _label(model, town_f), blocked)
         elif kind == "yes":
             col = _col(merged, gate["field"])
             fails = ~_is_true(col)
@@ -106,6 +107,12 @@ def evaluate_gates(merged: Merged, model: Model, as_of: _dt.date) -> GateResult:
             for i in np.flatnonzero(cond):
                 res.add(codes[i], status, also.get("reason", "否决"), also.get("reason_en", "veto"))
     return res
+
+
+def _label(model: Model, key: str) -> str:
+    """A missing gate input as listed for the user, in the run's language (like the leaves)."""
+    f = model.fields[key]
+    return say(f.label, f.label_en or f.label)
 
 
 def _note_missing(res: GateResult, codes: pd.Index, absent: np.ndarray, label: str, blocked: set[str]) -> None:

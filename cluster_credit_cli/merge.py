@@ -116,7 +116,9 @@ def _codes_for(table: SourceTable, problems: Problems, model: Model, name_to_cod
                              "warning")
             else:
                 stats.unmatched += 1
-                if key or name_to_code is None:
+                # Without a code column at all (one file-level warning already says so), a name that
+                # matches no applicant is an enterprise that did not apply: counted, not an error.
+                if name_to_code is None or (key and "code" in frame):
                     problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "missing_code",
                                  say("没有代码" + (f"，名称“{names[p]}”也不匹配任何申报企业" if key else "") + "；本行未合并",
                                      "no code" + (f" and the name '{names[p]}' matches no applicant" if key else "")
@@ -228,8 +230,10 @@ def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Proble
 
 def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str, SourceTable], model: Model,
              conflict_codes: set[str], names: pd.Series):
-    values = pd.DataFrame(index=order)
-    winner = pd.DataFrame(index=order)
+    # Plain numpy object arrays per field, one DataFrame at the end: column-by-column pandas
+    # assignment was most of a small round's run time.
+    value_cols: dict[str, np.ndarray] = {}
+    winner_cols: dict[str, np.ndarray] = {}
     conflict_parts = []
     blocked = order.isin(list(conflict_codes))
     for key, f in model.fields.items():
@@ -239,19 +243,23 @@ def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str
                    and model.sources[s].shape == "entity"]
         if not present:
             continue
-        stacked = [aligned[s][key] for s in present]
-        best = stacked[0].copy().astype(object)
-        src = pd.Series(np.where(_notmissing(stacked[0]), present[0], ""), index=order, dtype=object)
-        for s, col in zip(present[1:], stacked[1:]):
-            take = (src == "").to_numpy() & _notmissing(col)
-            best[take] = col[take]
+        arrays = [aligned[s][key].to_numpy(dtype=object) for s in present]
+        best = arrays[0].copy()
+        src = np.where(_notmissing(arrays[0]), present[0], "").astype(object)
+        for s, arr in zip(present[1:], arrays[1:]):
+            take = (src == "") & _notmissing(arr)
+            best[take] = arr[take]
             src[take] = s
         best[blocked] = np.nan
         src[blocked] = ""
-        values[key] = best
-        winner[key] = src
+        value_cols[key] = best
+        winner_cols[key] = src
         if len(present) > 1 and key not in ("code", "name"):
-            conflict_parts.append(_disagreements(key, present, stacked, src, tables, aligned, names, blocked))
+            stacked = [aligned[s][key] for s in present]
+            conflict_parts.append(_disagreements(key, present, stacked, pd.Series(src, index=order, dtype=object),
+                                                 tables, aligned, names, blocked))
+    values = pd.DataFrame(value_cols, index=order, dtype=object)
+    winner = pd.DataFrame(winner_cols, index=order, dtype=object)
     # Keep numeric/date dtypes where the column is uniform.
     for key in values.columns:
         typ = model.fields[key].type
@@ -266,8 +274,8 @@ def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str
     return values, winner, conflicts
 
 
-def _notmissing(col: pd.Series) -> np.ndarray:
-    arr = col.to_numpy(dtype=object)
+def _notmissing(col: pd.Series | np.ndarray) -> np.ndarray:
+    arr = col.to_numpy(dtype=object) if isinstance(col, pd.Series) else col
     return np.array([not _missing(v) for v in arr], dtype=bool) if len(arr) else np.zeros(0, dtype=bool)
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from cluster_credit_cli import __version__
 from cluster_credit_cli.gates import GateResult, evaluate_gates
-from cluster_credit_cli.i18n import use_lang
+from cluster_credit_cli.i18n import say, use_lang
 from cluster_credit_cli.merge import Merged, merge_sources
 from cluster_credit_cli.model import Model, warnings_for
 from cluster_credit_cli.problems import Problems, UsageError
@@ -152,6 +152,11 @@ def _score_round(applicants, sources, *, model, as_of, lang, check_only, progres
     step = progress or (lambda name: None)
     step("read")
     tables, inputs = read_inputs(all_sources, model, problems, lang)
+    app = tables["applicants"]
+    if not len(app.data):  # most likely the wrong file or sheet: say so rather than report a clean round
+        problems.add(app.file.name, app.sheet, app.header_row, None, "no_applicants",
+                     say("表头下没有任何申报企业行；请检查文件和工作表", "no applicant rows below the header; "
+                         "check the file and the sheet"))
     timings["read"] = time.perf_counter() - t0
     step("merge")
     t1 = time.perf_counter()

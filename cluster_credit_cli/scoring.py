@@ -151,7 +151,7 @@ def score_all(merged: Merged, model: Model, as_of: _dt.date, have_sources: set[s
                     table = {normalize_choice(k): float(v) for k, v in part["text"].items()}
                     text_pts = col.map(lambda v: table.get(normalize_choice(v), np.nan)
                                        if isinstance(v, str) else np.nan).to_numpy(dtype=float)
-                    bad_text = col.map(lambda v: isinstance(v, str) and bool(v)).to_numpy() & np.isnan(text_pts)
+                    bad_text = col.map(lambda v: isinstance(v, str) and bool(v)).to_numpy(dtype=bool) & np.isnan(text_pts)
                     for i in np.flatnonzero(bad_text):
                         _report_unknown(merged, problems, codes[i], part["_names"][0], col.iloc[i],
                                         list(part["text"]), model)
@@ -177,7 +177,7 @@ def score_all(merged: Merged, model: Model, as_of: _dt.date, have_sources: set[s
             if kind == "bands" and len(parts[0]["_names"]) == 1 and parts[0].get("text"):
                 col = merged.values.get(parts[0]["_names"][0])
                 if col is not None:
-                    shown = np.where(col.map(lambda v: isinstance(v, str)).to_numpy(), col.to_numpy(dtype=object),
+                    shown = np.where(col.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool), col.to_numpy(dtype=object),
                                      shown.astype(object))
         else:  # count
             if "credit_system" not in have_sources:

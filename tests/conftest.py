@@ -132,6 +132,12 @@ def write_xlsx(path: Path, rows: list[dict[str, Any]], header: list[str] | None 
     """
     cols = [h for h in _header_of(rows, header) if h not in drop]
     rename = rename or {}
+    path = Path(path)
+    # Many tests write the same default files: serialise each distinct content once per session.
+    key = repr((cols, [[(type(r.get(h)), r.get(h)) for h in cols] for r in rows], title, rename, sheet))
+    if key in _XLSX_CACHE:
+        path.write_bytes(_XLSX_CACHE[key])
+        return path
     wb = Workbook()
     ws = wb.active
     ws.title = sheet
@@ -151,9 +157,12 @@ def write_xlsx(path: Path, rows: list[dict[str, Any]], header: list[str] | None 
                 cell.data_type = "s"  # '=HYPERLINK(...)' is a name here, not a formula
             elif isinstance(v, (dt.date, dt.datetime)):
                 cell.number_format = "yyyy-mm-dd"
-    path = Path(path)
     wb.save(path)
+    _XLSX_CACHE[key] = path.read_bytes()
     return path
+
+
+_XLSX_CACHE: dict[str, bytes] = {}
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None, *,
@@ -214,9 +223,19 @@ def build_round(folder: Path, ents: list[dict[str, Any]] | None = None, *, recor
     return paths
 
 
+_DEFAULT_MODEL = []
+
+
+def default_model():
+    """The shipped model, loaded once per test session (it is never mutated by scoring)."""
+    if not _DEFAULT_MODEL:
+        _DEFAULT_MODEL.append(load_model())
+    return _DEFAULT_MODEL[0]
+
+
 @pytest.fixture(scope="session")
 def model():
-    return load_model()
+    return default_model()
 
 
 def run_round(folder: Path, ents: list[dict[str, Any]] | None = None, *, as_of: dt.date = AS_OF,
@@ -226,7 +245,7 @@ def run_round(folder: Path, ents: list[dict[str, Any]] | None = None, *, as_of: 
 
     paths = build_round(folder, ents, **kw)
     sources = {k: v for k, v in paths.items() if k != "applicants"}
-    return score_round(paths["applicants"], sources, model=model or load_model(), as_of=as_of, lang=lang)
+    return score_round(paths["applicants"], sources, model=model or default_model(), as_of=as_of, lang=lang)
 
 
 def row_of(result, n: int = 1) -> dict[str, Any]:
