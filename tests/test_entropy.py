@@ -46,7 +46,7 @@ def test_single_zero_does_not_take_the_largest_weight():
     x = np.array([[0, 5, 60], [90, 10, 70], [90, 30, 80], [90, 60, 90], [90, 100, 100], [90, 100, 95]], float)
     names = ["z", "spread", "mild"]
     naive = naive_entropy_weights(x)
-    assert int(np.argmax(naive)) == 0 and naive[0] > 0.9  # the failure: NaN entropy read as 0, d = 1
+    assert int(np.argmax(naive)) == 0 and naive[0] > 0.8  # the failure: NaN entropy read as 0, d = 1
     res = entropy_weights(x, names)
     assert int(np.argmax(res.weights)) == 1  # the indicator that really varies leads
     assert res.weights[0] < res.weights[1]
