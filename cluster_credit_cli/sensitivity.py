@@ -160,3 +160,68 @@ def rank_sensitivity(model: Model, scores: pd.DataFrame, *, draws: int = 1000, s
         "top_dimension_effect": effect.max(axis=1) if len(dims) else np.zeros(len(codes)),
     })
     return SensitivityResult(draws, spread, seed, table, dims)
+
+
+# -- from a saved result and to a workbook ---------------------------------------------------------
+
+def scores_from_result_json(data: dict[str, Any], model: Model) -> tuple[pd.DataFrame, np.ndarray]:
+    """Leaf scores and the rankable mask (graded enterprises) from ``score --json`` output."""
+    leaves = model.leaves()
+    ents = data.get("enterprises", [])
+    missing = [k for k in leaves if ents and k not in (ents[0].get("scores") or {})]
+    if missing:
+        raise ValueError(f"the result has no scores for {', '.join(missing)}: it was made with another model")
+    rows = {e["code"]: [e["scores"].get(k) for k in leaves] for e in ents}
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=leaves, dtype=float)
+    mask = np.array([e.get("rank") is not None for e in ents], dtype=bool)
+    return frame, mask
+
+
+def write_sensitivity_sheet(wb, res: SensitivityResult, model: Model, lang: str = "zh",
+                            names: dict[str, str] | None = None, sheet_name: str | None = None):
+    """A table (one row per enterprise, rank order) and a native chart of the rank intervals."""
+    from cluster_credit_cli.excel import Column, write_table
+
+    en = lang == "en"
+    t = res.table.copy()
+    t["_r"] = t["rank"].astype("float").fillna(np.inf)
+    t = t.sort_values(["_r", "total"], ascending=[True, False])
+    dims = {k: model.nodes[k].label(lang) for k in res.dimensions}
+    cols = [Column("Code" if en else "统一社会信用代码"), Column("Name" if en else "企业名称", width=28),
+            Column("Total" if en else "总分", "number", 2), Column("Grade" if en else "等级"),
+            Column("Rank" if en else "排名", "int"), Column("Rank 5th pct" if en else "排名 5% 分位", "int"),
+            Column("Rank 95th pct" if en else "排名 95% 分位", "int"),
+            Column("P(keep grade)" if en else "保持等级概率", "percent", 1),
+            Column("Most influential dimension" if en else "影响最大的维度", width=16)]
+    rows = [[r.code, (names or {}).get(r.code, ""), r.total, r.grade,
+             None if pd.isna(r.rank) else int(r.rank), None if pd.isna(r.rank_p05) else int(r.rank_p05),
+             None if pd.isna(r.rank_p95) else int(r.rank_p95), float(r.p_keep_grade),
+             dims.get(r.top_dimension, "") if r.top_dimension else ""] for r in t.itertuples()]
+    name = sheet_name or ("Sensitivity" if en else "权重敏感性")
+    title = (f"{res.draws} weight draws, each printed weight ×U({1 - res.spread:g}, {1 + res.spread:g}), "
+             f"renormalised within its parent; seed {res.seed}" if en else
+             f"{res.draws} 次权重抽样：每个印刷权重乘以 U({1 - res.spread:g}, {1 + res.spread:g})，在上级内重新归一；随机种子 {res.seed}")
+    sheet, n = write_table(wb, name, cols, rows, title=title)
+    ranked = int(t["rank"].notna().sum())
+    if ranked:
+        # rank interval per enterprise: an invisible bar up to the 5th percentile, a visible one to the 95th
+        helper = len(cols) + 1
+        sheet.write_string(2, helper, "p05")
+        sheet.write_string(2, helper + 1, "p95-p05")
+        for i, r in enumerate(rows[:ranked]):
+            sheet.write_number(3 + i, helper, r[5])
+            sheet.write_number(3 + i, helper + 1, r[6] - r[5] + 1)
+        sheet.set_column(helper, helper + 1, None, None, {"hidden": True})
+        chart = wb.book.add_chart({"type": "bar", "subtype": "stacked"})
+        chart.add_series({"values": [name, 3, helper, 2 + ranked, helper], "categories": [name, 3, 0, 2 + ranked, 0],
+                          "fill": {"none": True}, "border": {"none": True}})
+        chart.add_series({"name": "5%–95%", "values": [name, 3, helper + 1, 2 + ranked, helper + 1],
+                          "categories": [name, 3, 0, 2 + ranked, 0], "fill": {"color": "#5B9BD5"}})
+        chart.set_title({"name": "Rank interval (5th–95th percentile)" if en else "排名区间（5%–95% 分位）"})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})
+        chart.show_hidden_data()  # the helper columns are hidden
+        chart.set_x_axis({"name": "Rank" if en else "排名", "min": 0})
+        chart.set_size({"width": 720, "height": max(300, 18 * min(ranked, 60) + 80)})
+        sheet.insert_chart(1, len(cols) + 4, chart)
+    return sheet, n

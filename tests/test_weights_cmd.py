@@ -201,3 +201,46 @@ def test_round_trip_model_export_weights_identical_scores(tmp_path):
     wb.save(tmp_path / "broken.xlsx")
     r5 = runner.invoke(app, args + ["--weights", str(tmp_path / "broken.xlsx")])
     assert r5.exit_code == 2 and "F1" in r5.output
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("round")
+    applicants = _sample(tmp)
+    res = runner.invoke(app, ["score", str(applicants), "--as-of", "2026-11-30", "--quiet",
+                              "--out", str(tmp / "r.xlsx"), "--json", str(tmp / "r.json")])
+    assert res.exit_code == 1, res.output
+    return tmp / "r.json"
+
+
+def test_sensitivity_command_reproducible_and_point_at_zero(scored, tmp_path):
+    outs = []
+    for name in ("a", "b"):
+        res = runner.invoke(app, ["weights", "sensitivity", str(scored), "--draws", "300", "--seed", "7",
+                                  "--out", str(tmp_path / f"{name}.xlsx"), "--json", str(tmp_path / f"{name}.json")])
+        assert res.exit_code == 0, res.output
+        outs.append(json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8")))
+    assert outs[0] == outs[1]
+    res = runner.invoke(app, ["weights", "sensitivity", str(scored), "--draws", "50", "--spread", "0", "--seed", "1",
+                              "--out", str(tmp_path / "z.xlsx"), "--json", str(tmp_path / "z.json")])
+    assert res.exit_code == 0, res.output
+    z = json.loads((tmp_path / "z.json").read_text(encoding="utf-8"))["sensitivity"]["enterprises"]
+    ranks = {e["code"]: e["rank"] for e in json.loads(scored.read_text(encoding="utf-8"))["enterprises"]}
+    ranked = {c: v for c, v in z.items() if v["rank"] is not None}
+    assert ranked and all(v["rank_p05"] == v["rank_p95"] == v["rank"] == ranks[c] for c, v in ranked.items())
+    assert all(v["p_keep_grade"] == 1.0 for v in z.values())
+    wb = openpyxl.load_workbook(tmp_path / "a.xlsx")
+    assert wb.sheetnames == ["权重敏感性"] and wb["权重敏感性"]._charts
+
+
+def test_entropy_command_and_model_mismatch(scored, tmp_path):
+    res = runner.invoke(app, ["weights", "entropy", str(scored), "--json", str(tmp_path / "e.json")])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
+    assert sum(v["weight"] for v in data["entropy"].values()) == pytest.approx(1.0)
+    assert data["expert"]["F1"] == pytest.approx(0.08)
+    other = tmp_path / "other.toml"
+    model = load_model()
+    other.write_text(weight_config_text(model, {"V1": 0.03, "V2": 0.01}), encoding="utf-8")
+    res = runner.invoke(app, ["weights", "sensitivity", str(scored), "--config", str(other)])
+    assert res.exit_code == 2 and "模型哈希不同" in res.output

@@ -177,3 +177,134 @@ def weights_template(out: Optional[Path] = OutOpt, config: Optional[Path] = Conf
     typer.echo(str(outcome.written))
     if outcome.diverted:
         typer.echo(outcome.note, err=True)
+
+
+def _load_result(path: Path, config: Optional[Path], lang: str):
+    import json
+
+    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.problems import UsageError
+
+    existing_file(path, "result")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a ccredit result JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("tool") != "ccredit" or "enterprises" not in data:
+        raise UsageError(f"{path}: not a ccredit result JSON (write one with ccredit score --json)")
+    model = load_model(config)
+    if data.get("config_hash") and data["config_hash"] != model.hash:
+        raise UsageError(f"{path} was scored with another model (config hash differs); pass the same --config"
+                         if lang == "en" else f"{path} 用的是另一个模型（模型哈希不同）；请用相同的 --config")
+    return data, model
+
+
+@weights_app.command("sensitivity")
+@guard
+def weights_sensitivity(
+    result: Path = typer.Argument(..., help="The result of ccredit score --json.", metavar="RESULT.json"),
+    draws: int = typer.Option(1000, "--draws", "-n", help="Number of perturbed weight vectors."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (same seed, same result)."),
+    spread: float = typer.Option(0.2, "--spread", help="Each printed weight is multiplied by U(1−s, 1+s)."),
+    out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt, config: Optional[Path] = ConfigOpt,
+    lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
+) -> None:
+    """Would the ranking change if the weights were a little different? Draws weight vectors around the
+    model's (each printed weight ±spread, renormalised within its parent) and rescores: per enterprise
+    the rank interval (5th–95th percentile), the probability of keeping its grade and the dimension whose
+    weight moves it most.
+
+    Example: ccredit weights sensitivity 评级结果.json --draws 1000 --seed 1 --out 敏感性.xlsx
+    """
+    import json
+
+    from cluster_credit_cli.atomic import atomic_write_text
+    from cluster_credit_cli.excel import Workbook
+    from cluster_credit_cli.problems import UsageError
+    from cluster_credit_cli.sensitivity import rank_sensitivity, scores_from_result_json, write_sensitivity_sheet
+
+    check_lang(lang)
+    if draws < 1 or not 0 <= spread < 1:
+        raise UsageError("--draws must be ≥ 1 and --spread in [0, 1)")
+    data, model = _load_result(result, config, lang)
+    try:
+        scores, mask = scores_from_result_json(data, model)
+    except ValueError as exc:
+        raise UsageError(f"{result}: {exc}") from None
+    res = rank_sensitivity(model, scores, draws=draws, spread=spread, seed=seed, rankable=mask)
+    names = {e["code"]: e.get("name") or "" for e in data["enterprises"]}
+    target = out or Path(result).with_name(Path(result).stem + ("_sensitivity.xlsx" if lang == "en" else "_敏感性.xlsx"))
+    with Workbook(target) as wb:
+        write_sensitivity_sheet(wb, res, model, lang, names)
+    written = [wb.close()]
+    if json_path:
+        written.append(atomic_write_text(json_path, json.dumps({"tool": "ccredit", "sensitivity": res.as_dict()},
+                                                               ensure_ascii=False, indent=2)))
+    if not quiet:
+        t = res.table
+        ranked = t[t["rank"].notna()]
+        moved = int((ranked["rank_p05"] != ranked["rank_p95"]).sum())
+        unstable = int((t["p_keep_grade"] < 0.9).sum())
+        typer.echo(f"{draws} draws, spread ±{spread:.0%}, seed {seed}: {moved} of {len(ranked)} ranked enterprises "
+                   f"have a rank interval; {unstable} keep their grade in fewer than 90 % of draws"
+                   if lang == "en" else
+                   f"{draws} 次抽样，权重浮动 ±{spread:.0%}，种子 {seed}：{len(ranked)} 家参与排名的企业中 {moved} 家排名会变动；"
+                   f"{unstable} 家保持原等级的概率低于 90%")
+        for o in written:
+            typer.echo(("Written: " if lang == "en" else "已写出：") + str(o.written))
+    for o in written:
+        if o.diverted:
+            typer.echo(o.note, err=True)
+
+
+@weights_app.command("entropy")
+@guard
+def weights_entropy(
+    result: Path = typer.Argument(..., help="The result of ccredit score --json.", metavar="RESULT.json"),
+    all_enterprises: bool = typer.Option(False, "--all", help="Use every scored enterprise, not only the graded."),
+    json_path: Optional[Path] = JsonOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
+    debug: bool = DebugOpt,
+) -> None:
+    """Objective weights for comparison: the entropy-weight method (熵权法) on this round's leaf scores,
+    printed beside the model's (expert) weights. Scoring is not changed.
+
+    Conventions: 0·ln 0 = 0; an indicator with the same score for everyone gets weight 0.
+
+    Example: ccredit weights entropy 评级结果.json
+    """
+    import json
+
+    import numpy as np
+
+    from cluster_credit_cli.atomic import atomic_write_text
+    from cluster_credit_cli.entropy import entropy_weights
+    from cluster_credit_cli.problems import UsageError
+    from cluster_credit_cli.sensitivity import scores_from_result_json
+
+    check_lang(lang)
+    en = lang == "en"
+    data, model = _load_result(result, config, lang)
+    try:
+        scores, mask = scores_from_result_json(data, model)
+    except ValueError as exc:
+        raise UsageError(f"{result}: {exc}") from None
+    leaves = model.leaves("base")
+    x = scores[leaves].to_numpy(dtype=float)
+    if not all_enterprises:
+        x = x[mask]
+    x = x[~np.isnan(x).any(axis=1)]
+    res = entropy_weights(x, leaves)
+    expert = np.array([model.effective[k] for k in leaves])
+    expert = expert / expert.sum()
+    typer.echo((f"{len(x)} enterprises; base indicators; weights sum to 1" if en else
+                f"{len(x)} 家企业；基础指标；权重之和为 1"))
+    typer.echo(f"{'Key':6} {'Indicator':34} {'Expert':>8} {'Entropy':>8}" if en else
+               f"{'代码':6} {'指标':30} {'专家权重':>8} {'熵权':>8}")
+    for k, e, w in zip(leaves, expert, res.weights):
+        typer.echo(f"{k:6} {model.nodes[k].label(lang):32} {e:8.4f} {'-' if np.isnan(w) else f'{w:8.4f}':>8}")
+    for w in (res.warnings_en if en else res.warnings):
+        typer.echo(("Warning: " if en else "警告：") + w)
+    if json_path:
+        payload = {"tool": "ccredit", "enterprises": int(len(x)), "expert": dict(zip(leaves, expert.tolist())),
+                   "entropy": res.as_dict(), "warnings": res.warnings_en}
+        atomic_write_text(json_path, json.dumps(payload, ensure_ascii=False, indent=2))
