@@ -209,7 +209,7 @@ def write_sensitivity_sheet(wb, res: SensitivityResult, model: Model, lang: str 
         sheet.write_string(2, helper, "p05")
         sheet.write_string(2, helper + 1, "p95-p05")
         for i, r in enumerate(rows[:ranked]):
-            sheet.write_number(3 + i, helper, r[5])
+            sheet.write_number(3 + i, helper, r[5] - 0.5)  # the bar covers ranks p05..p95 centred on them
             sheet.write_number(3 + i, helper + 1, r[6] - r[5] + 1)
         sheet.set_column(helper, helper + 1, None, None, {"hidden": True})
         chart = wb.book.add_chart({"type": "bar", "subtype": "stacked"})
