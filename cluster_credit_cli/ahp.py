@@ -124,6 +124,10 @@ class PairwiseMatrix:
     expert: str | None = None
     file: str = ""
     sheet: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # display names for messages (default: the names)
+
+    def label(self, name: str) -> str:
+        return self.labels.get(name, name)
 
     @property
     def n(self) -> int:
@@ -438,28 +442,27 @@ def analyse_matrix(pm: PairwiseMatrix, *, method: str = "eigen", ri_table: str =
     matrix = pm.values
     completed: list[tuple[str, str, float]] = []
     if missing:
-        listing = "、".join(f"{pm.names[i]}/{pm.names[j]}" for i, j in missing) if zh else \
-            ", ".join(f"{pm.names[i]}/{pm.names[j]}" for i, j in missing)
+        listing = ("、" if zh else ", ").join(f"{pm.label(pm.names[i])}/{pm.label(pm.names[j])}" for i, j in missing)
         if not complete:
             problems.add(pm.file, pm.sheet, None, None, "ahp_missing",
-                         f"{wz}节点 {pm.node} 缺少判断 {listing}；请补填，或去掉 --no-complete 让工具按最小 λmax 补全"
-                         if zh else f"{we}node {pm.node} lacks judgments {listing}; fill them in, or drop "
+                         f"{wz}节点 {pm.label(pm.node)} 缺少判断 {listing}；请补填，或去掉 --no-complete 让工具按最小 λmax 补全"
+                         if zh else f"{we}node {pm.label(pm.node)} lacks judgments {listing}; fill them in, or drop "
                          "--no-complete to let the tool complete them by minimal λmax")
             return None
         try:
             matrix, filled = complete_matrix(pm.values)
         except ValueError:
             problems.add(pm.file, pm.sheet, None, None, "ahp_missing_disconnected",
-                         f"{wz}节点 {pm.node} 缺少判断 {listing}，已知判断不能把所有指标连起来，无法唯一补全；请补填"
-                         if zh else f"{we}node {pm.node} lacks judgments {listing} and the known ones do not connect "
+                         f"{wz}节点 {pm.label(pm.node)} 缺少判断 {listing}，已知判断不能把所有指标连起来，无法唯一补全；请补填"
+                         if zh else f"{we}node {pm.label(pm.node)} lacks judgments {listing} and the known ones do not connect "
                          "all items, so no unique completion exists; fill them in")
             return None
         completed = [(pm.names[i], pm.names[j], v) for i, j, v in filled]
         problems.add(pm.file, pm.sheet, None, None, "ahp_completed",
-                     f"{wz}节点 {pm.node} 的缺失判断已按 Bozóki–Fülöp–Rónyai 方法（最小 λmax）补全："
-                     + "、".join(f"{r}/{c}={v:.3f}" for r, c, v in completed) if zh else
-                     f"{we}missing judgments of node {pm.node} completed by the Bozóki–Fülöp–Rónyai method "
-                     "(minimal λmax): " + ", ".join(f"{r}/{c}={v:.3f}" for r, c, v in completed), severity="warning")
+                     f"{wz}节点 {pm.label(pm.node)} 的缺失判断已按 Bozóki–Fülöp–Rónyai 方法（最小 λmax）补全："
+                     + "、".join(f"{pm.label(r)}/{pm.label(c)}={v:.3f}" for r, c, v in completed) if zh else
+                     f"{we}missing judgments of node {pm.label(pm.node)} completed by the Bozóki–Fülöp–Rónyai method "
+                     "(minimal λmax): " + ", ".join(f"{pm.label(r)}/{pm.label(c)}={v:.3f}" for r, c, v in completed), severity="warning")
     n = pm.n
     w = eigen_weights(matrix) if method == "eigen" else geometric_weights(matrix)
     lam = lambda_max(matrix) if n > 1 else 1.0
@@ -478,11 +481,11 @@ def analyse_matrix(pm: PairwiseMatrix, *, method: str = "eigen", ri_table: str =
     consistent = cr is None or cr < CR_THRESHOLD
     bad = culprits(matrix, w, pm.names, top_culprits) if not consistent else []
     if not consistent:
-        worst = "；".join(f"{c.row} 对 {c.column} 为 {c.value:.3g}（与权重一致的值约 {c.consistent:.3g}）" for c in bad) if zh \
-            else "; ".join(f"{c.row} over {c.column} is {c.value:.3g} (the weights imply about {c.consistent:.3g})" for c in bad)
+        worst = "；".join(f"{pm.label(c.row)} 对 {pm.label(c.column)} 为 {c.value:.3g}（与权重一致的值约 {c.consistent:.3g}）" for c in bad) if zh \
+            else "; ".join(f"{pm.label(c.row)} over {pm.label(c.column)} is {c.value:.3g} (the weights imply about {c.consistent:.3g})" for c in bad)
         problems.add(pm.file, pm.sheet, None, None, "ahp_inconsistent",
-                     f"{wz}节点 {pm.node} 的一致性比率 CR={cr:.3f} ≥ 0.10，判断不一致，请专家复核。最可能的判断：{worst}"
-                     if zh else f"{we}node {pm.node} has consistency ratio CR={cr:.3f} ≥ 0.10; ask the experts to "
+                     f"{wz}节点 {pm.label(pm.node)} 的一致性比率 CR={cr:.3f} ≥ 0.10，判断不一致，请专家复核。最可能的判断：{worst}"
+                     if zh else f"{we}node {pm.label(pm.node)} has consistency ratio CR={cr:.3f} ≥ 0.10; ask the experts to "
                      f"revise. Most responsible judgments: {worst}")
     return NodeResult(node=pm.node, names=list(pm.names), matrix=matrix,
                       weights={name: float(x) for name, x in zip(pm.names, w)}, lambda_max=float(lam),
@@ -524,7 +527,8 @@ def aggregate_geometric(matrices: Sequence[PairwiseMatrix], problems: Problems |
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(counts > 0, np.exp(logs / np.maximum(counts, 1)), np.nan)
     np.fill_diagonal(mean, 1.0)
-    return PairwiseMatrix(node=first.node, names=names, values=mean, expert=None, file=first.file, sheet=first.sheet)
+    return PairwiseMatrix(node=first.node, names=names, values=mean, expert=None, file=first.file, sheet=first.sheet,
+                          labels=dict(first.labels))
 
 
 # -- hierarchy -------------------------------------------------------------------------------------

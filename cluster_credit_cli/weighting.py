@@ -209,7 +209,9 @@ def ahp_weights(model: Model, matrices: Sequence[ahp.PairwiseMatrix], problems: 
                          f"sheet {pm.sheet or pm.node} compares other items than the model's; expected: {want}")
             continue
         node_keys[pm.node] = key
-        usable.append(ahp.PairwiseMatrix(key, list(got), pm.values, pm.expert, pm.file, pm.sheet))
+        labels = {k: f"{k} {model.nodes[k].label(lang)}" for k in got}
+        labels[key] = node_title(model, key, lang) if key.startswith("@") else f"{key} {model.nodes[key].label(lang)}"
+        usable.append(ahp.PairwiseMatrix(key, list(got), pm.values, pm.expert, pm.file, pm.sheet, labels))
     root_weights = {}
     for key in {pm.node for pm in usable}:
         if key.startswith("@"):

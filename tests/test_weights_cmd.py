@@ -94,7 +94,7 @@ def test_inconsistent_matrix_is_flagged_with_the_judgment(tmp_path):
     assert node["cr"] >= 0.10 and node["consistent"] is False
     assert (node["culprits"][0]["row"], node["culprits"][0]["column"]) == ("F1", "F2")
     assert any(p["code"] == "ahp_inconsistent" for p in data["problems"])
-    assert "F1 over F2 is 0.111" in res.output
+    assert "F1 Solvency over F2 Operating efficiency is 0.111" in res.output
 
 
 def test_missing_judgment_completed_or_reported(tmp_path):
