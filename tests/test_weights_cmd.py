@@ -244,3 +244,31 @@ def test_entropy_command_and_model_mismatch(scored, tmp_path):
     other.write_text(weight_config_text(model, {"V1": 0.03, "V2": 0.01}), encoding="utf-8")
     res = runner.invoke(app, ["weights", "sensitivity", str(scored), "--config", str(other)])
     assert res.exit_code == 2 and "模型哈希不同" in res.output
+
+
+def test_expert_column_workbook_through_the_command(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "总目标"
+    names = ["价值观", "竞争力", "社会责任", "集群治理"]
+    ws.append(["专家", "总目标", *names])
+    # expert 张: consistent with 1 : 4 : 2 : 2 ; expert 李: 1 : 1 : 1 : 1
+    zhang = [1, 4, 2, 2]
+    for i, n in enumerate(names):
+        ws.append(["张" if i == 0 else None, n, *[zhang[i] / zhang[j] if j >= i else None for j in range(4)]])
+    for i, n in enumerate(names):
+        ws.append(["李" if i == 0 else None, n, *[1 if j >= i else None for j in range(4)]])
+    wb.save(tmp_path / "goal.xlsx")
+    res = runner.invoke(app, ["weights", "ahp", str(tmp_path / "goal.xlsx"), "--json", str(tmp_path / "g.json"),
+                              "--out", str(tmp_path / "g.xlsx")])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))
+    node = data["nodes"]["@base"]
+    assert node["experts"] == 2
+    # geometric mean of 1:4:2:2 and 1:1:1:1 is 1:2:√2:√2 (still consistent)
+    g = [1, 2, 2 ** 0.5, 2 ** 0.5]
+    assert list(node["weights"].values()) == pytest.approx([x / sum(g) for x in g])
+    assert data["global"]["D2"] == pytest.approx(2 / sum(g))
+    # sheets without a matrix keep the printed proportions below them, and say so
+    assert "D21" in data["uncovered"]
+    assert data["global"]["M1"] == pytest.approx(data["global"]["D21"] / 5)
