@@ -20,9 +20,12 @@ InnovationOpt = typer.Option(None, "--innovation", help="协同创新中心 file
 CreditOpt = typer.Option(None, "--credit-system", help="社会信用系统 export (records).", metavar="PATH")
 BankOpt = typer.Option(None, "--bank", help="合作银行征信 file.", metavar="PATH")
 StrictOpt = typer.Option(False, "--strict", help="Treat model weight mismatches as errors.")
+WeightsOpt = typer.Option(None, "--weights", help="Weight table (layout of ccredit model export / weights ahp --out): "
+                          "its printed weights replace the model's.", metavar="TABLE.xlsx")
 
 
-def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool, lang: str, as_of: Optional[str]):
+def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool, lang: str, as_of: Optional[str],
+             weights: Optional[Path] = None):
     from cluster_credit_cli.discovery import discover_sources
     from cluster_credit_cli.model import load_model
 
@@ -33,6 +36,10 @@ def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool
     from cluster_credit_cli.i18n import use_lang
 
     model = load_model(config, strict=True if strict else None)
+    if weights is not None:
+        from cluster_credit_cli.weighting import apply_weight_table
+
+        model = apply_weight_table(model, existing_file(weights, "--weights"), lang)
     with use_lang(lang):
         sources = discover_sources(applicants, model, given)
     return model, sources, parse_as_of(as_of)
@@ -47,7 +54,7 @@ def score(
     credit_system: Optional[Path] = CreditOpt, bank: Optional[Path] = BankOpt,
     as_of: Optional[str] = AsOfOpt, out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
     lang: str = LangOpt, config: Optional[Path] = ConfigOpt, strict: bool = StrictOpt,
-    quiet: bool = QuietOpt, debug: bool = DebugOpt,
+    weights: Optional[Path] = WeightsOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Score a review round: read, merge, score, apply gates, grade, rank and share out the pool.
 
@@ -65,7 +72,7 @@ def score(
 
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
-    model, sources, day = _prepare(applicants, given, config, strict, lang, as_of)
+    model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
     result = score_round(applicants, sources, model=model, as_of=day, lang=lang)
     target = out or report.default_output(applicants, day, lang)
     outcomes = [report.write_rating_workbook(result, target)]

@@ -1,0 +1,310 @@
+"""``ccredit weights ahp|template``: where the weights come from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from cluster_credit_cli.cli import app
+from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, check_lang,
+                                                existing_file, guard)
+
+weights_app = typer.Typer(help="AHP weights from experts' pairwise matrices, and the matrices' template.",
+                          no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+
+RI_CHOICES = ("saaty", "alonso-lamata", "donegan-dodd", "cn-textbook")
+
+
+@weights_app.command("ahp")
+@guard
+def weights_ahp(
+    matrices: List[Path] = typer.Argument(..., help="Workbook(s) of pairwise matrices, one sheet per node; "
+                                          "several workbooks = several experts.", metavar="MATRICES.xlsx..."),
+    method: str = typer.Option("eigen", "--method", help="Local weights: eigen (principal eigenvector) or "
+                               "geometric (row geometric means)."),
+    ri: str = typer.Option("saaty", "--ri", help="Random Index table: saaty, alonso-lamata, donegan-dodd or "
+                           "cn-textbook."),
+    complete: bool = typer.Option(True, "--complete/--no-complete", help="Complete missing judgments "
+                                  "(Bozóki–Fülöp–Rónyai, minimal λmax) or only report them."),
+    out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
+    config_out: Optional[Path] = typer.Option(None, "--config-out", help="Write the model file with the new "
+                                              "printed weights (use it with score --config).", metavar="PATH"),
+    config: Optional[Path] = ConfigOpt, lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
+) -> None:
+    """Weights by AHP: per node local weights, λmax, CI, CR (flagged at CR ≥ 0.10 with the judgments most
+    responsible), experts combined by the geometric mean, global weights down the hierarchy.
+
+    Writes a workbook in the model-table layout (--out; readable by score --weights), the JSON
+    (--json) and a model file with the new weights (--config-out; for score --config).
+
+    Exit codes: 0 all consistent; 1 results written but a matrix is inconsistent or has problems; 2 usage error.
+
+    Example: ccredit weights ahp 判断矩阵.xlsx --ri cn-textbook --out 权重.xlsx --config-out 新模型.toml
+    """
+    import json
+
+    from cluster_credit_cli.atomic import atomic_write_text
+    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.problems import Problems, UsageError
+    from cluster_credit_cli.weighting import ahp_weights, read_matrix_workbooks, weight_config_text
+
+    check_lang(lang)
+    if method not in ("eigen", "geometric"):
+        raise UsageError(f"--method: {method!r} is not eigen or geometric")
+    if ri not in RI_CHOICES:
+        raise UsageError(f"--ri: {ri!r} is not one of {', '.join(RI_CHOICES)}")
+    for m in matrices:
+        existing_file(m, "matrices")
+    en = lang == "en"
+    model = load_model(config)
+    problems = Problems()
+    mats = read_matrix_workbooks(matrices, problems, lang)
+    outcome = ahp_weights(model, mats, problems, method=method, ri_table=ri, complete=complete, lang=lang)
+    h = outcome.hierarchy
+    if not h.nodes:
+        for p in problems:
+            typer.echo(f"  {p.message}", err=True)
+        raise UsageError("no usable pairwise matrix found" if en else "没有可用的判断矩阵")
+    written = []
+    target = out or Path(matrices[0]).with_name(Path(matrices[0]).stem + ("_weights.xlsx" if en else "_权重.xlsx"))
+    written.append(_write_workbook(target, model, outcome, problems, lang))
+    if json_path:
+        payload = {"tool": "ccredit", **outcome.as_dict(), "problems": problems.as_dicts()}
+        written.append(atomic_write_text(json_path, json.dumps(payload, ensure_ascii=False, indent=2)))
+    if config_out:
+        if outcome.model is None:
+            raise UsageError("the new weights do not make a valid model; see the problems above" if en else
+                             "新权重不能构成有效模型，见上方问题")
+        from cluster_credit_cli.ahp import RI_LABELS
+        header = (f"Weights from AHP ({method}, RI {RI_LABELS[ri][1]}) of {', '.join(Path(m).name for m in matrices)}"
+                  f"\nwritten by ccredit weights ahp; everything else is a copy of {model.path.name}")
+        written.append(atomic_write_text(config_out, weight_config_text(model, outcome.weights, header)))
+    if not quiet:
+        _print_summary(model, outcome, problems, ri, method, lang)
+        for o in written:
+            typer.echo(("Written: " if en else "已写出：") + str(o.written))
+    for o in written:
+        if o.diverted:
+            typer.echo(o.note, err=True)
+    bad = not h.consistent or any(p.severity == "error" for p in problems)
+    raise typer.Exit(1 if bad else 0)
+
+
+def _print_summary(model, outcome, problems, ri, method, lang):
+    from cluster_credit_cli.ahp import RI_LABELS
+    from cluster_credit_cli.weighting import node_title
+
+    en = lang == "en"
+    h = outcome.hierarchy
+    typer.echo((f"RI table: {RI_LABELS[ri][1]}; weights: {'principal eigenvector' if method == 'eigen' else 'row geometric mean'}"
+                if en else f"随机一致性指标 RI 表：{RI_LABELS[ri][0]}；权重：{'特征向量法' if method == 'eigen' else '几何平均（方根）法'}"))
+    for key, res in h.nodes.items():
+        cr = "-" if res.cr is None else f"{res.cr:.4f}"
+        flag = ("ok" if res.consistent else "INCONSISTENT") if en else ("通过" if res.consistent else "未通过")
+        experts = f"  experts {res.experts}" if en and res.experts > 1 else (f"  专家 {res.experts} 人" if res.experts > 1 else "")
+        typer.echo(f"  {node_title(model, key, lang)}: n={len(res.names)}  λmax={res.lambda_max:.4f}  CI={res.ci:.4f}  "
+                   f"RI={res.ri if res.ri is not None else '-'}  CR={cr}  {flag}{experts}")
+        typer.echo("    " + "  ".join(f"{model.nodes[k].label(lang)} {w:.4f}" for k, w in res.weights.items()))
+    for p in problems:
+        typer.echo(("Warning: " if en else "警告：") + p.message if p.severity == "warning" else
+                   ("Problem: " if en else "问题：") + p.message)
+
+
+def _write_workbook(path, model, outcome, problems, lang):
+    from cluster_credit_cli.excel import Column, Workbook, write_table
+    from cluster_credit_cli.report import write_model_sheet, write_problems_sheet
+    from cluster_credit_cli.weighting import node_title
+
+    en = lang == "en"
+    h = outcome.hierarchy
+    with Workbook(path) as wb:
+        if outcome.model is not None:
+            write_model_sheet(wb, outcome.model, lang)  # the model-table layout: score --weights reads it
+        cols = [Column("Node" if en else "节点", width=16), Column("n", "int"), Column("Experts" if en else "专家数", "int"),
+                Column("λmax", "number", 4), Column("CI", "number", 4), Column("RI", "number", 4),
+                Column("CR", "number", 4), Column("Consistent (CR<0.10)" if en else "一致性（CR<0.10）"),
+                Column("RI table" if en else "RI 表"), Column("Method" if en else "方法")]
+        from cluster_credit_cli.ahp import RI_LABELS
+        rows = [[node_title(model, k, lang), len(r.names), r.experts, r.lambda_max, r.ci, r.ri, r.cr,
+                 ("yes" if r.consistent else "NO") if en else ("通过" if r.consistent else "未通过"),
+                 RI_LABELS[r.ri_table][1 if en else 0], r.method] for k, r in h.nodes.items()]
+        write_table(wb, "Consistency" if en else "一致性检验", cols, rows)
+        cols = [Column("Node" if en else "节点", width=16), Column("Key" if en else "代码"),
+                Column("Indicator" if en else "指标", width=20), Column("Local weight" if en else "局部权重", "number", 4),
+                Column("Global weight" if en else "全局权重", "number", 6)]
+        rows = [[node_title(model, k, lang), c, model.nodes[c].label(lang), w, outcome.weights.get(c)]
+                for k, r in h.nodes.items() for c, w in r.weights.items()]
+        write_table(wb, "Local weights" if en else "局部权重", cols, rows)
+        cols = [Column("Node" if en else "节点", width=16), Column("Kind" if en else "类别"),
+                Column("Row item" if en else "行指标", width=18), Column("Column item" if en else "列指标", width=18),
+                Column("Judgment" if en else "判断值", "number", 4),
+                Column("Implied by weights" if en else "与权重一致的值", "number", 4),
+                Column("|ln deviation|" if en else "偏离 |ln|", "number", 4)]
+        rows = []
+        for k, r in h.nodes.items():
+            for c in r.culprits:
+                rows.append([node_title(model, k, lang), "inconsistent" if en else "不一致判断",
+                             model.nodes[c.row].label(lang), model.nodes[c.column].label(lang), c.value,
+                             c.consistent, c.deviation])
+            for a, b, v in r.completed:
+                rows.append([node_title(model, k, lang), "completed" if en else "补全的缺失判断",
+                             model.nodes[a].label(lang), model.nodes[b].label(lang), v, None, None])
+        write_table(wb, "Judgments to review" if en else "待复核判断", cols, rows)
+        write_problems_sheet(wb, problems.as_dicts(), lang)
+    return wb.close()
+
+
+@weights_app.command("template")
+@guard
+def weights_template(out: Optional[Path] = OutOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
+                     debug: bool = DebugOpt) -> None:
+    """Write the empty pairwise matrices for the current model: one sheet per indicator with two or more
+    children (and the goal comparing the first-level dimensions), children's names along the first row
+    and column, diagonal 1, lower triangle shaded. Experts fill the white cells; then run weights ahp.
+
+    Example: ccredit weights template --out 判断矩阵.xlsx
+    """
+    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.weighting import write_matrix_template
+
+    check_lang(lang)
+    model = load_model(config)
+    target = out or Path("AHP_matrices.xlsx" if lang == "en" else "AHP判断矩阵.xlsx")
+    outcome = write_matrix_template(model, target, lang)
+    typer.echo(str(outcome.written))
+    if outcome.diverted:
+        typer.echo(outcome.note, err=True)
+
+
+def _load_result(path: Path, config: Optional[Path], lang: str):
+    import json
+
+    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.problems import UsageError
+
+    existing_file(path, "result")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a ccredit result JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("tool") != "ccredit" or "enterprises" not in data:
+        raise UsageError(f"{path}: not a ccredit result JSON (write one with ccredit score --json)")
+    model = load_model(config)
+    if data.get("config_hash") and data["config_hash"] != model.hash:
+        raise UsageError(f"{path} was scored with another model (config hash differs); pass the same --config"
+                         if lang == "en" else f"{path} 用的是另一个模型（模型哈希不同）；请用相同的 --config")
+    return data, model
+
+
+@weights_app.command("sensitivity")
+@guard
+def weights_sensitivity(
+    result: Path = typer.Argument(..., help="The result of ccredit score --json.", metavar="RESULT.json"),
+    draws: int = typer.Option(1000, "--draws", "-n", help="Number of perturbed weight vectors."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (same seed, same result)."),
+    spread: float = typer.Option(0.2, "--spread", help="Each printed weight is multiplied by U(1−s, 1+s)."),
+    out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt, config: Optional[Path] = ConfigOpt,
+    lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
+) -> None:
+    """Would the ranking change if the weights were a little different? Draws weight vectors around the
+    model's (each printed weight ±spread, renormalised within its parent) and rescores: per enterprise
+    the rank interval (5th–95th percentile), the probability of keeping its grade and the dimension whose
+    weight moves it most.
+
+    Example: ccredit weights sensitivity 评级结果.json --draws 1000 --seed 1 --out 敏感性.xlsx
+    """
+    import json
+
+    from cluster_credit_cli.atomic import atomic_write_text
+    from cluster_credit_cli.excel import Workbook
+    from cluster_credit_cli.problems import UsageError
+    from cluster_credit_cli.sensitivity import rank_sensitivity, scores_from_result_json, write_sensitivity_sheet
+
+    check_lang(lang)
+    if draws < 1 or not 0 <= spread < 1:
+        raise UsageError("--draws must be ≥ 1 and --spread in [0, 1)")
+    data, model = _load_result(result, config, lang)
+    try:
+        scores, mask = scores_from_result_json(data, model)
+    except ValueError as exc:
+        raise UsageError(f"{result}: {exc}") from None
+    res = rank_sensitivity(model, scores, draws=draws, spread=spread, seed=seed, rankable=mask)
+    names = {e["code"]: e.get("name") or "" for e in data["enterprises"]}
+    target = out or Path(result).with_name(Path(result).stem + ("_sensitivity.xlsx" if lang == "en" else "_敏感性.xlsx"))
+    with Workbook(target) as wb:
+        write_sensitivity_sheet(wb, res, model, lang, names)
+    written = [wb.close()]
+    if json_path:
+        written.append(atomic_write_text(json_path, json.dumps({"tool": "ccredit", "sensitivity": res.as_dict()},
+                                                               ensure_ascii=False, indent=2)))
+    if not quiet:
+        t = res.table
+        ranked = t[t["rank"].notna()]
+        moved = int((ranked["rank_p05"] != ranked["rank_p95"]).sum())
+        unstable = int((t["p_keep_grade"] < 0.9).sum())
+        typer.echo(f"{draws} draws, spread ±{spread:.0%}, seed {seed}: {moved} of {len(ranked)} ranked enterprises "
+                   f"have a rank interval; {unstable} keep their grade in fewer than 90 % of draws"
+                   if lang == "en" else
+                   f"{draws} 次抽样，权重浮动 ±{spread:.0%}，种子 {seed}：{len(ranked)} 家参与排名的企业中 {moved} 家排名会变动；"
+                   f"{unstable} 家保持原等级的概率低于 90%")
+        for o in written:
+            typer.echo(("Written: " if lang == "en" else "已写出：") + str(o.written))
+    for o in written:
+        if o.diverted:
+            typer.echo(o.note, err=True)
+
+
+@weights_app.command("entropy")
+@guard
+def weights_entropy(
+    result: Path = typer.Argument(..., help="The result of ccredit score --json.", metavar="RESULT.json"),
+    all_enterprises: bool = typer.Option(False, "--all", help="Use every scored enterprise, not only the graded."),
+    json_path: Optional[Path] = JsonOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
+    debug: bool = DebugOpt,
+) -> None:
+    """Objective weights for comparison: the entropy-weight method (熵权法) on this round's leaf scores,
+    printed beside the model's (expert) weights. Scoring is not changed.
+
+    Conventions: 0·ln 0 = 0; an indicator with the same score for everyone gets weight 0.
+
+    Example: ccredit weights entropy 评级结果.json
+    """
+    import json
+
+    import numpy as np
+
+    from cluster_credit_cli.atomic import atomic_write_text
+    from cluster_credit_cli.entropy import entropy_weights
+    from cluster_credit_cli.problems import UsageError
+    from cluster_credit_cli.sensitivity import scores_from_result_json
+
+    check_lang(lang)
+    en = lang == "en"
+    data, model = _load_result(result, config, lang)
+    try:
+        scores, mask = scores_from_result_json(data, model)
+    except ValueError as exc:
+        raise UsageError(f"{result}: {exc}") from None
+    leaves = model.leaves("base")
+    x = scores[leaves].to_numpy(dtype=float)
+    if not all_enterprises:
+        x = x[mask]
+    x = x[~np.isnan(x).any(axis=1)]
+    res = entropy_weights(x, leaves)
+    expert = np.array([model.effective[k] for k in leaves])
+    expert = expert / expert.sum()
+    typer.echo((f"{len(x)} enterprises; base indicators; weights sum to 1" if en else
+                f"{len(x)} 家企业；基础指标；权重之和为 1"))
+    typer.echo(f"{'Key':6} {'Indicator':34} {'Expert':>8} {'Entropy':>8}" if en else
+               f"{'代码':6} {'指标':30} {'专家权重':>8} {'熵权':>8}")
+    for k, e, w in zip(leaves, expert, res.weights):
+        typer.echo(f"{k:6} {model.nodes[k].label(lang):32} {e:8.4f} {'-' if np.isnan(w) else f'{w:8.4f}':>8}")
+    for w in (res.warnings_en if en else res.warnings):
+        typer.echo(("Warning: " if en else "警告：") + w)
+    if json_path:
+        payload = {"tool": "ccredit", "enterprises": int(len(x)), "expert": dict(zip(leaves, expert.tolist())),
+                   "entropy": res.as_dict(), "warnings": res.warnings_en}
+        atomic_write_text(json_path, json.dumps(payload, ensure_ascii=False, indent=2))
