@@ -725,3 +725,57 @@ def _test(t: CrossTable, lang: str) -> None:
         share = small / expected.size * 100
         t.note = (f"{small}个单元格（{share:.0f}%）期望频数<5，卡方检验结果需谨慎解读" if lang != "en" else
                   f"{small} cells ({share:.0f}%) have expected count < 5; read the chi-square with care")
+
+
+# -- one call for the command ------------------------------------------------------------------
+
+@dataclass
+class SurveyResult:
+    data: SurveyData
+    questions: list[QuestionStat]
+    items: list[LikertStat]
+    dimensions: list[LikertStat]
+    decimals: int = 1
+    sum_100: bool = False
+    lang: str = "zh"
+
+    @property
+    def problems(self) -> Problems:
+        return self.data.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON of ``ccredit survey --json`` (fields as documented)."""
+        def num(x):
+            if x is None or (isinstance(x, float) and math.isnan(x)):
+                return None
+            return float(x) if isinstance(x, (Decimal, float)) else x
+
+        def rnd(x, k=4):
+            return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), k)
+
+        return {
+            "handed_out": self.data.handed_out,
+            "returned": self.data.returned,
+            "valid": self.data.n_valid,
+            "problems": self.problems.as_dicts(),
+            "questions": [{"name": q.name, "label": q.label, "type": q.type, "n": q.n, "missing": q.missing,
+                           "categories": [{"name": c.name, "label": c.label, "count": c.count,
+                                           "percent": num(c.percent)} for c in q.categories]}
+                          for q in self.questions],
+            "dimensions": [{"name": d.name, "label": d.label, "n": d.n, "mean": rnd(d.mean), "sd": rnd(d.sd),
+                            "top2": num(d.top2)} for d in self.dimensions],
+        }
+
+
+def analyse(data_path: str | Path, codebook_path: str | Path, *, decimals: int = 1, sum_100: bool = False,
+            weight: str | None = None, lang: str = "zh", sheet: str | None = None) -> SurveyResult:
+    """Read the codebook and the responses; frequencies and Likert summaries of the valid questionnaires."""
+    from cluster_credit_cli.survey_codebook import load_codebook
+
+    if not 0 <= decimals <= 6:
+        raise UsageError(f"--decimals {decimals}: use 0 to 6")
+    cb = load_codebook(codebook_path)
+    data = read_responses(data_path, cb, sheet=sheet, weight=weight)
+    items, dims = likert(data, decimals=decimals, lang=lang)
+    return SurveyResult(data, frequencies(data, decimals=decimals, sum_100=sum_100, lang=lang), items, dims,
+                        decimals, sum_100, lang)
