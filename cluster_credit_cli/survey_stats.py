@@ -180,7 +180,8 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
     if h is None:
         raise UsageError(f"{file}: no column header matches a question of the codebook "
                          f"{Path(codebook.path).name}; the header row must carry the names or labels")
-    header = [_cell_text(c) for c in grid.rows[h]]
+    # headers as typed (for messages); matching goes through normalize_header
+    header = ["" if c is None else str(c).strip() for c in grid.rows[h]]
     body = grid.rows[h + 1:]
     width = len(header)
     frame = pd.DataFrame([list(r[:width]) + [None] * (width - len(r)) for r in body], columns=range(width),
