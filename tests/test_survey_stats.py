@@ -51,8 +51,8 @@ def test_largest_remainder_sums_to_100():
     assert sum(round_half_up(p, 1) for p in exact) == D("100.1")
     lr = largest_remainder(exact, 1)
     assert sum(lr) == D("100.0")
-    # remainders: 68.269 .. 8.653 .. 7.692 .. 8.653 .. 6.730; floors sum 99.8 -> two units to 7.692 (.92) and 6.730?
-    # floors 68.2 8.6 7.6 8.6 6.7 = 99.7: three units to the largest remainders .92 (台资), .69 (民营), .53/.53 (港资 first)
+    # exact 68.269 8.653 7.692 8.653 6.730; floors 68.2 8.6 7.6 8.6 6.7 = 99.7: three units go to the
+    # largest remainders .92 (台资), .69 (民营) and .53 (港资, the earlier of two equal .53)
     assert lr == [D("68.3"), D("8.7"), D("7.7"), D("8.6"), D("6.7")]
     assert largest_remainder([exact_percent(1, 7)] * 7, 0) == [D(15), D(15)] + [D(14)] * 5
 
