@@ -184,12 +184,17 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
     header = ["" if c is None else str(c).strip() for c in grid.rows[h]]
     body = grid.rows[h + 1:]
     width = len(header)
-    frame = pd.DataFrame([list(r[:width]) + [None] * (width - len(r)) for r in body], columns=range(width),
-                         dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
-    blank = frame.isna() | frame.apply(lambda s: s.astype(str).str.strip().eq("")) if len(frame) else frame.isna()
-    keep = ~blank.all(axis=1).to_numpy() if len(frame) else np.zeros(0, bool)
-    frame = frame.loc[keep].reset_index(drop=True)
-    blank = blank.loc[keep].reset_index(drop=True)
+    cells = np.empty((len(body), width), dtype=object)
+    if body and all(len(r) == width for r in body):  # calamine grids are rectangular: one bulk copy
+        cells[:, :] = body
+    else:
+        for i, r in enumerate(body):
+            cells[i, :min(len(r), width)] = r[:width]
+    columns = [_Col.of(cells[:, j]) for j in range(width)]
+    keep = np.zeros(len(body), bool)
+    for c in columns:
+        keep |= c.nonblank
+    columns = [c.take(keep) for c in columns]
     rows = np.flatnonzero(keep) + h + 2  # spreadsheet rows (1-based, header counted)
     rep = _Reporter(problems, file, grid.sheet)
 
@@ -207,15 +212,14 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
                          f"no column for question {q.name!r} ({q.label}); name the column {q.label!r} "
                          f"or {q.name!r}; its answers are counted as missing")
 
-    n = len(frame)
+    n = int(keep.sum())
     coded: dict[str, Coded] = {}
     for q in codebook.questions:
         if q.type == "calculate":
             continue
         j = col_of.get(q.name)
-        series = frame[j] if j is not None else pd.Series([None] * n, dtype=object)
-        coded[q.name] = _code_question(q, codebook, series, (~blank[j].to_numpy()) if j is not None else np.zeros(n, bool),
-                                       header[j] if j is not None else "")
+        col = columns[j] if j is not None else _Col.empty(n)
+        coded[q.name] = _code_question(q, codebook, col, header[j] if j is not None else "")
     for q in codebook.questions:
         if q.type == "calculate":
             _calculate(q, codebook, coded, n)
@@ -243,7 +247,7 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
     weights = None
     weight_col = ""
     if weight:
-        weights, weight_col = _weights(frame, header, norm_header, weight, rows, valid, rep)
+        weights, weight_col = _weights(columns, header, norm_header, weight, rows, valid, rep)
 
     # answers given to questions not asked: kept out of the tables, said so
     for q in codebook.questions:
@@ -262,42 +266,69 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
 
     data = SurveyData(codebook, file, grid.sheet, rows, valid, answered_count, applicable_count, coded,
                       weights, problems, weight_col)
-    _report_unknown(data, frame, col_of, rep)
+    _report_unknown(data, columns, col_of, rep)
     return data
 
 
-def _weights(frame, header, norm_header, weight, rows, valid, rep) -> tuple[np.ndarray, str]:
+def _weights(columns, header, norm_header, weight, rows, valid, rep) -> tuple[np.ndarray, str]:
     key = normalize_header(weight)
     if key not in norm_header:
         raise UsageError(f"--weight: no column {weight!r} in the data; columns: {', '.join(h for h in header if h)}")
     j = norm_header.index(key)
-    texts = frame[j].map(_cell_text)
-    vals = texts.map(lambda t: _number(t) if t else None).to_numpy(dtype=object)
-    w = np.array([np.nan if v is None else float(v) for v in vals], dtype="float64")
+    col = columns[j]
+    w_u = np.array([np.nan if (v := _number(t) if t else None) is None else float(v) for t in col.texts], dtype="float64")
+    w = w_u[col.codes]
     bad = (np.isnan(w) | (w < 0)) & valid
     if bad.any():
         idx = np.flatnonzero(bad)
-        rep.cells(rows[idx], texts.to_numpy()[idx].tolist(), header[j], "bad_weight",
+        rep.cells(rows[idx], col.text_at(idx), header[j], "bad_weight",
                   lambda v: f"weight {v!r} is not a number >= 0; the questionnaire gets weight 0")
     return np.where(np.isnan(w) | (w < 0), 0.0, w), header[j]
 
 
-def _decode_unique(series: pd.Series, func) -> tuple[np.ndarray, list]:
-    """Apply ``func`` to each distinct value; returns per-row indexes into the results list."""
-    codes, uniques = pd.factorize(series.map(_cell_text), use_na_sentinel=True)
-    results = [func(u) for u in uniques]
-    return codes, results
+@dataclass
+class _Col:
+    """One data column as distinct cell texts plus a per-row index into them (last text is blank)."""
+
+    codes: np.ndarray
+    texts: list[str]
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "_Col":
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        texts = [_cell_text(u) for u in uniques] + [""]
+        return cls(np.where(codes < 0, len(texts) - 1, codes), texts)
+
+    @classmethod
+    def empty(cls, n: int) -> "_Col":
+        return cls(np.zeros(n, dtype=np.intp), [""])
+
+    @property
+    def nonblank(self) -> np.ndarray:
+        return np.array([t != "" for t in self.texts], bool)[self.codes]
+
+    def take(self, mask: np.ndarray) -> "_Col":
+        return _Col(self.codes[mask], self.texts)
+
+    def text_at(self, idx: np.ndarray) -> list[str]:
+        return [self.texts[i] for i in self.codes[idx]]
 
 
-def _code_question(q: Question, cb: Codebook, series: pd.Series, answered: np.ndarray, column: str) -> Coded:
-    n = len(series)
+def _decode_unique(col: _Col, func) -> tuple[np.ndarray, list]:
+    """Apply ``func`` to each distinct cell text once; per-row indexes into the results."""
+    return col.codes, [func(t) for t in col.texts[:-1]] + [func("")]
+
+
+def _code_question(q: Question, cb: Codebook, col: _Col, column: str) -> Coded:
+    n = len(col.codes)
+    answered = col.nonblank
     if q.type in ("select_one", "select_multiple"):
         lst = cb.lists[q.list_name]
         lookup = lst.lookup()
         k = len(lst.choices)
         if q.type == "select_one":
-            codes_u, res = _decode_unique(series, lambda t: BLANK if not t else lookup.get(normalize_choice(t), UNKNOWN))
-            table = np.array(res + [BLANK], dtype=int)
+            codes_u, res = _decode_unique(col, lambda t: BLANK if not t else lookup.get(normalize_choice(t), UNKNOWN))
+            table = np.array(res, dtype=int)
             codes = table[codes_u] if n else np.zeros(0, int)
             return Coded(q, "choice", codes=codes, answered=answered, column=column)
 
@@ -318,15 +349,15 @@ def _code_question(q: Question, cb: Codebook, series: pd.Series, answered: np.nd
             unknown = tuple(x for x in tokens if normalize_choice(x) not in lookup)
             return hits, unknown
 
-        codes_u, res = _decode_unique(series, split)
-        mat_u = np.zeros((len(res) + 1, k), bool)
-        unknown_u = np.zeros(len(res) + 1, bool)
+        codes_u, res = _decode_unique(col, split)
+        mat_u = np.zeros((len(res), k), bool)
+        unknown_u = np.zeros(len(res), bool)
         for i, (hits, unknown) in enumerate(res):
             mat_u[i, list(hits)] = True
             unknown_u[i] = bool(unknown)
         c = Coded(q, "multi", multi=mat_u[codes_u] if n else np.zeros((0, k), bool), answered=answered, column=column)
         c.codes = np.where(unknown_u[codes_u], UNKNOWN, np.where(answered, 0, BLANK)) if n else np.zeros(0, int)
-        c._unknown_tokens = [r[1] for r in res] + [()]  # type: ignore[attr-defined]
+        c._unknown_tokens = [r[1] for r in res]  # type: ignore[attr-defined]
         c._unique_index = codes_u  # type: ignore[attr-defined]
         return c
     if q.is_numeric:
@@ -341,15 +372,15 @@ def _code_question(q: Question, cb: Codebook, series: pd.Series, answered: np.nd
             v = _number(t)
             return (np.nan, UNKNOWN) if v is None else (v, BLANK)
 
-        codes_u, res = _decode_unique(series, conv)
-        vals_u = np.array([r[0] for r in res] + [np.nan], dtype="float64")
-        pre_u = np.array([r[1] for r in res] + [BLANK], dtype=int)
+        codes_u, res = _decode_unique(col, conv)
+        vals_u = np.array([r[0] for r in res], dtype="float64")
+        pre_u = np.array([r[1] for r in res], dtype=int)
         values = vals_u[codes_u] if n else np.zeros(0)
         pre = pre_u[codes_u] if n else np.zeros(0, int)
         c = Coded(q, "number", values=values, answered=answered, column=column)
         c.codes = _bin(values, pre, bins) if bins else np.where(pre == UNKNOWN, UNKNOWN, np.where(answered, 0, BLANK))
         return c
-    return Coded(q, "text", values=series.map(_cell_text).to_numpy(dtype=object), answered=answered, column=column,
+    return Coded(q, "text", values=np.array(col.texts, dtype=object)[col.codes], answered=answered, column=column,
                  codes=np.where(answered, 0, BLANK))
 
 
@@ -427,7 +458,7 @@ def _relevant_mask(q: Question, cb: Codebook, coded: dict[str, Coded], n: int) -
     return evaluate_relevant(parse_relevant(q.relevant), cols)
 
 
-def _report_unknown(data: SurveyData, frame: pd.DataFrame, col_of: dict[str, int], rep: _Reporter) -> None:
+def _report_unknown(data: SurveyData, columns: list[_Col], col_of: dict[str, int], rep: _Reporter) -> None:
     cb = data.codebook
     for q in cb.questions:
         c = data.coded[q.name]
@@ -441,7 +472,7 @@ def _report_unknown(data: SurveyData, frame: pd.DataFrame, col_of: dict[str, int
             if q.type == "calculate":
                 texts = [repr(float(v)) for v in c.values[idx]]
             else:
-                texts = frame[col_of[q.name]].map(_cell_text).to_numpy()[idx].tolist()
+                texts = columns[col_of[q.name]].text_at(idx)
             lst = cb.choices_of(q)
             known = "、".join(ch.label for ch in lst.choices[:12]) if lst else ""
             if kind == "unknown_answer" and q.type == "select_multiple":

@@ -339,7 +339,7 @@ def test_vectorised_large(tmp_path):
     from cluster_credit_cli.survey_stats import SurveyData, frequencies as freq
     from cluster_credit_cli.problems import Problems
     import pandas as pd
-    from cluster_credit_cli.survey_stats import _code_question
+    from cluster_credit_cli.survey_stats import _code_question, _Col
 
     cbp = codebook(tmp_path / "cb.xlsx", [["select_one s", f"q{i}", f"Q{i}"] for i in range(30)],
                    [["s", str(k), f"L{k}"] for k in range(1, 6)])
@@ -350,7 +350,7 @@ def test_vectorised_large(tmp_path):
     raw = rng.integers(1, 6, size=(n, 30))
     for i, q in enumerate(cb.questions):
         s = pd.Series(raw[:, i].astype(object))
-        coded[q.name] = _code_question(q, cb, s, np.ones(n, bool), q.label)
+        coded[q.name] = _code_question(q, cb, _Col.of(s.to_numpy()), q.label)
         coded[q.name].relevant = np.ones(n, bool)
     data = SurveyData(cb, "x", None, np.arange(n) + 2, np.ones(n, bool), np.full(n, 30), np.full(n, 30), coded,
                       None, Problems())
