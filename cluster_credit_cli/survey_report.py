@@ -225,6 +225,7 @@ def _likert_sheet(wb: Workbook, result: SurveyResult) -> None:
         bar.set_title({"name": f"{d.label} — {w('item_means', lang)}"})
         bar.set_x_axis({"min": points[0] if points else 1, "max": points[-1] if points else 5})
         bar.set_legend({"none": True})
+        bar.set_y_axis({"reverse": True})  # Excel draws bar categories bottom-up; keep codebook order
         sheet.insert_chart(y, 7, bar, {"x_scale": 1.1, "y_scale": 0.7 + 0.1 * count})
         y += 12 + count
         start += count
