@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cluster_credit_cli.i18n import say, use_lang
 from cluster_credit_cli.problems import Problems, UsageError
 from cluster_credit_cli.survey_codebook import Codebook, Question, calc_expression
 from cluster_credit_cli.text import clean_text, normalize_choice, normalize_header
@@ -152,15 +153,17 @@ class _Reporter:
         self.problems, self.file, self.sheet = problems, file, sheet
 
     def cells(self, rows: np.ndarray, values: list[str], column: str, code: str, message, severity="error",
-              what: str = "") -> None:
+              what: tuple[str, str] | None = None) -> None:
         for r, v in zip(rows[:MAX_CELL_PROBLEMS], values[:MAX_CELL_PROBLEMS]):
             self.problems.add(self.file, self.sheet, int(r), column, code, message(v), severity)
         rest = len(rows) - MAX_CELL_PROBLEMS
         if rest > 0:
             more = ", ".join(str(int(r)) for r in rows[MAX_CELL_PROBLEMS:MAX_CELL_PROBLEMS + 10])
+            dots = " ..." if rest > 10 else ""
             self.problems.add(self.file, self.sheet, None, column, code,
-                              f"{rest} more cells in column {column} {what or 'with the same problem'} "
-                              f"(rows {more}{' ...' if rest > 10 else ''})", severity)
+                              say(f"列“{column}”另有{rest}个单元格{what[0] if what else '有同样的问题'}（行 {more}{dots}）",
+                                  f"{rest} more cells in column {column} {what[1] if what else 'with the same problem'} "
+                                  f"(rows {more}{dots})"), severity)
 
 
 def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = None,
@@ -209,8 +212,9 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
                 break
         else:
             problems.add(file, grid.sheet, h + 1, q.label, "column_not_found",
-                         f"no column for question {q.name!r} ({q.label}); name the column {q.label!r} "
-                         f"or {q.name!r}; its answers are counted as missing")
+                         say(f"找不到题目“{q.label}”（{q.name}）的列；请把列名写成“{q.label}”或“{q.name}”；"
+                             "该题按未回答计", f"no column for question {q.name!r} ({q.label}); name the column "
+                             f"{q.label!r} or {q.name!r}; its answers are counted as missing"))
 
     n = int(keep.sum())
     coded: dict[str, Coded] = {}
@@ -224,12 +228,21 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
         if q.type == "calculate":
             _calculate(q, codebook, coded, n)
 
-    # who should answer (relevant); calculated questions follow their inputs
+    # who should answer (relevant), in codebook order; a question not asked is masked at once so
+    # later conditions see only answers that were asked for
+    raw_answered: dict[str, np.ndarray] = {}
     for q in codebook.questions:
         c = coded[q.name]
-        c.relevant = np.ones(n, bool)
+        raw_answered[q.name] = c.answered
+        c.relevant = _relevant_mask(q, codebook, coded, n) if q.relevant else np.ones(n, bool)
         if q.relevant:
-            c.relevant = _relevant_mask(q, codebook, coded, n)
+            if c.codes is not None:
+                c.codes = np.where(c.relevant, c.codes, NA)
+            if c.multi is not None:
+                c.multi = c.multi & c.relevant[:, None]
+            if c.kind == "number":
+                c.values = np.where(c.relevant, c.values, np.nan)
+            c.answered = c.answered & c.relevant
 
     counted = [q for q in codebook.questions if q.type != "calculate"]
     if counted:
@@ -253,16 +266,12 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
     for q in codebook.questions:
         c = coded[q.name]
         if q.relevant and c.column:
-            wrong = np.flatnonzero(c.answered & ~c.relevant & valid)
+            wrong = np.flatnonzero(raw_answered[q.name] & ~c.relevant & valid)
             if len(wrong):
                 rep.cells(rows[wrong], [""] * len(wrong), c.column, "answered_not_relevant",
-                          lambda v, q=q: f"{q.label}: answered although relevant ({q.relevant}) is false; "
-                          "the answer is left out of the table", "warning")
-        if c.codes is not None:
-            c.codes = np.where(c.relevant, c.codes, NA)
-        if c.multi is not None:
-            c.multi = c.multi & c.relevant[:, None]
-        c.answered = c.answered & c.relevant
+                          lambda v, q=q: say(f"{q.label}：按跳题条件（{q.relevant}）不应回答此题却有答案；该答案不计入统计",
+                                             f"{q.label}: answered although relevant ({q.relevant}) is false; "
+                                             "the answer is left out of the table"), "warning")
 
     data = SurveyData(codebook, file, grid.sheet, rows, valid, answered_count, applicable_count, coded,
                       weights, problems, weight_col)
@@ -282,7 +291,8 @@ def _weights(columns, header, norm_header, weight, rows, valid, rep) -> tuple[np
     if bad.any():
         idx = np.flatnonzero(bad)
         rep.cells(rows[idx], col.text_at(idx), header[j], "bad_weight",
-                  lambda v: f"weight {v!r} is not a number >= 0; the questionnaire gets weight 0")
+                  lambda v: say(f"权重“{v}”不是不小于0的数字；该问卷权重按0计",
+                                f"weight {v!r} is not a number >= 0; the questionnaire gets weight 0"))
     return np.where(np.isnan(w) | (w < 0), 0.0, w), header[j]
 
 
@@ -478,17 +488,22 @@ def _report_unknown(data: SurveyData, columns: list[_Col], col_of: dict[str, int
             if kind == "unknown_answer" and q.type == "select_multiple":
                 toks = c._unknown_tokens  # type: ignore[attr-defined]
                 ui = c._unique_index  # type: ignore[attr-defined]
-                msg = lambda v, i=iter(idx): "{}: {} not in list {} ({}); the known choices are still counted".format(  # noqa: E731
-                    q.label, "、".join(repr(t) for t in toks[ui[next(i)]]), q.list_name, known)
+                def msg(v, i=iter(idx), q=q, known=known, toks=toks, ui=ui):
+                    bad = "、".join(repr(t) for t in toks[ui[next(i)]])
+                    return say(f"{q.label}：{bad} 不在选项表 {q.list_name}（{known}）中；其余可识别的选项照常计数",
+                               f"{q.label}: {bad} not in list {q.list_name} ({known}); the known choices are still counted")
             elif kind == "unknown_answer" and q.is_numeric:
-                msg = lambda v: f"{q.label}: {v!r} is not a number{' or a bin of ' + q.bins if q.bins else ''}; fix the cell"  # noqa: E731
+                msg = lambda v: say(f"{q.label}：“{v}”不是数字{'，也不是分组 ' + q.bins + ' 的类别' if q.bins else ''}；请更正该单元格",  # noqa: E731
+                                    f"{q.label}: {v!r} is not a number{' or a bin of ' + q.bins if q.bins else ''}; fix the cell")
             elif kind == "unknown_answer":
-                msg = lambda v: f"{q.label}: answer {v!r} is not a choice of list {q.list_name} ({known}); fix the cell or add the choice"  # noqa: E731
+                msg = lambda v: say(f"{q.label}：答案“{v}”不是选项表 {q.list_name}（{known}）中的选项；请更正该单元格或在编码本中增加该选项",  # noqa: E731
+                                    f"{q.label}: answer {v!r} is not a choice of list {q.list_name} ({known}); fix the cell or add the choice")
             else:
                 ranges = "、".join(f"{ch.label} {ch.range.text}" for ch in lst.choices)
                 src = f" (= {q.calculation})" if q.calculation else ""
-                msg = lambda v, src=src: f"{q.label}{src}: value {v} falls in no bin of {q.bins} ({ranges}); widen a range"  # noqa: E731
-            rep.cells(data.rows[idx], texts, col, kind, msg, what="answered outside the codebook" if kind == "unknown_answer" else "outside every bin")
+                msg = lambda v, src=src: say(f"{q.label}{src}：数值 {v} 不在分组 {q.bins}（{ranges}）的任何区间内；请放宽区间或更正数据",  # noqa: E731
+                                             f"{q.label}{src}: value {v} falls in no bin of {q.bins} ({ranges}); widen a range")
+            rep.cells(data.rows[idx], texts, col, kind, msg, what=("的答案不在编码本中", "answered outside the codebook") if kind == "unknown_answer" else ("不在任何区间内", "outside every bin"))
 
 
 # -- frequencies -------------------------------------------------------------------------------
@@ -807,7 +822,8 @@ def analyse(data_path: str | Path, codebook_path: str | Path, *, decimals: int =
     if not 0 <= decimals <= 6:
         raise UsageError(f"--decimals {decimals}: use 0 to 6")
     cb = load_codebook(codebook_path)
-    data = read_responses(data_path, cb, sheet=sheet, weight=weight)
+    with use_lang(lang):
+        data = read_responses(data_path, cb, sheet=sheet, weight=weight)
     items, dims = likert(data, decimals=decimals, lang=lang)
     return SurveyResult(data, frequencies(data, decimals=decimals, sum_100=sum_100, lang=lang), items, dims,
                         decimals, sum_100, lang)

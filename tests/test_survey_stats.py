@@ -155,7 +155,9 @@ def test_unknown_cells_capped_but_summarised(tmp_path, small):
     data = responses(tmp_path / "many.xlsx", ["企业性质", "年销售收入"], [["国企", 1]] * 30)
     res = analyse(data, cb)
     own = [p for p in res.problems if p.column == "企业性质"]
-    assert len(own) == 21 and "10 more cells" in own[-1].message
+    assert len(own) == 21 and "另有10个单元格" in own[-1].message and own[-1].row is None
+    en = [p for p in analyse(data, cb, lang="en").problems if p.column == "企业性质"]
+    assert "10 more cells" in en[-1].message and "not a choice of list own" in en[0].message
 
 
 def test_invalid_questionnaires(tmp_path, small):
@@ -239,6 +241,18 @@ def test_relevant_skips(tmp_path):
     assert (st["extra"].n, st["extra"].not_asked) == (1, 3)
     warn = [p for p in res.problems if p.code == "answered_not_relevant"]
     assert [(p.row, p.column, p.severity) for p in warn] == [(5, "贷款金额", "warning")]
+
+
+def test_relevant_chain_sees_masked_answers(tmp_path):
+    cb = codebook(tmp_path / "cb.xlsx", [
+        ["select_one yn", "a", "A"],
+        ["select_one yn", "b", "B", "", "", "${a} = 'yes'"],
+        ["integer", "c", "C", "", "", "${b} = 'yes'"],
+    ], [["yn", "yes", "是"], ["yn", "no", "否"]])
+    # row 3: b answered 是 although not asked (a = 否): c must not become relevant through it
+    data = responses(tmp_path / "d.xlsx", ["A", "B", "C"], [["是", "是", 1], ["否", "是", None]])
+    st = _by_name(analyse(data, cb).questions)
+    assert (st["c"].n, st["c"].not_asked, st["c"].missing) == (1, 1, 0)
 
 
 # -- Likert ------------------------------------------------------------------------------------

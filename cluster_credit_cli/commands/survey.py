@@ -169,8 +169,11 @@ def crosstab_cmd(
     existing_file(codebook, "--codebook")
     if not 0 <= decimals <= 6:
         raise UsageError(f"--decimals {decimals}: use 0 to 6")
+    from cluster_credit_cli.i18n import use_lang
+
     cb = load_codebook(codebook)
-    responses = read_responses(data, cb, sheet=sheet)
+    with use_lang(lang):
+        responses = read_responses(data, cb, sheet=sheet)
     tables = crosstab(responses, rows, cols, by, decimals=decimals, lang=lang)
     target = out or _default_out(data, "crosstab" if lang == "en" else "交叉表")
     outcomes = [survey_report.write_crosstab_workbook(tables, target, responses.problems, lang, decimals)]
