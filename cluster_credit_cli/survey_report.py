@@ -46,6 +46,8 @@ WORDS = {
     "p": ("p值", "p-value"), "group": ("分组", "Group"), "all": ("全部", "All"),
     "chi-square": ("Pearson卡方检验（无连续性校正）", "Pearson chi-square (no continuity correction)"),
     "fisher": ("Fisher精确检验（双侧）", "Fisher's exact test (two-sided)"),
+    "run.data": ("问卷数据文件", "Responses file"), "run.sheet": ("工作表", "Sheet"), "run.codebook": ("编码本", "Codebook"),
+    "run.date": ("调查时间", "Survey date"), "run.counts": ("问卷数量", "Questionnaires"), "run.weight": ("权重列", "Weight column"),
 }
 
 
@@ -135,8 +137,10 @@ def write_workbook(result: SurveyResult, path: Path) -> WriteOutcome:
         _problems_sheet(wb, result.problems, lang)
         cb = result.data.codebook
         write_table(wb, w("sheet.run", lang), [Column("项目" if lang != "en" else "Item"), Column("内容" if lang != "en" else "Value")],
-                    [("data", result.data.file), ("sheet", result.data.sheet or ""), ("codebook", Path(cb.path).name),
-                     ("survey_date", cb.survey_date), ("header", header_line(result))], autofilter=False)
+                    [(w("run.data", lang), result.data.file), (w("run.sheet", lang), result.data.sheet or ""),
+                     (w("run.codebook", lang), Path(cb.path).name), (w("run.date", lang), cb.survey_date),
+                     (w("run.counts", lang), header_line(result)),
+                     (w("run.weight", lang), result.data.weight_column)], autofilter=False)
     return wb.close()
 
 

@@ -21,6 +21,7 @@ Deterministic: the same files every run. Raw values deliberately sit on every bi
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 from pathlib import Path
@@ -30,13 +31,20 @@ sys.path.insert(0, str(ROOT))
 
 from cluster_credit_cli.excel import Column, Workbook, write_table  # noqa: E402
 
+FIXED_TIME = dt.datetime(2026, 11, 1)  # a fixed creation time keeps regenerated files byte-identical
+
+
+def _fixed(wb: Workbook) -> Workbook:
+    wb.book.set_properties({"created": FIXED_TIME})
+    return wb
+
 SURVEY_COLS = ["type", "name", "label", "label::English", "bins", "calculation", "relevant", "dimension", "tabulate"]
 CHOICE_COLS = ["list_name", "name", "label", "label::English", "range"]
 
 
 def write_codebook(path: Path, survey: list[list[str]], choices: list[list[str]], settings: list[tuple[str, str]],
                    dimensions: list[list[str]] | None = None) -> None:
-    with Workbook(path) as wb:
+    with _fixed(Workbook(path)) as wb:
         write_table(wb, "survey", [Column(c) for c in SURVEY_COLS], [r + [""] * (len(SURVEY_COLS) - len(r)) for r in survey])
         write_table(wb, "choices", [Column(c) for c in CHOICE_COLS], [r + [""] * (len(CHOICE_COLS) - len(r)) for r in choices])
         keys = [k for k, _ in settings]
@@ -142,7 +150,7 @@ def make_hengli(root: Path) -> None:
     body = [[f"HL{i + 1:03d}", *r] for i, r in enumerate(rows)]
     cols = [Column(h, "number" if j in (2, 5) else "int" if j in (3, 4) else "text", decimals=1)
             for j, h in enumerate(header)]
-    with Workbook(root / "sample_data" / "问卷数据.xlsx") as wb:
+    with _fixed(Workbook(root / "sample_data" / "问卷数据.xlsx")) as wb:
         sheet, _ = write_table(wb, "问卷录入", cols, body, title="横沥模具中小企业融资状况调查问卷（录入表）")
 
 
@@ -213,7 +221,7 @@ def make_4c(root: Path) -> None:
     body.append(["Q081", "小型企业"] + [None] * (len(header) - 2))
     body.append(["Q082", None, "否"] + [None] * (len(header) - 3))
     cols = [Column(h, "int" if j >= 6 or j in (3, 4) else "text") for j, h in enumerate(header)]
-    with Workbook(root / "sample_data" / "4C满意度问卷.xlsx") as wb:
+    with _fixed(Workbook(root / "sample_data" / "4C满意度问卷.xlsx")) as wb:
         write_table(wb, "问卷", cols, body)
 
 
