@@ -1,0 +1,829 @@
+"""Survey tabulation: coding answers against a codebook, validity, frequencies, Likert, crosstabs.
+
+Everything is vectorised over respondents: each column is decoded once per *distinct* answer
+(``pd.factorize``) and mapped back, bins are numpy masks, counts are ``np.bincount``. Percents are
+computed exactly with ``Decimal`` and rounded half-up (0.25 -> 0.3 at one decimal); ``sum_100``
+uses the largest-remainder method so a single-choice block adds up to exactly 100.
+
+Answer codes per question and respondent: ``>= 0`` the choice/bin index, ``BLANK`` (-1) not
+answered, ``UNKNOWN`` (-2) answered with something the codebook does not know (reported with
+row and column), ``NA`` (-3) not asked (``relevant`` is false).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cluster_credit_cli.i18n import say, use_lang
+from cluster_credit_cli.problems import Problems, UsageError
+from cluster_credit_cli.survey_codebook import Codebook, Question, calc_expression
+from cluster_credit_cli.text import clean_text, normalize_choice, normalize_header
+
+BLANK, UNKNOWN, NA = -1, -2, -3
+MAX_CELL_PROBLEMS = 20  # per question and kind; the rest are summarised in one problem
+HEADER_SCAN_ROWS = 30
+_SPLIT = re.compile(r"[,，、;；|\n]+")
+
+
+# -- rounding ----------------------------------------------------------------------------------
+
+def to_decimal(x: Any) -> Decimal:
+    return x if isinstance(x, Decimal) else Decimal(repr(float(x))) if isinstance(x, float) else Decimal(int(x))
+
+
+def round_half_up(x: Any, decimals: int = 1) -> Decimal:
+    """Half away from zero on the decimal value: 0.25 -> 0.3, 2.675 -> 2.7 (1 decimal)."""
+    return to_decimal(x).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def exact_percent(count: Any, total: Any) -> Decimal | None:
+    total = to_decimal(total)
+    if total == 0:
+        return None
+    return to_decimal(count) * 100 / total
+
+
+def largest_remainder(exact: list[Decimal], decimals: int = 1, total: int = 100) -> list[Decimal]:
+    """Round so the parts sum to exactly ``total``: floor each, then hand the missing units to
+    the largest remainders (ties: the earlier category, i.e. codebook order)."""
+    unit = Decimal(1).scaleb(-decimals)
+    scaled = [p / unit for p in exact]
+    floors = [s.to_integral_value(rounding=ROUND_FLOOR) for s in scaled]
+    missing = int(Decimal(total) / unit - sum(floors))
+    order = sorted(range(len(exact)), key=lambda i: (-(scaled[i] - floors[i]), i))
+    for i in order[:max(missing, 0)]:
+        floors[i] += 1
+    return [(f * unit).quantize(unit) for f in floors]
+
+
+# -- data --------------------------------------------------------------------------------------
+
+@dataclass
+class Coded:
+    question: Question
+    kind: str  # choice | multi | number | text
+    codes: np.ndarray | None = None  # int per respondent (choice, binned number)
+    values: np.ndarray | None = None  # float per respondent (numbers)
+    multi: np.ndarray | None = None  # bool (respondents x choices)
+    answered: np.ndarray | None = None  # bool: a non-blank answer given (and asked)
+    relevant: np.ndarray | None = None  # bool: asked
+    column: str = ""  # header as found in the data ("" for calculate / not found)
+
+
+@dataclass
+class SurveyData:
+    codebook: Codebook
+    file: str
+    sheet: str | None
+    rows: np.ndarray  # spreadsheet row number per returned questionnaire
+    valid: np.ndarray  # bool per returned questionnaire
+    answered_count: np.ndarray
+    applicable_count: np.ndarray
+    coded: dict[str, Coded]
+    weights: np.ndarray | None
+    problems: Problems
+    weight_column: str = ""
+
+    @property
+    def returned(self) -> int:
+        return int(len(self.rows))
+
+    @property
+    def n_valid(self) -> int:
+        return int(self.valid.sum())
+
+    @property
+    def handed_out(self) -> int | None:
+        return self.codebook.handed_out
+
+    def invalid_rows(self) -> list[tuple[int, int, int]]:
+        idx = np.flatnonzero(~self.valid)
+        return [(int(self.rows[i]), int(self.answered_count[i]), int(self.applicable_count[i])) for i in idx]
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return clean_text(value)
+
+
+def _number(text: str) -> float | None:
+    from cluster_credit_cli.reading import parse_number_text
+
+    v = parse_number_text(text)
+    if v is None:
+        t = text.replace("万", "").replace("亿", "")
+        if t != text:
+            v = parse_number_text(t)
+    return v
+
+
+def _find_header(rows: list[list[Any]], keys: set[str]) -> int | None:
+    best, best_hits = None, 0
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        hits = sum(1 for c in row if normalize_header(_cell_text(c)) in keys)
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
+def _question_keys(q: Question) -> list[str]:
+    return [k for k in (normalize_header(q.name), normalize_header(q.label), normalize_header(q.label_en)) if k]
+
+
+class _Reporter:
+    """Cell problems, capped per question and code, the remainder summarised (never dropped)."""
+
+    def __init__(self, problems: Problems, file: str, sheet: str | None):
+        self.problems, self.file, self.sheet = problems, file, sheet
+
+    def cells(self, rows: np.ndarray, values: list[str], column: str, code: str, message, severity="error",
+              what: tuple[str, str] | None = None) -> None:
+        for r, v in zip(rows[:MAX_CELL_PROBLEMS], values[:MAX_CELL_PROBLEMS]):
+            self.problems.add(self.file, self.sheet, int(r), column, code, message(v), severity)
+        rest = len(rows) - MAX_CELL_PROBLEMS
+        if rest > 0:
+            more = ", ".join(str(int(r)) for r in rows[MAX_CELL_PROBLEMS:MAX_CELL_PROBLEMS + 10])
+            dots = " ..." if rest > 10 else ""
+            self.problems.add(self.file, self.sheet, None, column, code,
+                              say(f"列“{column}”另有{rest}个单元格{what[0] if what else '有同样的问题'}（行 {more}{dots}）",
+                                  f"{rest} more cells in column {column} {what[1] if what else 'with the same problem'} "
+                                  f"(rows {more}{dots})"), severity)
+
+
+def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = None,
+                   weight: str | None = None, problems: Problems | None = None) -> SurveyData:
+    """Read a responses file (.xlsx/.csv), code every answer, decide validity."""
+    from cluster_credit_cli.reading import ReadError, read_grid
+
+    path = Path(path)
+    problems = problems if problems is not None else Problems()
+    try:
+        grid = read_grid(path, sheet)
+    except ReadError as exc:
+        raise UsageError(str(exc)) from None
+    file = path.name
+    keys = {k for q in codebook.questions for k in _question_keys(q)}
+    h = _find_header(grid.rows, keys)
+    if h is None:
+        raise UsageError(f"{file}: no column header matches a question of the codebook "
+                         f"{Path(codebook.path).name}; the header row must carry the names or labels")
+    # headers as typed (for messages); matching goes through normalize_header
+    header = ["" if c is None else str(c).strip() for c in grid.rows[h]]
+    body = grid.rows[h + 1:]
+    width = len(header)
+    cells = np.empty((len(body), width), dtype=object)
+    if body and all(len(r) == width for r in body):  # calamine grids are rectangular: one bulk copy
+        cells[:, :] = body
+    else:
+        for i, r in enumerate(body):
+            cells[i, :min(len(r), width)] = r[:width]
+    columns = [_Col.of(cells[:, j]) for j in range(width)]
+    keep = np.zeros(len(body), bool)
+    for c in columns:
+        keep |= c.nonblank
+    columns = [c.take(keep) for c in columns]
+    rows = np.flatnonzero(keep) + h + 2  # spreadsheet rows (1-based, header counted)
+    rep = _Reporter(problems, file, grid.sheet)
+
+    norm_header = [normalize_header(x) for x in header]
+    col_of: dict[str, int] = {}
+    for q in codebook.questions:
+        if q.type == "calculate":
+            continue
+        for k in _question_keys(q):
+            if k in norm_header:
+                col_of[q.name] = norm_header.index(k)
+                break
+        else:
+            problems.add(file, grid.sheet, h + 1, q.label, "column_not_found",
+                         say(f"找不到题目“{q.label}”（{q.name}）的列；请把列名写成“{q.label}”或“{q.name}”；"
+                             "该题按未回答计", f"no column for question {q.name!r} ({q.label}); name the column "
+                             f"{q.label!r} or {q.name!r}; its answers are counted as missing"))
+
+    n = int(keep.sum())
+    coded: dict[str, Coded] = {}
+    for q in codebook.questions:
+        if q.type == "calculate":
+            continue
+        j = col_of.get(q.name)
+        col = columns[j] if j is not None else _Col.empty(n)
+        coded[q.name] = _code_question(q, codebook, col, header[j] if j is not None else "")
+    for q in codebook.questions:
+        if q.type == "calculate":
+            _calculate(q, codebook, coded, n)
+
+    # who should answer (relevant), in codebook order; a question not asked is masked at once so
+    # later conditions see only answers that were asked for
+    raw_answered: dict[str, np.ndarray] = {}
+    for q in codebook.questions:
+        c = coded[q.name]
+        raw_answered[q.name] = c.answered
+        c.relevant = _relevant_mask(q, codebook, coded, n) if q.relevant else np.ones(n, bool)
+        if q.relevant:
+            if c.codes is not None:
+                c.codes = np.where(c.relevant, c.codes, NA)
+            if c.multi is not None:
+                c.multi = c.multi & c.relevant[:, None]
+            if c.kind == "number":
+                c.values = np.where(c.relevant, c.values, np.nan)
+            c.answered = c.answered & c.relevant
+
+    counted = [q for q in codebook.questions if q.type != "calculate"]
+    if counted:
+        answered = np.column_stack([coded[q.name].answered & coded[q.name].relevant for q in counted])
+        applicable = np.column_stack([coded[q.name].relevant for q in counted])
+        answered_count, applicable_count = answered.sum(axis=1), applicable.sum(axis=1)
+    else:
+        answered_count = applicable_count = np.zeros(n, int)
+    if codebook.valid_min_answered is not None:
+        valid = answered_count >= codebook.valid_min_answered
+    else:
+        valid = answered_count >= codebook.valid_min_share * applicable_count
+    valid &= answered_count > 0
+
+    weights = None
+    weight_col = ""
+    if weight:
+        weights, weight_col = _weights(columns, header, norm_header, weight, rows, valid, rep)
+
+    # answers given to questions not asked: kept out of the tables, said so
+    for q in codebook.questions:
+        c = coded[q.name]
+        if q.relevant and c.column:
+            wrong = np.flatnonzero(raw_answered[q.name] & ~c.relevant & valid)
+            if len(wrong):
+                rep.cells(rows[wrong], [""] * len(wrong), c.column, "answered_not_relevant",
+                          lambda v, q=q: say(f"{q.label}：按跳题条件（{q.relevant}）不应回答此题却有答案；该答案不计入统计",
+                                             f"{q.label}: answered although relevant ({q.relevant}) is false; "
+                                             "the answer is left out of the table"), "warning")
+
+    data = SurveyData(codebook, file, grid.sheet, rows, valid, answered_count, applicable_count, coded,
+                      weights, problems, weight_col)
+    _report_unknown(data, columns, col_of, rep)
+    return data
+
+
+def _weights(columns, header, norm_header, weight, rows, valid, rep) -> tuple[np.ndarray, str]:
+    key = normalize_header(weight)
+    if key not in norm_header:
+        raise UsageError(f"--weight: no column {weight!r} in the data; columns: {', '.join(h for h in header if h)}")
+    j = norm_header.index(key)
+    col = columns[j]
+    w_u = np.array([np.nan if (v := _number(t) if t else None) is None else float(v) for t in col.texts], dtype="float64")
+    w = w_u[col.codes]
+    bad = (np.isnan(w) | (w < 0)) & valid
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        rep.cells(rows[idx], col.text_at(idx), header[j], "bad_weight",
+                  lambda v: say(f"权重“{v}”不是不小于0的数字；该问卷权重按0计",
+                                f"weight {v!r} is not a number >= 0; the questionnaire gets weight 0"))
+    return np.where(np.isnan(w) | (w < 0), 0.0, w), header[j]
+
+
+@dataclass
+class _Col:
+    """One data column as distinct cell texts plus a per-row index into them (last text is blank)."""
+
+    codes: np.ndarray
+    texts: list[str]
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "_Col":
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        texts = [_cell_text(u) for u in uniques] + [""]
+        return cls(np.where(codes < 0, len(texts) - 1, codes), texts)
+
+    @classmethod
+    def empty(cls, n: int) -> "_Col":
+        return cls(np.zeros(n, dtype=np.intp), [""])
+
+    @property
+    def nonblank(self) -> np.ndarray:
+        return np.array([t != "" for t in self.texts], bool)[self.codes]
+
+    def take(self, mask: np.ndarray) -> "_Col":
+        return _Col(self.codes[mask], self.texts)
+
+    def text_at(self, idx: np.ndarray) -> list[str]:
+        return [self.texts[i] for i in self.codes[idx]]
+
+
+def _decode_unique(col: _Col, func) -> tuple[np.ndarray, list]:
+    """Apply ``func`` to each distinct cell text once; per-row indexes into the results."""
+    return col.codes, [func(t) for t in col.texts[:-1]] + [func("")]
+
+
+def _code_question(q: Question, cb: Codebook, col: _Col, column: str) -> Coded:
+    n = len(col.codes)
+    answered = col.nonblank
+    if q.type in ("select_one", "select_multiple"):
+        lst = cb.lists[q.list_name]
+        lookup = lst.lookup()
+        k = len(lst.choices)
+        if q.type == "select_one":
+            codes_u, res = _decode_unique(col, lambda t: BLANK if not t else lookup.get(normalize_choice(t), UNKNOWN))
+            table = np.array(res, dtype=int)
+            codes = table[codes_u] if n else np.zeros(0, int)
+            return Coded(q, "choice", codes=codes, answered=answered, column=column)
+
+        def split(t: str):
+            if not t:
+                return (), ()
+            whole = lookup.get(normalize_choice(t))
+            if whole is not None:
+                return (whole,), ()
+            parts = [p for p in _SPLIT.split(t) if p.strip()]
+            tokens: list[str] = []
+            for p in parts:
+                if normalize_choice(p) in lookup:
+                    tokens.append(p)
+                else:  # XLSForm exports separate choice names by spaces
+                    tokens.extend(x for x in p.split() if x)
+            hits = tuple(lookup[normalize_choice(x)] for x in tokens if normalize_choice(x) in lookup)
+            unknown = tuple(x for x in tokens if normalize_choice(x) not in lookup)
+            return hits, unknown
+
+        codes_u, res = _decode_unique(col, split)
+        mat_u = np.zeros((len(res), k), bool)
+        unknown_u = np.zeros(len(res), bool)
+        for i, (hits, unknown) in enumerate(res):
+            mat_u[i, list(hits)] = True
+            unknown_u[i] = bool(unknown)
+        c = Coded(q, "multi", multi=mat_u[codes_u] if n else np.zeros((0, k), bool), answered=answered, column=column)
+        c.codes = np.where(unknown_u[codes_u], UNKNOWN, np.where(answered, 0, BLANK)) if n else np.zeros(0, int)
+        c._unknown_tokens = [r[1] for r in res]  # type: ignore[attr-defined]
+        c._unique_index = codes_u  # type: ignore[attr-defined]
+        return c
+    if q.is_numeric:
+        bins = cb.lists.get(q.bins) if q.bins else None
+        lookup = bins.lookup() if bins else {}
+
+        def conv(t: str):
+            if not t:
+                return (np.nan, BLANK)
+            if lookup and normalize_choice(t) in lookup and _number(t) is None:
+                return (np.nan, lookup[normalize_choice(t)])  # already binned in the data
+            v = _number(t)
+            return (np.nan, UNKNOWN) if v is None else (v, BLANK)
+
+        codes_u, res = _decode_unique(col, conv)
+        vals_u = np.array([r[0] for r in res], dtype="float64")
+        pre_u = np.array([r[1] for r in res], dtype=int)
+        values = vals_u[codes_u] if n else np.zeros(0)
+        pre = pre_u[codes_u] if n else np.zeros(0, int)
+        c = Coded(q, "number", values=values, answered=answered, column=column)
+        c.codes = _bin(values, pre, bins) if bins else np.where(pre == UNKNOWN, UNKNOWN, np.where(answered, 0, BLANK))
+        return c
+    return Coded(q, "text", values=np.array(col.texts, dtype=object)[col.codes], answered=answered, column=column,
+                 codes=np.where(answered, 0, BLANK))
+
+
+OUT_OF_RANGE = -4
+
+
+def _bin(values: np.ndarray, pre: np.ndarray, bins) -> np.ndarray:
+    codes = pre.copy()
+    has = ~np.isnan(values)
+    assigned = np.zeros(len(values), bool)
+    for i, ch in enumerate(bins.choices):
+        m = ch.range.contains(values) & has & ~assigned
+        codes[m] = i
+        assigned |= m
+    codes[has & ~assigned] = OUT_OF_RANGE
+    return codes
+
+
+def _numeric_of(c: Coded, cb: Codebook) -> np.ndarray:
+    if c.kind == "number":
+        return c.values
+    if c.kind == "choice":
+        pts = np.array(cb.lists[c.question.list_name].points() + [np.nan], dtype="float64")
+        if len(pts) - 1 != len(cb.lists[c.question.list_name].choices):
+            pts = np.full(len(cb.lists[c.question.list_name].choices) + 1, np.nan)
+        return np.where(c.codes >= 0, pts[np.clip(c.codes, 0, None)], np.nan)
+    raise UsageError(f"{c.question.name}: not numeric")
+
+
+def _calculate(q: Question, cb: Codebook, coded: dict[str, Coded], n: int) -> None:
+    from cluster_credit_cli.expr import evaluate
+
+    if q.name in coded:
+        return
+    text, mapping = calc_expression(q.calculation)
+    values = {}
+    for key, ref in mapping.items():
+        if ref not in coded:
+            _calculate(cb.question(ref), cb, coded, n)
+        values[key] = _numeric_of(coded[ref], cb)
+    out = evaluate(text, values) if mapping else np.full(n, float(evaluate(text, {})))
+    out = np.where(np.isfinite(out), out, np.nan)
+    answered = ~np.isnan(out)
+    bins = cb.lists.get(q.bins) if q.bins else None
+    c = Coded(q, "number", values=out, answered=answered)
+    c.codes = _bin(out, np.full(n, BLANK), bins) if bins else np.where(answered, 0, BLANK)
+    coded[q.name] = c
+
+
+def _relevant_mask(q: Question, cb: Codebook, coded: dict[str, Coded], n: int) -> np.ndarray:
+    from cluster_credit_cli.survey_relevant import Columns, evaluate_relevant, parse_relevant
+
+    def kind(name):
+        c = coded[name]
+        return {"choice": "select_one", "multi": "select_multiple"}.get(c.kind, c.kind)
+
+    def choice(name, value):
+        c = coded[name]
+        lst = cb.lists.get(c.question.list_name or c.question.bins)
+        idx = lst.lookup().get(normalize_choice(value)) if lst else None
+        if idx is None:
+            return np.zeros(n, bool)
+        if c.kind == "multi":
+            return c.multi[:, idx]
+        return c.codes == idx
+
+    def text_equals(name, value):
+        c = coded[name]
+        if c.kind == "text":
+            return np.array([normalize_choice(v) == normalize_choice(value) for v in c.values], bool)
+        return np.zeros(n, bool)
+
+    cols = Columns(kind=kind, choice=choice, number=lambda name: _numeric_of(coded[name], cb),
+                   answered=lambda name: coded[name].answered, text_equals=text_equals)
+    return evaluate_relevant(parse_relevant(q.relevant), cols)
+
+
+def _report_unknown(data: SurveyData, columns: list[_Col], col_of: dict[str, int], rep: _Reporter) -> None:
+    cb = data.codebook
+    for q in cb.questions:
+        c = data.coded[q.name]
+        if c.codes is None:
+            continue
+        col = c.column or q.label
+        for code, kind in ((UNKNOWN, "unknown_answer"), (OUT_OF_RANGE, "out_of_range")):
+            idx = np.flatnonzero((c.codes == code) & data.valid)
+            if not len(idx):
+                continue
+            if q.type == "calculate":
+                texts = [repr(float(v)) for v in c.values[idx]]
+            else:
+                texts = columns[col_of[q.name]].text_at(idx)
+            lst = cb.choices_of(q)
+            known = "、".join(ch.label for ch in lst.choices[:12]) if lst else ""
+            if kind == "unknown_answer" and q.type == "select_multiple":
+                toks = c._unknown_tokens  # type: ignore[attr-defined]
+                ui = c._unique_index  # type: ignore[attr-defined]
+                def msg(v, i=iter(idx), q=q, known=known, toks=toks, ui=ui):
+                    bad = "、".join(repr(t) for t in toks[ui[next(i)]])
+                    return say(f"{q.label}：{bad} 不在选项表 {q.list_name}（{known}）中；其余可识别的选项照常计数",
+                               f"{q.label}: {bad} not in list {q.list_name} ({known}); the known choices are still counted")
+            elif kind == "unknown_answer" and q.is_numeric:
+                msg = lambda v: say(f"{q.label}：“{v}”不是数字{'，也不是分组 ' + q.bins + ' 的类别' if q.bins else ''}；请更正该单元格",  # noqa: E731
+                                    f"{q.label}: {v!r} is not a number{' or a bin of ' + q.bins if q.bins else ''}; fix the cell")
+            elif kind == "unknown_answer":
+                msg = lambda v: say(f"{q.label}：答案“{v}”不是选项表 {q.list_name}（{known}）中的选项；请更正该单元格或在编码本中增加该选项",  # noqa: E731
+                                    f"{q.label}: answer {v!r} is not a choice of list {q.list_name} ({known}); fix the cell or add the choice")
+            else:
+                ranges = "、".join(f"{ch.label} {ch.range.text}" for ch in lst.choices)
+                src = f" (= {q.calculation})" if q.calculation else ""
+                msg = lambda v, src=src: say(f"{q.label}{src}：数值 {v} 不在分组 {q.bins}（{ranges}）的任何区间内；请放宽区间或更正数据",  # noqa: E731
+                                             f"{q.label}{src}: value {v} falls in no bin of {q.bins} ({ranges}); widen a range")
+            rep.cells(data.rows[idx], texts, col, kind, msg, what=("的答案不在编码本中", "answered outside the codebook") if kind == "unknown_answer" else ("不在任何区间内", "outside every bin"))
+
+
+# -- frequencies -------------------------------------------------------------------------------
+
+@dataclass
+class CategoryStat:
+    name: str
+    label: str
+    count: float
+    percent: Decimal | None
+    percent_answers: Decimal | None = None  # multi-choice: percent of all answers
+
+
+@dataclass
+class QuestionStat:
+    name: str
+    label: str
+    type: str
+    kind: str  # choice | multi | number | text
+    n: float  # valid answers (multi: respondents)
+    missing: float
+    unknown: float
+    not_asked: float
+    categories: list[CategoryStat] = field(default_factory=list)
+    answers: float = 0  # multi: total answers
+    summary: dict[str, float] = field(default_factory=dict)  # unbinned numbers: mean sd min max
+    note: str = ""
+
+
+def _count(x: float, weighted: bool):
+    return float(x) if weighted else int(round(x))
+
+
+def frequencies(data: SurveyData, *, decimals: int = 1, sum_100: bool = False, lang: str = "zh") -> list[QuestionStat]:
+    """One block per tabulated question, in codebook order."""
+    cb = data.codebook
+    v = data.valid
+    w = data.weights[v] if data.weights is not None else None
+    weighted = w is not None
+    out: list[QuestionStat] = []
+
+    def wsum(mask: np.ndarray) -> float:
+        return float(w[mask].sum()) if weighted else float(mask.sum())
+
+    for q in cb.questions:
+        if not q.tabulate:
+            continue
+        c = data.coded[q.name]
+        codes = c.codes[v]
+        st = QuestionStat(q.name, q.text(lang), q.type, c.kind, 0, _count(wsum(codes == BLANK), weighted),
+                          _count(wsum((codes == UNKNOWN) | (codes == OUT_OF_RANGE)), weighted),
+                          _count(wsum(codes == NA), weighted))
+        lst = cb.choices_of(q)
+        if c.kind == "multi":
+            mat = c.multi[v]
+            resp = mat.any(axis=1)
+            counts = (w @ mat) if weighted else mat.sum(axis=0).astype(float)
+            st.n = _count(wsum(resp), weighted)
+            st.answers = _count(float(counts.sum()), weighted)
+            for ch, cnt in zip(lst.choices, counts):
+                st.categories.append(CategoryStat(ch.name, ch.text(lang), _count(cnt, weighted),
+                                                  _rounded(exact_percent(cnt, st.n), decimals),
+                                                  _rounded(exact_percent(cnt, st.answers), decimals)))
+            st.note = ("多选题：比例为占答题人数的百分比，合计可超过100%；另列占回答次数的百分比" if lang != "en" else
+                       "Multiple choice: percent of respondents (may sum above 100%); percent of answers shown too")
+        elif lst is not None and (c.kind == "choice" or q.bins):
+            ok = codes >= 0
+            counts = np.bincount(codes[ok], weights=w[ok] if weighted else None, minlength=len(lst.choices))
+            st.n = _count(float(counts.sum()), weighted)
+            exact = [exact_percent(x, counts.sum()) for x in counts]
+            if sum_100 and counts.sum() > 0:
+                pcts = largest_remainder(exact, decimals)
+            else:
+                pcts = [_rounded(p, decimals) for p in exact]
+            for ch, cnt, p in zip(lst.choices, counts, pcts):
+                st.categories.append(CategoryStat(ch.name, ch.text(lang), _count(cnt, weighted), p))
+        elif c.kind == "number":
+            vals = c.values[v]
+            ok = ~np.isnan(vals) & (codes >= 0)
+            st.n = _count(wsum(ok), weighted)
+            st.summary = _describe(vals[ok], w[ok] if weighted else None)
+        else:
+            st.n = _count(wsum(codes >= 0), weighted)
+        out.append(st)
+    return out
+
+
+def _rounded(p: Decimal | None, decimals: int) -> Decimal | None:
+    return None if p is None else round_half_up(p, decimals)
+
+
+def _describe(x: np.ndarray, w: np.ndarray | None) -> dict[str, float]:
+    if len(x) == 0:
+        return {}
+    mean, sd = weighted_mean_sd(x, w)
+    return {"mean": mean, "sd": sd, "min": float(x.min()), "median": float(np.median(x)), "max": float(x.max())}
+
+
+def weighted_mean_sd(x: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
+    """Mean and sample SD (n - 1); with frequency weights sum(w) plays n."""
+    if w is None:
+        n = len(x)
+        if n == 0:
+            return math.nan, math.nan
+        return float(x.mean()), float(x.std(ddof=1)) if n > 1 else math.nan
+    total = float(w.sum())
+    if total <= 0:
+        return math.nan, math.nan
+    mean = float((w * x).sum() / total)
+    sd = math.sqrt(float((w * (x - mean) ** 2).sum()) / (total - 1)) if total > 1 else math.nan
+    return mean, sd
+
+
+# -- Likert ------------------------------------------------------------------------------------
+
+@dataclass
+class LikertStat:
+    name: str
+    label: str
+    dimension: str
+    n: float
+    mean: float
+    sd: float
+    top2: Decimal | None  # percent of answers in the two highest points
+
+
+def likert(data: SurveyData, *, decimals: int = 1, lang: str = "zh") -> tuple[list[LikertStat], list[LikertStat]]:
+    """Per item and per dimension: n, mean, sample SD, top-2-box percent.
+
+    A dimension's mean and SD are over respondents' dimension scores (the mean of the items of
+    that dimension they answered); its top-2-box is the share of all its item answers in the two
+    highest points.
+    """
+    cb = data.codebook
+    v = data.valid
+    w = data.weights[v] if data.weights is not None else None
+    items: list[LikertStat] = []
+    per_dim: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for q in cb.questions:
+        if not q.is_likert:
+            continue
+        lst = cb.lists[q.list_name]
+        pts = np.array(lst.points(), dtype="float64")
+        top = np.sort(np.unique(pts))[-2:]
+        codes = data.coded[q.name].codes[v]
+        x = np.where(codes >= 0, pts[np.clip(codes, 0, None)], np.nan)
+        ok = ~np.isnan(x)
+        wi = w[ok] if w is not None else None
+        mean, sd = weighted_mean_sd(x[ok], wi)
+        hit = np.isin(x[ok], top)
+        n = float(wi.sum()) if wi is not None else float(ok.sum())
+        top_n = float(wi[hit].sum()) if wi is not None else float(hit.sum())
+        items.append(LikertStat(q.name, q.text(lang), q.dimension, n if w is not None else int(n), mean, sd,
+                                _rounded(exact_percent(top_n, n), decimals)))
+        per_dim.setdefault(q.dimension, []).append((x, np.isin(x, top)))
+    dims: list[LikertStat] = []
+    for d in cb.dimension_order():
+        pairs = per_dim[d]
+        xs = np.column_stack([p[0] for p in pairs])
+        answered = ~np.isnan(xs)
+        has = answered.any(axis=1)
+        with np.errstate(invalid="ignore"):
+            score = np.where(has, np.nansum(xs, axis=1) / np.maximum(answered.sum(axis=1), 1), np.nan)
+        wd = w[has] if w is not None else None
+        mean, sd = weighted_mean_sd(score[has], wd)
+        tops = np.column_stack([p[1] for p in pairs])
+        if w is not None:
+            n_ans, n_top = float((answered * w[:, None]).sum()), float((tops * w[:, None]).sum())
+            n = float(wd.sum())
+        else:
+            n_ans, n_top, n = float(answered.sum()), float(tops.sum()), int(has.sum())
+        dims.append(LikertStat(d, cb.dimensions[d].text(lang), d, n, mean, sd,
+                               _rounded(exact_percent(n_top, n_ans), decimals)))
+    return items, dims
+
+
+# -- crosstab ----------------------------------------------------------------------------------
+
+@dataclass
+class CrossTable:
+    row_q: str
+    col_q: str
+    row_labels: list[str]
+    col_labels: list[str]
+    counts: np.ndarray  # r x c
+    row_pct: list[list[Decimal | None]]
+    col_pct: list[list[Decimal | None]]
+    group: str = ""  # --by category label ("" = all)
+    test: str = ""  # "chi-square" | "fisher" | ""
+    statistic: float | None = None
+    dof: int | None = None
+    p_value: float | None = None
+    note: str = ""
+    row_label: str = ""
+    col_label: str = ""
+    missing: int = 0  # valid questionnaires without an answer to one of the two
+
+
+def _categorical(data: SurveyData, name: str, flag: str) -> tuple[Question, np.ndarray, list[str], str]:
+    cb = data.codebook
+    try:
+        q = cb.question(name)
+    except KeyError:
+        raise UsageError(f"{flag}: no question {name!r} in the codebook; questions: "
+                         f"{', '.join(q.name for q in cb.questions)}") from None
+    lst = cb.choices_of(q)
+    if q.type == "select_multiple" or lst is None:
+        raise UsageError(f"{flag}: {name!r} is {q.type}{'' if lst else ' without bins'}; "
+                         "crosstabs take select_one questions or binned numbers")
+    return q, data.coded[q.name].codes, [c.label for c in lst.choices], lst.name
+
+
+def crosstab(data: SurveyData, rows: str, cols: str, by: str | None = None, *, decimals: int = 1,
+             lang: str = "zh") -> list[CrossTable]:
+    rq, rc, rl, _ = _categorical(data, rows, "--rows")
+    cq, cc, cl, _ = _categorical(data, cols, "--cols")
+    v = data.valid
+    groups: list[tuple[str, np.ndarray]] = [("", v)]
+    if by:
+        bq, bc, bl, _ = _categorical(data, by, "--by")
+        groups = [(lab, v & (bc == i)) for i, lab in enumerate(bl)]
+    out = []
+    for label, mask in groups:
+        ok = mask & (rc >= 0) & (cc >= 0)
+        counts = np.bincount(rc[ok] * len(cl) + cc[ok], minlength=len(rl) * len(cl)).reshape(len(rl), len(cl))
+        t = CrossTable(rq.name, cq.name, [x for x in rl], [x for x in cl], counts,
+                       _pct(counts, axis=1, decimals=decimals), _pct(counts, axis=0, decimals=decimals),
+                       group=label, row_label=rq.text(lang), col_label=cq.text(lang),
+                       missing=int((mask & ~((rc >= 0) & (cc >= 0))).sum()))
+        _test(t, lang)
+        out.append(t)
+    return out
+
+
+def _pct(counts: np.ndarray, axis: int, decimals: int) -> list[list[Decimal | None]]:
+    totals = counts.sum(axis=axis)
+    out = []
+    for i in range(counts.shape[0]):
+        row = []
+        for j in range(counts.shape[1]):
+            tot = totals[i] if axis == 1 else totals[j]
+            row.append(_rounded(exact_percent(int(counts[i, j]), int(tot)), decimals))
+        out.append(row)
+    return out
+
+
+def _test(t: CrossTable, lang: str) -> None:
+    """Pearson chi-square without continuity correction; Fisher's exact for 2x2 with an expected count < 5."""
+    from scipy import stats
+
+    sub = t.counts[t.counts.sum(axis=1) > 0][:, t.counts.sum(axis=0) > 0]
+    if sub.shape[0] < 2 or sub.shape[1] < 2:
+        t.note = ("检验不可计算：有效行或列少于2" if lang != "en" else
+                  "test not computable: fewer than 2 non-empty rows or columns")
+        return
+    chi2, p, dof, expected = stats.chi2_contingency(sub, correction=False)
+    small = int((expected < 5).sum())
+    if sub.shape == (2, 2) and small:
+        _, p_f = stats.fisher_exact(sub)
+        t.test, t.p_value, t.statistic, t.dof = "fisher", float(p_f), None, None
+        t.note = ("期望频数<5，采用Fisher精确检验（双侧）" if lang != "en" else
+                  "expected count < 5: Fisher's exact test (two-sided)")
+        return
+    t.test, t.statistic, t.dof, t.p_value = "chi-square", float(chi2), int(dof), float(p)
+    if small:
+        share = small / expected.size * 100
+        t.note = (f"{small}个单元格（{share:.0f}%）期望频数<5，卡方检验结果需谨慎解读" if lang != "en" else
+                  f"{small} cells ({share:.0f}%) have expected count < 5; read the chi-square with care")
+
+
+# -- one call for the command ------------------------------------------------------------------
+
+@dataclass
+class SurveyResult:
+    data: SurveyData
+    questions: list[QuestionStat]
+    items: list[LikertStat]
+    dimensions: list[LikertStat]
+    decimals: int = 1
+    sum_100: bool = False
+    lang: str = "zh"
+
+    @property
+    def problems(self) -> Problems:
+        return self.data.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON of ``ccredit survey --json`` (fields as documented)."""
+        def num(x):
+            if x is None or (isinstance(x, float) and math.isnan(x)):
+                return None
+            return float(x) if isinstance(x, (Decimal, float)) else x
+
+        def rnd(x, k=4):
+            return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), k)
+
+        return {
+            "handed_out": self.data.handed_out,
+            "returned": self.data.returned,
+            "valid": self.data.n_valid,
+            "problems": self.problems.as_dicts(),
+            "questions": [{"name": q.name, "label": q.label, "type": q.type, "n": q.n, "missing": q.missing,
+                           "categories": [{"name": c.name, "label": c.label, "count": c.count,
+                                           "percent": num(c.percent)} for c in q.categories]}
+                          for q in self.questions],
+            "dimensions": [{"name": d.name, "label": d.label, "n": d.n, "mean": rnd(d.mean), "sd": rnd(d.sd),
+                            "top2": num(d.top2)} for d in self.dimensions],
+        }
+
+
+def analyse(data_path: str | Path, codebook_path: str | Path, *, decimals: int = 1, sum_100: bool = False,
+            weight: str | None = None, lang: str = "zh", sheet: str | None = None) -> SurveyResult:
+    """Read the codebook and the responses; frequencies and Likert summaries of the valid questionnaires."""
+    from cluster_credit_cli.survey_codebook import load_codebook
+
+    if not 0 <= decimals <= 6:
+        raise UsageError(f"--decimals {decimals}: use 0 to 6")
+    cb = load_codebook(codebook_path)
+    with use_lang(lang):
+        data = read_responses(data_path, cb, sheet=sheet, weight=weight)
+    items, dims = likert(data, decimals=decimals, lang=lang)
+    return SurveyResult(data, frequencies(data, decimals=decimals, sum_100=sum_100, lang=lang), items, dims,
+                        decimals, sum_100, lang)
