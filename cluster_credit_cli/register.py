@@ -154,11 +154,21 @@ def journal_mode_for(path: Path) -> str:
     return "wal" if kind in LOCAL_FS else "delete"
 
 
+def _one(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> Any:
+    """First row of a query, with the statement finished: an unfinished SELECT keeps a read
+    transaction open, and a later BEGIN IMMEDIATE would then fail at once instead of waiting."""
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchone()
+    finally:
+        cur.close()
+
+
 def _version(conn: sqlite3.Connection) -> int | None:
-    row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'").fetchone()
+    row = _one(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'")
     if row is None:
         return None
-    got = conn.execute("SELECT version FROM schema_version").fetchone()
+    got = _one(conn, "SELECT version FROM schema_version")
     return int(got[0]) if got else 0
 
 
@@ -188,9 +198,9 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _one(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
-            conn.execute("PRAGMA foreign_keys = ON")
+            _one(conn, "PRAGMA foreign_keys = ON")
             version = _version(conn)
         except sqlite3.DatabaseError as exc:
             raise RegisterError(f"{path} is not a ccredit register (SQLite says: {exc})") from None
@@ -200,7 +210,7 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
                 f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db")
         mode = journal_mode_for(path)
         with contextlib.suppress(sqlite3.OperationalError):  # another process may hold it; keep its mode
-            conn.execute(f"PRAGMA journal_mode = {mode}")
+            _one(conn, f"PRAGMA journal_mode = {mode}")
         if version is None or version < SCHEMA_VERSION:
             _migrate(conn, path)
         conn.row_factory = sqlite3.Row
@@ -211,13 +221,16 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    before = _version(conn)
+    if before:  # keep a copy of the old file first (the backup API reads; it cannot run inside our write)
+        _backup_before_migration(conn, path, before)
     conn.execute("BEGIN IMMEDIATE")  # re-read the version under the write lock: another process may have migrated
     try:
         version = _version(conn)
         if version is not None and version > SCHEMA_VERSION:
             raise RegisterError(f"{path} was written by a newer ccredit (register schema v{version})")
         if version is None:
-            user_tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+            user_tables = _one(conn, "SELECT count(*) FROM sqlite_master WHERE type='table'")[0]
             if user_tables:
                 raise RegisterError(f"{path} is an SQLite file but not a ccredit register (no schema_version table)")
             current = 0
@@ -226,8 +239,6 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         if current >= SCHEMA_VERSION:
             conn.execute("COMMIT")
             return
-        if current > 0:
-            _backup_before_migration(conn, path, current)
         for v in range(current + 1, SCHEMA_VERSION + 1):
             step = MIGRATIONS[v]
             if isinstance(step, str):
@@ -391,12 +402,12 @@ def list_runs(db_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def get_run(conn: sqlite3.Connection, run_id: int | None = None, *, offset: int = 0) -> dict[str, Any]:
     """One run by id, or the latest (offset 0) / the one before it (offset 1) ..."""
     if run_id is None:
-        row = conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (offset,)).fetchone()
+        row = _one(conn, "SELECT * FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (offset,))
         if row is None:
             raise RegisterError("the register has no runs yet" if offset == 0 else
                                 f"the register has fewer than {offset + 1} runs")
     else:
-        row = conn.execute("SELECT * FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+        row = _one(conn, "SELECT * FROM runs WHERE id = ?", (int(run_id),))
         if row is None:
             raise RegisterError(f"no run #{run_id} in the register (see `ccredit runs`)")
     return _run_dict(row)

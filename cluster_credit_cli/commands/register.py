@@ -82,9 +82,10 @@ def runs(
         table = Table(title=f"{'Runs in' if en else '评级登记簿'} {db}", title_justify="left")
         for h in (("#", "#"), ("Recorded (UTC)", "登记时间(UTC)"), ("As of", "基准日"), ("Model", "模型"),
                   ("Hash", "模型哈希"), ("Enterprises", "企业"), ("Graded", "已评级"), ("Allocated", "已分配")):
-            table.add_column(h[0] if en else h[1], overflow="fold")
+            table.add_column(h[0] if en else h[1], overflow="fold", no_wrap=h[0] != "Model")
         for r in items:
-            table.add_row(str(r["id"]), r["created_at"], r["as_of"], r["model"] or "", (r["model_hash"] or "")[:12],
+            table.add_row(str(r["id"]), r["created_at"][:16].replace("T", " "), r["as_of"], r["model"] or "",
+                          (r["model_hash"] or "")[:8],
                           str(r["enterprises"]), str(r["graded"]), _num(r["allocated"], "{:,.0f}"))
         _console().print(table)
         if not items:
@@ -131,7 +132,7 @@ def history(
             table = Table(title=f"{key} {items[-1]['name'] or ''}", title_justify="left")
             for h in (("Run", "运行"), ("As of", "基准日"), ("Grade", "等级"), ("Rank", "排名"), ("Total", "总分"),
                       ("Base", "基础分"), ("Bonus", "加分"), ("Quota", "建议额度"), ("Status", "状态")):
-                table.add_column(h[0] if en else h[1], overflow="fold")
+                table.add_column(h[0] if en else h[1], overflow="fold", no_wrap=h[0] != "Status")
             for r in items:
                 table.add_row(f"#{r['run_id']}", r["as_of"], r["grade"] or "—", str(r["rank"] or "—"), _num(r["total"]),
                               _num(r["base"]), _num(r["bonus"]), _num(r["quota"], "{:,.0f}"),
