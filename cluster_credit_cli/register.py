@@ -196,7 +196,10 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
     if path.exists() and path.is_dir():
         raise RegisterError(f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise RegisterError(f"cannot open the register {path}: {exc}") from None
     try:
         _one(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
@@ -350,17 +353,20 @@ def record_run(db_path: str | os.PathLike[str], result) -> int:
     One transaction: either the run and every result row are stored, or nothing is.
     """
     run = _run_row(result)
-    with opened(db_path, create=True) as conn:
-        conn.execute("BEGIN IMMEDIATE")  # take the write lock now: waits (busy timeout) for another writer
-        try:
-            cur = conn.execute(f"INSERT INTO runs ({', '.join(_RUN_COLS)}) VALUES ({', '.join('?' * len(_RUN_COLS))})",
-                               [run[c] for c in _RUN_COLS])
-            run_id = int(cur.lastrowid)
-            conn.executemany(_RESULT_SQL, _result_rows(result, run_id))
-            conn.execute("COMMIT")
-        except BaseException:
-            _rollback(conn)
-            raise
+    try:
+        with opened(db_path, create=True) as conn:
+            conn.execute("BEGIN IMMEDIATE")  # take the write lock now: waits (busy timeout) for another writer
+            try:
+                cur = conn.execute(f"INSERT INTO runs ({', '.join(_RUN_COLS)}) "
+                                   f"VALUES ({', '.join('?' * len(_RUN_COLS))})", [run[c] for c in _RUN_COLS])
+                run_id = int(cur.lastrowid)
+                conn.executemany(_RESULT_SQL, _result_rows(result, run_id))
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+    except sqlite3.Error as exc:  # locked too long, disk full, read-only folder ...
+        raise RegisterError(f"the run could not be recorded in {db_path} ({exc}); the register is unchanged") from None
     return run_id
 
 

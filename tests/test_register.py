@@ -389,3 +389,24 @@ def test_score_with_a_newer_register_exits_2_after_writing_the_workbook(tmp_path
                                  "--db", str(path)])
     assert result.exit_code == 2 and "newer ccredit" in result.output
     assert out.is_file()
+
+
+def test_a_register_that_cannot_be_written_is_a_clear_usage_error(tmp_path, rounds, monkeypatch):
+    path = tmp_path / "r.db"
+    record_run(path, rounds["a"])
+
+    def broken(result, run_id):
+        raise sqlite3.OperationalError("disk I/O error")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(register, "_result_rows", broken)
+    with pytest.raises(RegisterError, match="could not be recorded.*disk I/O error"):
+        record_run(path, rounds["b"])
+    assert count_rows(path, "runs") == 1
+
+
+def test_ccredit_db_environment_variable(db, monkeypatch):
+    monkeypatch.setenv("CCREDIT_DB", str(db))
+    result = runner.invoke(app, ["runs", "--json", "-"])
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)["runs"]] == [1, 2]
