@@ -13,7 +13,7 @@ from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, Js
                                                 existing_file, guard, parse_as_of)
 
 RegDbOpt = typer.Option(Path("ccredit.db"), "--db", envvar="CCREDIT_DB", metavar="PATH",
-                        help="The rating register (SQLite file written by `ccredit score`). Env: CCREDIT_DB.")
+                        help="The rating register (SQLite file written by `ccredit score`).")
 JsonOutOpt = typer.Option(None, "--json", metavar="PATH",
                           help="Write the machine-readable result here ('-' for standard output).")
 

@@ -21,7 +21,7 @@ CreditOpt = typer.Option(None, "--credit-system", help="社会信用系统 expor
 BankOpt = typer.Option(None, "--bank", help="合作银行征信 file.", metavar="PATH")
 StrictOpt = typer.Option(False, "--strict", help="Treat model weight mismatches as errors.")
 DbOpt = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH", help="Rating register (SQLite) to "
-                     "record the run in (default: ccredit.db beside the output workbook). Env: CCREDIT_DB.")
+                     "record the run in (default: ccredit.db beside the output workbook).")
 NoDbOpt = typer.Option(False, "--no-db", help="Do not record this run in the rating register.")
 
 
