@@ -49,4 +49,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Command modules register themselves on ``app``; they import only typer at module level.
-from cluster_credit_cli.commands import batch, model_cmd, score, survey, weights  # noqa: E402,F401
+from cluster_credit_cli.commands import batch, model_cmd, register, score, survey, weights  # noqa: E402,F401

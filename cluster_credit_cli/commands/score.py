@@ -22,6 +22,9 @@ BankOpt = typer.Option(None, "--bank", help="合作银行征信 file.", metavar=
 StrictOpt = typer.Option(False, "--strict", help="Treat model weight mismatches as errors.")
 WeightsOpt = typer.Option(None, "--weights", help="Weight table (layout of ccredit model export / weights ahp --out): "
                           "its printed weights replace the model's.", metavar="TABLE.xlsx")
+DbOpt = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH", help="Rating register (SQLite) to "
+                     "record the run in (default: ccredit.db beside the output workbook).")
+NoDbOpt = typer.Option(False, "--no-db", help="Do not record this run in the rating register.")
 
 
 def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool, lang: str, as_of: Optional[str],
@@ -54,13 +57,15 @@ def score(
     credit_system: Optional[Path] = CreditOpt, bank: Optional[Path] = BankOpt,
     as_of: Optional[str] = AsOfOpt, out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
     lang: str = LangOpt, config: Optional[Path] = ConfigOpt, strict: bool = StrictOpt,
-    weights: Optional[Path] = WeightsOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
+    weights: Optional[Path] = WeightsOpt, db: Optional[Path] = DbOpt, no_db: bool = NoDbOpt,
+    quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Score a review round: read, merge, score, apply gates, grade, rank and share out the pool.
 
     The exports not named by options are found beside APPLICANTS by their names
     (审计 / 协会 / 信用系统 / 银行 / 评审 / 创新 ...). Writes the rating workbook
-    (default: beside APPLICANTS) and prints a summary.
+    (default: beside APPLICANTS) and prints a summary. Every run is recorded in the rating
+    register (--db, default ccredit.db beside the workbook) unless --no-db is given.
 
     Exit codes: 0 clean; 1 results written but problems found in the inputs; 2 usage or config error.
 
@@ -78,8 +83,16 @@ def score(
     outcomes = [report.write_rating_workbook(result, target)]
     if json_path:
         outcomes.append(report.write_json(result, json_path))
+    run_id = None
+    if not no_db:
+        from cluster_credit_cli.register import default_db_path, record_run
+
+        db = db or default_db_path(outcomes[0].written)
+        run_id = record_run(db, result)
     if not quiet:
         print_summary(result, sources, outcomes)
+        if run_id is not None:
+            typer.echo(f"{'Recorded as run' if lang == 'en' else '已登记：评级登记簿运行'} #{run_id} → {db}")
     else:
         for o in outcomes:
             if o.diverted:
