@@ -80,7 +80,7 @@ class RoundResult:
         leaves = self.model.leaves()
         dims = [k for k, n in self.model.nodes.items() if not n.is_leaf]
         ents = []
-        for _, r in self.ranked().iterrows():
+        for r in self.ranked().to_dict("records"):
             ents.append({
                 "code": r["code"], "name": r["name"], "status": list(r["status"]),
                 "grade": r["grade"] if isinstance(r["grade"], str) else None,
@@ -172,11 +172,14 @@ def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, l
     leaf_names = {k: model.nodes[k].label(lang) for k in model.leaves()}
     missing_lists, status_lists, reason_lists = [], [], []
     requested = merged.values["requested"] if "requested" in merged.values else pd.Series(np.nan, index=codes)
-    miss_frame = scores.missing
+    leaves = model.leaves()
+    leaf_text = [f"{k} {leaf_names[k]}" for k in leaves]
+    miss_arr = scores.missing[leaves].to_numpy(dtype=bool)  # one array, not a per-cell .iat
+    req_missing = requested.isna().to_numpy() if "requested" in model.fields else np.zeros(len(codes), bool)
     for i, code in enumerate(codes):
-        missing = [f"{k} {leaf_names[k]}" for k in model.leaves() if miss_frame.iat[i, miss_frame.columns.get_loc(k)]]
+        missing = [leaf_text[j] for j in np.flatnonzero(miss_arr[i])]
         missing += gates.missing.get(code, [])
-        if "requested" in model.fields and pd.isna(requested.iloc[i]):
+        if req_missing[i]:
             missing.append(model.fields["requested"].header(lang))
         missing += scores.notes.get(code, [])
         status = list(gates.status.get(code, []))
