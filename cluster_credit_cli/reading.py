@@ -67,6 +67,8 @@ class SourceTable:
     columns: dict[str, str]  # field key -> header text as found
     unknown: list[str] = field(default_factory=list)
     extra: pd.DataFrame | None = None  # unknown columns' text, for provenance
+    # Rows read but not kept: valid codes of enterprises outside the round (streaming reader only).
+    dropped: int = 0
 
     @property
     def label(self) -> str:
@@ -470,6 +472,18 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
     except ReadError as exc:
         problems.add(path.name, sheet, None, None, exc.code, str(exc))
         return None
+    layout = _layout(grid, path, kind, model, problems)
+    if layout is None:
+        return None
+    h, header, columns, names, unknown = layout
+    parser = _ColumnParser(model, problems, path.name, grid.sheet, lang)
+    frame, extra = _parse_body(grid.rows[h + 1:], h + 2, len(header), columns, names, unknown, parser, model)
+    return SourceTable(kind, path, grid.sheet, h + 1, frame, names, [t for _, t in unknown], extra)
+
+
+def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems):
+    """Header row, column positions and names of a grid; None (with a problem) if unusable."""
+    source: SourceDef = model.sources[kind]
     index = header_index(model, kind)
     h = find_header(grid.rows, index, source.required)
     if h is None:
@@ -509,14 +523,17 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
             problems.add(path.name, grid.sheet, h + 1, model.fields[r].label, "missing_column",
                          f"required column '{model.fields[r].label}' not found; columns found: {', '.join(found)}")
         return None
+    return h, header, columns, names, unknown
 
-    body = grid.rows[h + 1:]
-    width = len(header)
+
+def _parse_body(body: list[list[Any]], first_row: int, width: int, columns: dict[str, int],
+                names: dict[str, str], unknown: list[tuple[int, str]], parser: "_ColumnParser",
+                model: Model) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Typed columns of the rows below the header; ``first_row`` is the spreadsheet row of body[0]."""
     # Drop fully blank rows (trailing area of the sheet, spacer rows) but keep row numbers.
     keep = [i for i, r in enumerate(body) if any(not _is_blank(c) for c in r)]
-    rownums = np.asarray(keep, dtype=np.int64) + h + 2
+    rownums = np.asarray(keep, dtype=np.int64) + first_row
     cols = list(zip(*[(body[i] + [None] * (width - len(body[i])))[:width] for i in keep])) if keep else [()] * width
-    parser = _ColumnParser(model, problems, path.name, grid.sheet, lang)
     data = {}
     for key, j in columns.items():
         values = pd.Series(cols[j], dtype=object) if keep else pd.Series([], dtype=object)
@@ -527,4 +544,82 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
     if unknown and keep:
         extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cols[j]]
                               for j, text in unknown})
-    return SourceTable(kind, path, grid.sheet, h + 1, frame, names, [t for _, t in unknown], extra)
+    return frame, extra
+
+
+# -- streaming large record exports -------------------------------------------------------------
+
+# Record-shaped CSV sources larger than this are read in chunks, keeping only the rows that can
+# matter to the round (see ``read_records_streaming``); pipeline.read_inputs applies it.
+STREAM_MIN_BYTES = 64 * 1024 * 1024
+STREAM_CHUNK_ROWS = 200_000
+# The order problems of one column come in when a whole column is parsed at once.
+_PARSE_PHASE = {"percent_as_fraction": 0, "bad_percent": 1, "bad_number": 2, "partial_date": 1}
+
+
+def _csv_head(path: Path, encoding: str | None) -> tuple[str, Grid, str]:
+    """Encoding, the first rows as a grid (for the header), and the delimiter of a CSV file."""
+    with open(path, "rb") as fh:
+        sample = fh.read(1 << 20)
+    cut = sample.rfind(b"\n") + 1 if len(sample) == 1 << 20 else len(sample)
+    encoding = encoding or detect_encoding(sample[:cut] or sample)
+    text = sample[:cut].decode(encoding, errors="replace")
+    delimiter = _sniff_delimiter(text)
+    lines = text.splitlines(keepends=True)[:HEADER_SCAN_ROWS]
+    frame = pd.read_csv(io.StringIO("".join(lines)), header=None, dtype=str, keep_default_na=False,
+                        sep=delimiter, engine="python", skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    return encoding, Grid(path, None, frame.to_numpy(dtype=object).tolist()), delimiter
+
+
+def read_records_streaming(path: Path, kind: str, model: Model, problems: Problems, *,
+                           keep: set[str] | None, lang: str = "zh",
+                           chunk_rows: int = STREAM_CHUNK_ROWS) -> SourceTable | None:
+    """A large record export (CSV) read in chunks of ``chunk_rows``, in bounded memory.
+
+    Each chunk is parsed exactly as ``read_source`` parses a whole file (same problems, same row
+    numbers); then rows whose code is valid but not in ``keep`` (the applicants' codes) are
+    dropped and only counted (``SourceTable.dropped``). Rows with an invalid or empty code are
+    kept, so merging reports them (or matches them by name) as it does in memory. ``keep=None``
+    keeps every row.
+    """
+    from cluster_credit_cli.identity import normalize_codes
+
+    path = Path(path)
+    if not path.is_file():
+        problems.add(path.name, None, None, None, "file_not_found", f"{path}: file not found")
+        return None
+    encoding, head, delimiter = _csv_head(path, None)
+    layout = _layout(head, path, kind, model, problems)
+    if layout is None:
+        return None
+    local = Problems()  # parse problems, re-ordered below
+    h, header, columns, names, unknown = layout
+    width = max(len(r) for r in head.rows)
+    parser = _ColumnParser(model, local, path.name, None, lang)
+    reader = pd.read_csv(path, header=None, names=list(range(width)), skiprows=h + 1, dtype=str,
+                         keep_default_na=False, sep=delimiter, engine="c", skip_blank_lines=False,
+                         quoting=csv.QUOTE_MINIMAL, encoding=encoding, encoding_errors="replace",
+                         chunksize=chunk_rows)
+    frames, extras, dropped, offset = [], [], 0, h + 2
+    for chunk in reader:
+        body = chunk.to_numpy(dtype=object).tolist()
+        frame, extra = _parse_body(body, offset, width, columns, names, unknown, parser, model)
+        offset += len(body)
+        if keep is not None and "code" in frame and len(frame):
+            codes, reasons = normalize_codes(frame["code"].fillna(""))
+            drop = (reasons.isna() & ~codes.isin(keep)).to_numpy()
+            dropped += int(drop.sum())
+            frame = frame[~drop]
+            extra = extra[~drop] if extra is not None else None
+        frames.append(frame.reset_index(drop=True))
+        if extra is not None:
+            extras.append(extra.reset_index(drop=True))
+        del body, chunk
+    # Problems in the order a whole-file parse gives: column by column, then phase, then row.
+    order = {names[k]: i for i, k in enumerate(columns)}
+    ranked = sorted(enumerate(local), key=lambda ip: (order.get(ip[1].column, -1),
+                                                      _PARSE_PHASE.get(ip[1].code, 0), ip[0]))
+    problems.extend([p for _, p in ranked])
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    extra_all = pd.concat(extras, ignore_index=True) if extras else None
+    return SourceTable(kind, path, None, h + 1, data, names, [t for _, t in unknown], extra_all, dropped)
