@@ -169,7 +169,7 @@ def _collapse(table: SourceTable, codes: pd.Series, model: Model, problems: Prob
 
 def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Problems) -> Merged:
     applicants = tables["applicants"]
-    stats: dict[str, SourceStats] = {k: SourceStats(rows=len(t.data)) for k, t in tables.items()}
+    stats: dict[str, SourceStats] = {k: SourceStats(rows=len(t.data) + t.dropped) for k, t in tables.items()}
     codes = _codes_for(applicants, problems, model, None, stats["applicants"])
     frame = applicants.data.assign(_code=codes.to_numpy())
     frame = frame[frame["_code"] != ""]
@@ -199,7 +199,8 @@ def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Proble
         st = stats[kind]
         src_codes = _codes_for(table, problems, model, name_to_code, st)
         in_round = src_codes.isin(order)
-        st.other_enterprises = int(((src_codes != "") & ~in_round).sum())
+        # + rows a streaming reader already dropped as other enterprises' (valid codes not applying)
+        st.other_enterprises = int(((src_codes != "") & ~in_round).sum()) + table.dropped
         st.merged = int(in_round.sum())
         if model.sources[kind].shape == "records":
             rec = table.data[in_round.to_numpy()].assign(code=src_codes[in_round].to_numpy())

@@ -23,6 +23,7 @@ from cluster_credit_cli.merge import Merged, merge_sources
 from cluster_credit_cli.model import Model, warnings_for
 from cluster_credit_cli.problems import Problems, UsageError
 from cluster_credit_cli.rating import pool_summary, rank_and_quota, round_half_up
+from cluster_credit_cli import reading
 from cluster_credit_cli.reading import SourceTable, read_source
 from cluster_credit_cli.scoring import Scores, score_all
 
@@ -120,9 +121,14 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
         path = Path(path)
         if not path.is_file():
             raise UsageError(f"{model.sources[kind].label} ({kind}): file not found: {path}")
-        table = read_source(path, kind, model, problems, lang=lang)
+        if _stream(path, kind, model, tables):
+            table = reading.read_records_streaming(path, kind, model, problems, lang=lang,
+                                                   keep=_applicant_codes(tables["applicants"]))
+        else:
+            table = read_source(path, kind, model, problems, lang=lang)
         inputs.append({"kind": kind, "path": str(path), "file": path.name, "sha256": sha256_file(path),
-                       "sheet": table.sheet if table else None, "rows": len(table.data) if table else 0,
+                       "sheet": table.sheet if table else None,
+                       "rows": len(table.data) + table.dropped if table else 0,
                        "used": table is not None,
                        "ignored_columns": table.unknown if table else []})
         if table is not None:
@@ -131,6 +137,21 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
         raise UsageError("the applicants file could not be read: "
                          + "; ".join(p.message for p in problems if p.file == Path(sources["applicants"]).name))
     return tables, inputs
+
+
+def _stream(path: Path, kind: str, model: Model, tables: dict[str, SourceTable]) -> bool:
+    """Large record exports (CSV) are streamed once the applicants are known."""
+    return (model.sources[kind].shape == "records" and path.suffix.lower() in (".csv", ".txt")
+            and "applicants" in tables and path.stat().st_size >= reading.STREAM_MIN_BYTES)
+
+
+def _applicant_codes(table: SourceTable) -> set[str]:
+    from cluster_credit_cli.identity import normalize_codes
+
+    if "code" not in table.data:
+        return set()
+    codes, reasons = normalize_codes(table.data["code"].fillna(""))
+    return set(codes[reasons.isna()])
 
 
 def score_round(applicants: Path, sources: dict[str, Path] | None = None, *, model: Model,
