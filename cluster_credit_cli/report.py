@@ -59,12 +59,22 @@ def _rule_text(model: Model, key: str, lang: str) -> str:
     return ("mean of " if en else "平均：") + " | ".join(texts) if kind == "mean" else texts[0]
 
 
+# Above this many rows the indicator / provenance sheets go to CSV beside the workbook: a
+# workbook with millions of detail cells takes minutes to write and to open (see benchmarks/README.md).
+DEFAULT_DETAIL_LIMIT = 250_000
+
+
 def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int | None = None) -> WriteOutcome:
-    """The ranked rating workbook; returns where it was written (see ``atomic``)."""
+    """The ranked rating workbook; returns where it was written (see ``atomic``).
+
+    ``detail_limit``: the most rows the indicator and provenance sheets hold in the workbook
+    (default ``DEFAULT_DETAIL_LIMIT``, never more than Excel's row limit); beyond it that sheet
+    is a CSV beside the workbook and the sheet says where.
+    """
     lang, model = result.lang, result.model
     ranked = result.ranked()
     dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
-    detail_limit = detail_limit or EXCEL_MAX_ROWS - 10
+    detail_limit = min(detail_limit or DEFAULT_DETAIL_LIMIT, EXCEL_MAX_ROWS - 10)
     with Workbook(path) as wb:
         _ratings_sheet(wb, ranked, model, dims1, lang)
         _grades_sheet(wb, result, lang)

@@ -20,6 +20,9 @@ InnovationOpt = typer.Option(None, "--innovation", help="协同创新中心 file
 CreditOpt = typer.Option(None, "--credit-system", help="社会信用系统 export (records).", metavar="PATH")
 BankOpt = typer.Option(None, "--bank", help="合作银行征信 file.", metavar="PATH")
 StrictOpt = typer.Option(False, "--strict", help="Treat model weight mismatches as errors.")
+DetailLimitOpt = typer.Option(None, "--detail-limit", min=1, metavar="ROWS",
+                              help="Most rows of the indicator/provenance sheets kept in the workbook; "
+                                   "larger ones go to CSV beside it (default 250000).")
 
 
 def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool, lang: str, as_of: Optional[str]):
@@ -44,6 +47,7 @@ def score(
     credit_system: Optional[Path] = CreditOpt, bank: Optional[Path] = BankOpt,
     as_of: Optional[str] = AsOfOpt, out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
     lang: str = LangOpt, config: Optional[Path] = ConfigOpt, strict: bool = StrictOpt,
+    detail_limit: Optional[int] = DetailLimitOpt,
     quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Score a review round: read, merge, score, apply gates, grade, rank and share out the pool.
@@ -65,7 +69,7 @@ def score(
     model, sources, day = _prepare(applicants, given, config, strict, lang, as_of)
     result = score_round(applicants, sources, model=model, as_of=day, lang=lang)
     target = out or report.default_output(applicants, day, lang)
-    outcomes = [report.write_rating_workbook(result, target)]
+    outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
     if json_path:
         outcomes.append(report.write_json(result, json_path))
     if not quiet:
