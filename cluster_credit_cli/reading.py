@@ -145,8 +145,12 @@ def _read_csv_grid(path: Path, encoding: str | None) -> Grid:
     encoding = encoding or detect_encoding(data)
     text = data.decode(encoding, errors="replace")
     delimiter = _sniff_delimiter(text)
-    frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
-                        sep=delimiter, engine="c", skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    try:
+        frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                            sep=delimiter, engine="c", skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    except pd.errors.ParserError:
+        # Rows of different widths (a one-cell title line above the header): the csv module copes.
+        return Grid(path, None, list(csv.reader(io.StringIO(text), delimiter=delimiter)))
     return Grid(path, None, frame.to_numpy(dtype=object).tolist())
 
 
@@ -566,9 +570,7 @@ def _csv_head(path: Path, encoding: str | None) -> tuple[str, Grid, str]:
     text = sample[:cut].decode(encoding, errors="replace")
     delimiter = _sniff_delimiter(text)
     lines = text.splitlines(keepends=True)[:HEADER_SCAN_ROWS]
-    frame = pd.read_csv(io.StringIO("".join(lines)), header=None, dtype=str, keep_default_na=False,
-                        sep=delimiter, engine="python", skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
-    return encoding, Grid(path, None, frame.to_numpy(dtype=object).tolist()), delimiter
+    return encoding, Grid(path, None, list(csv.reader(io.StringIO("".join(lines)), delimiter=delimiter))), delimiter
 
 
 def read_records_streaming(path: Path, kind: str, model: Model, problems: Problems, *,
