@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from cluster_credit_cli.cli import app
+from cluster_credit_cli.progress import StageProgress
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
                                                 check_lang, existing_file, guard, parse_as_of)
 
@@ -67,11 +68,13 @@ def score(
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, strict, lang, as_of)
-    result = score_round(applicants, sources, model=model, as_of=day, lang=lang)
-    target = out or report.default_output(applicants, day, lang)
-    outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
-    if json_path:
-        outcomes.append(report.write_json(result, json_path))
+    with StageProgress.for_cli(quiet, lang) as progress:  # drawn only on a terminal, for long runs
+        result = score_round(applicants, sources, model=model, as_of=day, lang=lang, progress=progress)
+        target = out or report.default_output(applicants, day, lang)
+        progress("write")
+        outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
+        if json_path:
+            outcomes.append(report.write_json(result, json_path))
     if not quiet:
         print_summary(result, sources, outcomes)
     else:
@@ -106,11 +109,14 @@ def check(
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
-    result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True)
-    target = out or report.default_output(applicants, day, lang, kind="feedback")
-    outcomes = [report.write_feedback_workbook(result, target)]
-    if json_path:
-        outcomes.append(report.write_json(result, json_path))
+    with StageProgress.for_cli(quiet, lang) as progress:
+        result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True,
+                             progress=progress)
+        target = out or report.default_output(applicants, day, lang, kind="feedback")
+        progress("write")
+        outcomes = [report.write_feedback_workbook(result, target)]
+        if json_path:
+            outcomes.append(report.write_json(result, json_path))
     if not quiet:
         print_check_summary(result, sources, outcomes)
     needs_work = bool(result.problems) or any(result.table["missing"].map(len) > 0) or bool(result.merged.conflict_codes)
