@@ -294,6 +294,21 @@ def _is_blank(value: Any) -> bool:
         isinstance(value, float) and math.isnan(value))
 
 
+def _has_value(row: list[Any]) -> bool:
+    """``any(not _is_blank(c) for c in row)``, without a generator per row (millions of rows)."""
+    for c in row:
+        if c is None:
+            continue
+        if isinstance(c, str):
+            if c and not c.isspace():
+                return True
+            continue
+        if isinstance(c, float) and math.isnan(c):
+            continue
+        return True
+    return False
+
+
 def _as_text(value: Any) -> str:
     """A stored cell as text: integral floats lose their '.0' (phone numbers, years)."""
     if isinstance(value, float) and value.is_integer():
@@ -303,6 +318,38 @@ def _as_text(value: Any) -> str:
     if isinstance(value, _dt.date):
         return value.isoformat()
     return clean_text(value)
+
+
+def _apply_unique(values: pd.Series, func) -> tuple[pd.Series, list[Any], list[Any]]:
+    """``func`` of every cell, computed once per distinct value (an object Series, same index).
+
+    Values equal under Python ``==`` (1, 1.0, True) share a result, as they do as dict keys;
+    None and NaN are computed once each.
+    """
+    arr = values.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    uniques = list(uniques)
+    results = [func(u) for u in uniques]
+    out = np.empty(len(results) + 1, dtype=object)
+    out[:len(results)] = results
+    out[len(results)] = None
+    if len(codes) and (codes < 0).any():
+        # Missing cells: None and NaN keep their own results (both blank for every parser).
+        missing = np.flatnonzero(codes < 0)
+        na_results = {}
+        for p in missing:
+            v = arr[p]
+            key = "none" if v is None else "nan"
+            if key not in na_results:
+                na_results[key] = func(v)
+                uniques.append(v)
+                results.append(na_results[key])
+        parsed = out[codes]
+        for p in missing:
+            parsed[p] = na_results["none" if arr[p] is None else "nan"]
+    else:
+        parsed = out[codes]
+    return pd.Series(parsed, index=values.index, dtype=object), uniques, results
 
 
 class _ColumnParser:
@@ -325,15 +372,11 @@ class _ColumnParser:
 
     # Each parser maps unique values, then reports the rows whose value failed.
     def _map_unique(self, values: pd.Series, func) -> tuple[pd.Series, dict[Any, Any]]:
-        uniques = pd.unique(values.to_numpy(dtype=object))
-        mapping = {}
-        for u in uniques:
-            key = u
-            mapping[key] = func(u)
-        return values.map(lambda v: mapping[v]), mapping
+        parsed, uniques, results = _apply_unique(values, func)
+        return parsed, dict(zip(uniques, results))
 
     def _text(self, f, values, rows, header):
-        return values.map(lambda v: "" if _is_blank(v) else _as_text(v)).astype(object)
+        return _apply_unique(values, lambda v: "" if _is_blank(v) else _as_text(v))[0]
 
     _code = _text
     _category = _text
@@ -535,7 +578,7 @@ def _parse_body(body: list[list[Any]], first_row: int, width: int, columns: dict
                 model: Model) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Typed columns of the rows below the header; ``first_row`` is the spreadsheet row of body[0]."""
     # Drop fully blank rows (trailing area of the sheet, spacer rows) but keep row numbers.
-    keep = [i for i, r in enumerate(body) if any(not _is_blank(c) for c in r)]
+    keep = [i for i, r in enumerate(body) if _has_value(r)]
     rownums = np.asarray(keep, dtype=np.int64) + first_row
     cols = list(zip(*[(body[i] + [None] * (width - len(body[i])))[:width] for i in keep])) if keep else [()] * width
     data = {}
