@@ -52,11 +52,32 @@ def code_problem(code: str) -> str | None:
     return None
 
 
+_PLAIN = re.compile(r"[0-9A-Z]+")
+_LUT = np.full(256, 99, dtype=np.int64)
+for _i, _c in enumerate(_ALPHABET):
+    _LUT[ord(_c)] = _i
+
+
+def _problems_of(codes: list[str]) -> dict[str, str | None]:
+    """``code_problem`` of many normalised codes; check digits of well-formed ones in one array op."""
+    well = [c for c in codes if _WELL_FORMED.fullmatch(c)]
+    out: dict[str, str | None] = {}
+    if well:
+        vals = _LUT[np.frombuffer("".join(well).encode("ascii"), dtype=np.uint8).reshape(-1, 18)]
+        expected = (31 - (vals[:, :17] @ np.array(_WEIGHTS)) % 31) % 31
+        out.update((c, None) for c, ok in zip(well, vals[:, 17] == expected) if ok)
+    for c in codes:
+        if c not in out:
+            out[c] = code_problem(c)
+    return out
+
+
 def normalize_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Vectorised over unique values: (normalised codes, reason invalid or None)."""
     uniques = pd.unique(values.to_numpy(dtype=object))
-    norm = {u: normalize_code(u) for u in uniques}
-    reasons = {c: code_problem(c) for c in set(norm.values())}
+    # A code already in plain upper-case ASCII letters and digits is its own normal form.
+    norm = {u: u if type(u) is str and _PLAIN.fullmatch(u) else normalize_code(u) for u in uniques}
+    reasons = _problems_of(list(set(norm.values())))
     codes = values.map(norm)
     return codes, codes.map(reasons)
 
