@@ -21,6 +21,7 @@ import datetime as _dt
 import io
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import pandas as pd
 
 from cluster_credit_cli.model import FieldDef, Model, SourceDef
 from cluster_credit_cli.problems import Problems
-from cluster_credit_cli.text import clean_text, halfwidth, normalize_choice, normalize_header
+from cluster_credit_cli.text import _SPACES, clean_text, halfwidth, normalize_choice, normalize_header
 
 HEADER_SCAN_ROWS = 30
 MAX_ROWS = 2_000_000
@@ -294,6 +295,14 @@ def _is_blank(value: Any) -> bool:
         isinstance(value, float) and math.isnan(value))
 
 
+def _text_cell(value: Any) -> str:
+    """``"" if _is_blank(v) else _as_text(v)`` with the common str case in one step."""
+    if type(value) is str:
+        # NFKC, whitespace runs to one space, trimmed: exactly clean_text; blank text gives "".
+        return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    return "" if _is_blank(value) else _as_text(value)
+
+
 def _has_value(row: list[Any]) -> bool:
     """``any(not _is_blank(c) for c in row)``, without a generator per row (millions of rows)."""
     for c in row:
@@ -376,13 +385,15 @@ class _ColumnParser:
         return parsed, dict(zip(uniques, results))
 
     def _text(self, f, values, rows, header):
-        return _apply_unique(values, lambda v: "" if _is_blank(v) else _as_text(v))[0]
+        return _apply_unique(values, _text_cell)[0]
 
     _code = _text
     _category = _text
 
     def _number(self, f, values, rows, header):
         def conv(v):
+            if type(v) is str and v.isascii() and v.isdigit():
+                return float(v)  # what parse_number_text gives for plain digits, without its steps
             if _is_blank(v):
                 return np.nan
             if isinstance(v, bool):
@@ -616,6 +627,33 @@ def _csv_head(path: Path, encoding: str | None) -> tuple[str, Grid, str]:
     return encoding, Grid(path, None, list(csv.reader(io.StringIO("".join(lines)), delimiter=delimiter))), delimiter
 
 
+def _parse_chunk(chunk: pd.DataFrame, first_row: int, columns: dict[str, int], names: dict[str, str],
+                 unknown: list[tuple[int, str]], parser: "_ColumnParser", model: Model):
+    """``_parse_body`` on a DataFrame of text cells (a CSV chunk), column-wise: no row lists."""
+    cells = {j: chunk[j].to_numpy(dtype=object) for j in chunk.columns}
+    blank = np.ones(len(chunk), dtype=bool)
+    for arr in cells.values():
+        # Only rows still blank so far need looking at: usually none after the first column.
+        idx = np.flatnonzero(blank)
+        if not len(idx):
+            break
+        has = _apply_unique(pd.Series(arr[idx], dtype=object), lambda v: not _is_blank(v))[0]
+        blank[idx[has.to_numpy(dtype=bool)]] = False
+    keep = np.flatnonzero(~blank)
+    rownums = keep.astype(np.int64) + first_row
+    data = {}
+    for key, j in columns.items():
+        values = pd.Series(cells[j][keep], dtype=object)
+        data[key] = parser.parse(model.fields[key], values, rownums, names[key])
+    frame = pd.DataFrame(data)
+    frame["_row"] = rownums
+    extra = None
+    if unknown and len(keep):
+        extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cells[j][keep]]
+                              for j, text in unknown})
+    return frame, extra
+
+
 def read_records_streaming(path: Path, kind: str, model: Model, problems: Problems, *,
                            keep: set[str] | None, lang: str = "zh",
                            chunk_rows: int = STREAM_CHUNK_ROWS) -> SourceTable | None:
@@ -647,9 +685,8 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
                          chunksize=chunk_rows)
     frames, extras, dropped, offset = [], [], 0, h + 2
     for chunk in reader:
-        body = chunk.to_numpy(dtype=object).tolist()
-        frame, extra = _parse_body(body, offset, width, columns, names, unknown, parser, model)
-        offset += len(body)
+        frame, extra = _parse_chunk(chunk, offset, columns, names, unknown, parser, model)
+        offset += len(chunk)
         if keep is not None and "code" in frame and len(frame):
             codes, reasons = normalize_codes(frame["code"].fillna(""))
             drop = (reasons.isna() & ~codes.isin(keep)).to_numpy()
@@ -659,7 +696,7 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
         frames.append(frame.reset_index(drop=True))
         if extra is not None:
             extras.append(extra.reset_index(drop=True))
-        del body, chunk
+        del chunk
     # Problems in the order a whole-file parse gives: column by column, then phase, then row.
     order = {names[k]: i for i, k in enumerate(columns)}
     ranked = sorted(enumerate(local), key=lambda ip: (order.get(ip[1].column, -1),
