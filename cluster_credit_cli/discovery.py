@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.model import Model
 from cluster_credit_cli.problems import UsageError
 
@@ -33,10 +34,12 @@ def matches(path: Path, kind: str, model: Model) -> bool:
 def find_applicants(folder: Path, model: Model) -> Path:
     found = [p for p in candidate_files(folder, model) if matches(p, "applicants", model)]
     if not found:
-        raise UsageError(f"{folder}: no applicants file (names like "
-                         f"{', '.join(model.sources['applicants'].patterns)})")
+        pats = ", ".join(model.sources["applicants"].patterns)
+        raise UsageError(say(f"{folder}：没有申报材料文件（文件名如 {pats}）",
+                             f"{folder}: no applicants file (names like {pats})"))
     if len(found) > 1:
-        raise UsageError(f"{folder}: several applicants files: {', '.join(p.name for p in found)}")
+        names = ", ".join(p.name for p in found)
+        raise UsageError(say(f"{folder}：有多个申报材料文件：{names}", f"{folder}: several applicants files: {names}"))
     return found[0]
 
 
@@ -58,8 +61,10 @@ def discover_sources(applicants: Path, model: Model, given: dict[str, Path | Non
             found = [p for p in found if not any(matches(p, other, model) for other in model.sources
                                                  if other not in (kind, "applicants"))] or found
         if len(found) > 1:
-            raise UsageError(f"two candidate files for {model.sources[kind].label} ({kind}): "
-                             f"{', '.join(p.name for p in found)}; name one with --{kind.replace('_', '-')}")
+            names, opt = ", ".join(p.name for p in found), "--" + kind.replace("_", "-")
+            raise UsageError(say(f"{model.sources[kind].label}（{kind}）有两个候选文件：{names}；请用 {opt} 指定其一",
+                                 f"two candidate files for {model.sources[kind].label_en or kind} ({kind}): "
+                                 f"{names}; name one with {opt}"))
         if found:
             result[kind] = found[0]
     return result

@@ -74,3 +74,29 @@ def status_words(codes: list[str], lang: str) -> str:
         zh, en = STATUS.get(c, (c, c))
         out.append(en if lang == "en" else zh)
     return "; ".join(out) if lang == "en" else "；".join(out)
+
+
+# The language of messages built deep inside reading and merging. Set once per run by the
+# pipeline (``use_lang``) so every layer can word its problems without passing ``lang`` around.
+import contextlib as _contextlib  # noqa: E402
+import contextvars as _contextvars  # noqa: E402
+
+_LANG: _contextvars.ContextVar[str] = _contextvars.ContextVar("ccredit_lang", default="zh")
+
+
+def say(zh: str, en: str) -> str:
+    """The message in the current run's language."""
+    return en if _LANG.get() == "en" else zh
+
+
+def current_lang() -> str:
+    return _LANG.get()
+
+
+@_contextlib.contextmanager
+def use_lang(lang: str):
+    token = _LANG.set(lang)
+    try:
+        yield
+    finally:
+        _LANG.reset(token)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from stdnum.cn import uscc
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.text import halfwidth
 
 _STRIP = re.compile(r"[\s\-—_·.]")
@@ -44,11 +45,13 @@ def code_problem(code: str) -> str | None:
     try:
         uscc.validate(code)
     except uscc.InvalidLength:
-        return f"has {len(code)} characters, a unified social credit code has 18"
+        return say(f"共 {len(code)} 位，统一社会信用代码应为 18 位", f"has {len(code)} characters, a unified social credit code has 18")
     except uscc.InvalidChecksum:
-        return f"check digit is wrong (the last character should be {uscc.calc_check_digit(code[:17])})"
+        digit = uscc.calc_check_digit(code[:17])
+        return say(f"校验码错误（最后一位应为 {digit}）", f"check digit is wrong (the last character should be {digit})")
     except (uscc.InvalidFormat, uscc.InvalidComponent):
-        return "contains characters not allowed in a unified social credit code (I, O, S, V, Z or symbols)"
+        return say("含有统一社会信用代码不允许的字符（I、O、S、V、Z 或符号）",
+                   "contains characters not allowed in a unified social credit code (I, O, S, V, Z or symbols)")
     return None
 
 

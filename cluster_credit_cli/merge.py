@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.identity import normalize_codes, normalize_name
 from cluster_credit_cli.model import Model
 from cluster_credit_cli.problems import Problems
@@ -97,7 +98,8 @@ def _codes_for(table: SourceTable, problems: Problems, model: Model, name_to_cod
     bad = reasons.notna().to_numpy() & (reasons != "empty").to_numpy()
     for p in np.flatnonzero(bad):
         problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "bad_code",
-                     f"'{raw[p]}': {reasons.iloc[p]}; this row is not merged — correct the code")
+                     say(f"“{raw[p]}”：{reasons.iloc[p]}；本行未合并，请更正代码",
+                         f"'{raw[p]}': {reasons.iloc[p]}; this row is not merged — correct the code"))
     stats.invalid_code += int(bad.sum())
     codes[bad] = ""
     empty = (reasons == "empty").to_numpy()
@@ -110,14 +112,16 @@ def _codes_for(table: SourceTable, problems: Problems, model: Model, name_to_cod
                 codes.iloc[p] = match
                 stats.by_name += 1
                 problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "matched_by_name",
-                             f"no code: matched to {match} by the name '{names[p]}'; add the code to be sure",
+                             say(f"没有代码：按名称“{names[p]}”匹配到 {match}，请补充代码以确认",
+                                 f"no code: matched to {match} by the name '{names[p]}'; add the code to be sure"),
                              "warning")
             else:
                 stats.unmatched += 1
                 if key or name_to_code is None:
                     problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "missing_code",
-                                 "no code" + (f" and the name '{names[p]}' matches no applicant" if key else "")
-                                 + "; this row is not merged")
+                                 say("没有代码" + (f"，名称“{names[p]}”也不匹配任何申报企业" if key else "") + "；本行未合并",
+                                     "no code" + (f" and the name '{names[p]}' matches no applicant" if key else "")
+                                     + "; this row is not merged"))
     return codes
 
 
@@ -163,9 +167,11 @@ def _collapse(table: SourceTable, codes: pd.Series, model: Model, problems: Prob
                 header = table.columns.get(col, col)
                 problems.add(table.file.name, table.sheet, int(group["_row"].iloc[0]), header,
                              "conflicting_rows",
-                             f"{code} has {len(group)} rows (rows {', '.join(map(str, group['_row']))}) with "
-                             f"different values {', '.join(map(str, dict.fromkeys(map(str, vals))))}; "
-                             f"the first ({vals[0]}) is used — keep one row per enterprise", "warning")
+                             say(f"{code} 有 {len(group)} 行（第 {', '.join(map(str, group['_row']))} 行），取值不同："
+                                 f"{'、'.join(dict.fromkeys(map(str, vals)))}；采用第一个（{vals[0]}），请每家企业只保留一行",
+                                 f"{code} has {len(group)} rows (rows {', '.join(map(str, group['_row']))}) with "
+                                 f"different values {', '.join(dict.fromkeys(map(str, vals)))}; "
+                                 f"the first ({vals[0]}) is used — keep one row per enterprise"), "warning")
         out_rows.append(pd.Series(row, name=code))
     combined = pd.concat([single, pd.DataFrame(out_rows)])
     combined.index.name = "_code"
@@ -185,8 +191,9 @@ def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Proble
         rows = ", ".join(map(str, group["_row"]))
         problems.add(applicants.file.name, applicants.sheet, int(group["_row"].iloc[0]), code_header,
                      "duplicate_applicant",
-                     f"{code} is applied for in {len(group)} rows ({rows}); keep exactly one row for it — "
-                     "it is not scored until then")
+                     say(f"{code} 在申报表中出现 {len(group)} 行（第 {rows} 行）；请只保留一行，在此之前不予评分",
+                         f"{code} is applied for in {len(group)} rows ({rows}); keep exactly one row for it — "
+                         "it is not scored until then"))
     # Conflicting applicants keep a row (first) for display only; their values are not used.
     first = frame.drop_duplicates("_code", keep="first").set_index("_code")
     order = pd.Index(first.index, name="code")
@@ -311,5 +318,6 @@ def _name_mismatches(kind, frame, names, table, problems, model):
         if normalize_name(a) and normalize_name(b) and normalize_name(a) != normalize_name(b):
             problems.add(table.file.name, table.sheet, int(row),
                          table.columns.get("name", model.fields["name"].label), "name_mismatch",
-                         f"{code}: name '{b}' differs from the applicant's '{a}'; check the code or the name",
+                         say(f"{code}：名称“{b}”与申报名称“{a}”不一致，请核对代码或名称",
+                             f"{code}: name '{b}' differs from the applicant's '{a}'; check the code or the name"),
                          "warning")

@@ -25,6 +25,11 @@ RULE_KINDS = {"rating", "bands", "mean", "count", "lookup"}
 FIELD_TYPES = {"code", "text", "number", "percent", "percent_or_text", "rating", "date", "yesno", "category"}
 SOURCE_SHAPES = {"entity", "records"}
 COMPARES = {">=", "<="}
+# Keys a rule may have, per kind: anything else is a typo that would silently change scoring.
+RULE_KEYS_COMMON = {"kind", "missing", "name", "name_en"}
+BAND_KEYS = {"metric", "compare", "bands", "else", "text", "name", "name_en"}
+RULE_KEYS = {"rating": {"field"}, "lookup": {"field", "points"}, "bands": BAND_KEYS, "mean": {"parts"},
+             "count": {"record_types", "role", "window_months", "points"}}
 
 
 @dataclass
@@ -382,11 +387,18 @@ def _bands(ctx: _Ctx, where: str, rule: dict) -> None:
         ctx.fail(f"{where}.else", f"points {other} outside 0–100")
     from cluster_credit_cli.expr import ExpressionError, names_in
 
+    _no_unknown_keys(ctx, where, rule, BAND_KEYS | (RULE_KEYS_COMMON if "parts" not in where else set()))
     metric = ctx.get(rule, "metric", where, str)
     try:
         rule["_names"] = names_in(metric)
     except ExpressionError as exc:
         ctx.fail(f"{where}.metric", str(exc))
+
+
+def _no_unknown_keys(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> None:
+    for k in table:
+        if k not in allowed and not k.startswith("_"):
+            ctx.fail(f"{where}.{k}", f"unknown key; allowed here: {', '.join(sorted(allowed))}")
 
 
 def _build_rules(ctx: _Ctx, table: dict, nodes: dict[str, Node], fields: dict[str, FieldDef],
@@ -402,6 +414,8 @@ def _build_rules(ctx: _Ctx, table: dict, nodes: dict[str, Node], fields: dict[st
         kind = ctx.get(rule, "kind", where, str)
         if kind not in RULE_KINDS:
             ctx.fail(f"{where}.kind", f"unknown kind {kind!r}; one of {', '.join(sorted(RULE_KINDS))}")
+        if kind != "bands":  # bands rules are checked with their band keys in _bands
+            _no_unknown_keys(ctx, where, rule, RULE_KEYS_COMMON | RULE_KEYS[kind])
         missing = ctx.get(rule, "missing", where, str, "incomplete")
         if missing not in ("incomplete", "zero"):
             ctx.fail(f"{where}.missing", f"must be 'incomplete' or 'zero', got {missing!r}")

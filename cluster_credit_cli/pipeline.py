@@ -19,6 +19,7 @@ import pandas as pd
 
 from cluster_credit_cli import __version__
 from cluster_credit_cli.gates import GateResult, evaluate_gates
+from cluster_credit_cli.i18n import use_lang
 from cluster_credit_cli.merge import Merged, merge_sources
 from cluster_credit_cli.model import Model, warnings_for
 from cluster_credit_cli.problems import Problems, UsageError
@@ -158,6 +159,12 @@ def score_round(applicants: Path, sources: dict[str, Path] | None = None, *, mod
                 as_of: _dt.date, lang: str = "zh", check_only: bool = False,
                 progress=None) -> RoundResult:
     """Score one review round. ``sources`` maps source kind → file (applicants is added)."""
+    with use_lang(lang):
+        return _score_round(applicants, sources, model=model, as_of=as_of, lang=lang, check_only=check_only,
+                            progress=progress)
+
+
+def _score_round(applicants, sources, *, model, as_of, lang, check_only, progress) -> RoundResult:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     problems = Problems()

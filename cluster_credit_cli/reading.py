@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.model import FieldDef, Model, SourceDef
 from cluster_credit_cli.problems import Problems
 from cluster_credit_cli.text import _SPACES, clean_text, halfwidth, normalize_choice, normalize_header
@@ -108,37 +109,28 @@ def _sniff_delimiter(text: str) -> str:
     return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
-def read_grid(path: Path, sheet: str | None = None) -> Grid:
-    """All cells of the sheet (xlsx: ``sheet`` or the first visible one) or of the CSV file."""
+def read_grid(path: Path, sheet: str | None = None, verdict=None) -> Grid:
+    """All cells of the sheet (xlsx: ``sheet`` or the first visible one) or of the CSV file.
+
+    The file is classified first (``filecheck.preflight``) unless a verdict is given; a file the
+    preflight rejects raises ``ReadError`` with the preflight's code and message.
+    """
     path = Path(path)
-    verdict = _preflight(path)
-    suffix = path.suffix.lower()
-    kind = getattr(verdict, "kind", None) or ("csv" if suffix in (".csv", ".txt") else "xlsx")
-    if kind == "csv":
-        return _read_csv_grid(path, getattr(verdict, "encoding", None))
-    if kind == "xls":
-        return _read_xls_grid(path, sheet)
-    return _read_xlsx_grid(path, sheet)
-
-
-def _preflight(path: Path):
-    if not path.is_file():
-        raise ReadError("file_not_found", f"{path}: file not found")
-    try:
-        from cluster_credit_cli.filecheck import preflight
-    except ImportError:  # filecheck arrives with the hardening work; basic checks meanwhile
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-        if path.name.startswith("~$"):
-            raise ReadError("owner_file", f"{path.name}: an Excel owner (lock) file, not data") from None
-        if path.suffix.lower() in (".xlsx", ".xlsm") and not head.startswith(b"PK"):
-            raise ReadError("not_xlsx", f"{path.name}: not an xlsx workbook (no zip signature); "
-                            "save it from Excel as .xlsx") from None
-        return None
-    verdict = preflight(path, max_rows=MAX_ROWS, max_cols=MAX_COLS)
+    verdict = verdict or preflight_file(path)
     if not verdict.ok:
         raise ReadError(verdict.code, verdict.message)
-    return verdict
+    if verdict.kind == "csv":
+        return _read_csv_grid(path, verdict.encoding)
+    if verdict.kind == "xls":
+        return _read_xls_grid(path, sheet)
+    return _read_xlsx_grid(path, sheet, hidden=set(verdict.hidden_sheets))
+
+
+def preflight_file(path: Path):
+    """Guard the parsers (calamine aborts the process on some hostile files): see ``filecheck``."""
+    from cluster_credit_cli.filecheck import preflight
+
+    return preflight(Path(path), max_rows=MAX_ROWS, max_cols=MAX_COLS)
 
 
 def _read_csv_grid(path: Path, encoding: str | None) -> Grid:
@@ -155,25 +147,28 @@ def _read_csv_grid(path: Path, encoding: str | None) -> Grid:
     return Grid(path, None, frame.to_numpy(dtype=object).tolist())
 
 
-def _read_xlsx_grid(path: Path, sheet: str | None) -> Grid:
+def _read_xlsx_grid(path: Path, sheet: str | None, hidden: set[str] | None = None) -> Grid:
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - calamine raises several types for broken files
-        raise ReadError("unreadable", f"{path.name}: cannot be read as a workbook ({exc}); "
-                        "open it in Excel and save it again as .xlsx") from None
+        raise ReadError("unreadable", say(f"{path.name}：无法作为工作簿读取（{exc}），请用 Excel 打开后重新保存为 .xlsx",
+                                          f"{path.name}: cannot be read as a workbook ({exc}); "
+                                          "open it in Excel and save it again as .xlsx")) from None
     names = list(book.sheet_names)
     if sheet is not None:
         if sheet not in names:
-            raise ReadError("sheet_not_found", f"{path.name}: no sheet named {sheet!r}; sheets: {', '.join(names)}")
+            raise ReadError("sheet_not_found", say(f"{path.name}：没有名为 {sheet!r} 的工作表；现有：{'、'.join(names)}",
+                                                   f"{path.name}: no sheet named {sheet!r}; sheets: {', '.join(names)}"))
         chosen = sheet
     else:
-        visible = [m.name for m in book.sheets_metadata if str(m.visible).lower().endswith("visible")
-                   and "hidden" not in str(m.visible).lower()]
-        chosen = (visible or names or [None])[0]
+        # Hidden sheets are ignored unless a sheet is configured by name.
+        visible = [n for n in names if n not in (hidden or set())]
+        chosen = (visible or [None])[0]
         if chosen is None:
-            raise ReadError("empty_workbook", f"{path.name}: the workbook has no sheets")
+            raise ReadError("empty_workbook", say(f"{path.name}：工作簿中没有可见的工作表",
+                                                  f"{path.name}: the workbook has no visible sheets"))
     rows = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     return Grid(path, chosen, rows)
 
@@ -182,8 +177,9 @@ def _read_xls_grid(path: Path, sheet: str | None) -> Grid:
     try:
         import xlrd
     except ImportError:
-        raise ReadError("old_xls", f"{path.name}: an old .xls workbook; open it in Excel and "
-                        "save as .xlsx (File > Save As > Excel Workbook)") from None
+        raise ReadError("old_xls", say(f"{path.name}：旧版 .xls 工作簿，请在 Excel 中另存为 .xlsx",
+                                       f"{path.name}: an old .xls workbook; open it in Excel and "
+                                       "save as .xlsx (File > Save As > Excel Workbook)")) from None
     book = xlrd.open_workbook(str(path), on_demand=True)
     sh = book.sheet_by_name(sheet) if sheet else book.sheet_by_index(0)
     rows = []
@@ -281,7 +277,7 @@ def parse_date_value(value: Any) -> tuple[_dt.date | None, str | None]:
         m = pat.match(text)
         if m:
             try:
-                return _dt.date(int(m[1]), int(m[2]), 1), "no day given: taken as the 1st of the month"
+                return _dt.date(int(m[1]), int(m[2]), 1), "partial"
             except ValueError:
                 return None, None
     number = parse_number_text(text)
@@ -408,7 +404,8 @@ class _ColumnParser:
             m is None for m in mapping.values()) else np.array([], dtype=int)
         for p in bad:
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_number",
-                              f"'{values.iloc[p]}' is not a number; write a number such as 1234.5",
+                              say(f"“{values.iloc[p]}”不是数字，请填写如 1234.5 的数字",
+                                  f"'{values.iloc[p]}' is not a number; write a number such as 1234.5"),
                               "error")
         return pd.to_numeric(parsed.map(lambda v: np.nan if v is None else v), errors="coerce")
 
@@ -431,11 +428,13 @@ class _ColumnParser:
         if len(finite) and (finite <= 1).all() and (finite % 1 != 0).any():
             numeric = numeric * 100
             self.problems.add(self.file, self.sheet, None, header, "percent_as_fraction",
-                              "all values are between 0 and 1: read as fractions (0.95 = 95%)", "warning")
+                              say("所有值都在 0 到 1 之间：按小数读取（0.95 = 95%）",
+                                  "all values are between 0 and 1: read as fractions (0.95 = 95%)"), "warning")
         out_of_range = numeric.notna() & ((numeric < 0) | (numeric > 100))
         for p in np.flatnonzero(out_of_range.to_numpy()):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_percent",
-                              f"'{values.iloc[p]}' is not a percentage between 0 and 100", "error")
+                              say(f"“{values.iloc[p]}”不是 0 到 100 之间的百分数",
+                                  f"'{values.iloc[p]}' is not a percentage between 0 and 100"), "error")
         numeric[out_of_range] = np.nan
         if keep_text:
             texts = parsed.map(lambda v: v if isinstance(v, str) else None)
@@ -444,7 +443,8 @@ class _ColumnParser:
         bad = parsed.map(lambda v: v is None).to_numpy()
         for p in np.flatnonzero(bad):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_number",
-                              f"'{values.iloc[p]}' is not a percentage; write a number such as 95", "error")
+                              say(f"“{values.iloc[p]}”不是百分数，请填写如 95 的数字",
+                                  f"'{values.iloc[p]}' is not a percentage; write a number such as 95"), "error")
         return numeric
 
     def _percent_or_text(self, f, values, rows, header):
@@ -472,8 +472,10 @@ class _ColumnParser:
         allowed = "/".join(labels) if labels else ""
         for p in np.flatnonzero(bad):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_rating",
-                              f"'{values.iloc[p]}' is not a rating: use {self.rmin:g}–{self.rmax:g}"
-                              + (f" or {allowed}" if allowed else ""), "error")
+                              say(f"“{values.iloc[p]}”不是有效评分：请填 {self.rmin:g}–{self.rmax:g}"
+                                  + (f" 或 {allowed}" if allowed else ""),
+                                  f"'{values.iloc[p]}' is not a rating: use {self.rmin:g}–{self.rmax:g}"
+                                  + (f" or {allowed}" if allowed else "")), "error")
         return pd.to_numeric(parsed.map(lambda v: np.nan if v is None else v), errors="coerce")
 
     def _yesno(self, f, values, rows, header):
@@ -492,7 +494,7 @@ class _ColumnParser:
         parsed, _ = self._map_unique(values, conv)
         for p in np.flatnonzero(parsed.map(lambda v: v is None).to_numpy()):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_yesno",
-                              f"'{values.iloc[p]}' is neither 是 nor 否", "error")
+                              say(f"“{values.iloc[p]}”既不是“是”也不是“否”", f"'{values.iloc[p]}' is neither 是 nor 否"), "error")
         return parsed.map(lambda v: np.nan if v is None else v).astype(object)
 
     def _date(self, f, values, rows, header):
@@ -512,12 +514,21 @@ class _ColumnParser:
         arr = values.to_numpy(dtype=object)
         for p in np.flatnonzero(parsed.map(lambda v: v is None).to_numpy()):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_date",
-                              f"'{arr[p]}' is not a date; write it as 2023-05-06 or 2023年5月6日", "error")
+                              say(f"“{arr[p]}”不是日期，请写成 2023-05-06 或 2023年5月6日",
+                                  f"'{arr[p]}' is not a date; write it as 2023-05-06 or 2023年5月6日"), "error")
         if notes:
             for p in np.flatnonzero(values.map(lambda v: v in notes if isinstance(v, str) else False).to_numpy()):
                 self.problems.add(self.file, self.sheet, int(rows[p]), header, "partial_date",
-                                  f"'{arr[p]}': {notes[arr[p]]}", "warning")
+                                  say(f"“{arr[p]}”没有写日，按当月1日计", f"'{arr[p]}': no day given, taken as the 1st of the month"),
+                                  "warning")
         return pd.to_datetime(parsed.map(lambda v: pd.NaT if v is None else v), errors="coerce")
+
+
+def _is_hint_row(row: list[Any], model: Model, kind: str) -> bool:
+    from cluster_credit_cli.templates import hint_texts
+
+    cells = [clean_text(c) for c in row if not _is_blank(c)]
+    return bool(cells) and all(c in hint_texts(model, kind) for c in cells)
 
 
 def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang: str = "zh",
@@ -525,8 +536,12 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
     """Read one input file for one source. Returns None (with a problem) if it cannot be used."""
     source: SourceDef = model.sources[kind]
     path = Path(path)
+    verdict = preflight_file(path)
+    verdict.add_to(problems, path.name)  # the error if rejected, and warnings (formulas never computed ...)
+    if not verdict.ok:
+        return None
     try:
-        grid = read_grid(path, sheet or source.sheet)
+        grid = read_grid(path, sheet or source.sheet, verdict)
     except ReadError as exc:
         problems.add(path.name, sheet, None, None, exc.code, str(exc))
         return None
@@ -534,8 +549,11 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
     if layout is None:
         return None
     h, header, columns, names, unknown = layout
+    body = grid.rows[h + 1:]
+    if body and _is_hint_row(body[0], model, kind):
+        body, h = body[1:], h + 1  # the hint row of a ccredit template sent back filled in
     parser = _ColumnParser(model, problems, path.name, grid.sheet, lang)
-    frame, extra = _parse_body(grid.rows[h + 1:], h + 2, len(header), columns, names, unknown, parser, model)
+    frame, extra = _parse_body(body, h + 2, len(header), columns, names, unknown, parser, model)
     return SourceTable(kind, path, grid.sheet, h + 1, frame, names, [t for _, t in unknown], extra)
 
 
@@ -547,9 +565,11 @@ def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems)
     if h is None:
         found = [clean_text(c) for c in (grid.rows[0] if grid.rows else []) if not _is_blank(c)]
         problems.add(path.name, grid.sheet, None, None, "no_header",
-                     f"no header row naming the {source.label} columns in the first {HEADER_SCAN_ROWS} rows"
-                     f" (first row holds: {', '.join(found[:12]) or 'nothing'}); expected columns such as "
-                     + ", ".join(model.fields[r].label for r in source.required))
+                     say(f"前 {HEADER_SCAN_ROWS} 行中找不到{source.label}的表头（第一行为：{'、'.join(found[:12]) or '空'}）；"
+                         f"应包含如 {'、'.join(model.fields[r].label for r in source.required)} 等列",
+                         f"no header row naming the {source.label_en or source.label} columns in the first "
+                         f"{HEADER_SCAN_ROWS} rows (first row holds: {', '.join(found[:12]) or 'nothing'}); "
+                         "expected columns such as " + ", ".join(model.fields[r].label for r in source.required)))
         return None
     header = grid.rows[h]
     columns: dict[str, int] = {}
@@ -564,22 +584,25 @@ def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems)
             unknown.append((j, text))
         elif key in columns:
             problems.add(path.name, grid.sheet, h + 1, text, "duplicate_column",
-                         f"column '{text}' names {model.fields[key].label} again (first: '{names[key]}'); "
-                         "the first one is used, remove or rename the other", "warning")
+                         say(f"列“{text}”与“{names[key]}”都对应 {model.fields[key].label}；采用第一列，请删除或改名另一列",
+                             f"column '{text}' names {model.fields[key].label} again (first: '{names[key]}'); "
+                             "the first one is used, remove or rename the other"), "warning")
         else:
             columns[key], names[key] = j, text
     missing = [r for r in source.required if r not in columns]
     # An export without codes may fall back to names (flagged per row later).
     if missing == ["code"] and "name" in columns and kind != "applicants":
         problems.add(path.name, grid.sheet, h + 1, model.fields["code"].label, "no_code_column",
-                     f"no {model.fields['code'].label} column: rows are matched by {model.fields['name'].label},"
-                     " which is less reliable; add the code column", "warning")
+                     say(f"没有“{model.fields['code'].label}”列：按“{model.fields['name'].label}”匹配，可靠性较低，请补充代码列",
+                         f"no {model.fields['code'].label} column: rows are matched by {model.fields['name'].label},"
+                         " which is less reliable; add the code column"), "warning")
         missing = []
     if missing:
         found = [clean_text(c) for c in header if not _is_blank(c)]
         for r in missing:
             problems.add(path.name, grid.sheet, h + 1, model.fields[r].label, "missing_column",
-                         f"required column '{model.fields[r].label}' not found; columns found: {', '.join(found)}")
+                         say(f"缺少必需的列“{model.fields[r].label}”；找到的列：{'、'.join(found)}",
+                             f"required column '{model.fields[r].label}' not found; columns found: {', '.join(found)}"))
         return None
     return h, header, columns, names, unknown
 
@@ -677,6 +700,8 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
         return None
     local = Problems()  # parse problems, re-ordered below
     h, header, columns, names, unknown = layout
+    if len(head.rows) > h + 1 and _is_hint_row(head.rows[h + 1], model, kind):
+        h += 1  # the hint row of a ccredit template, as read_source skips it
     width = max(len(r) for r in head.rows)
     parser = _ColumnParser(model, local, path.name, None, lang)
     reader = pd.read_csv(path, header=None, names=list(range(width)), skiprows=h + 1, dtype=str,

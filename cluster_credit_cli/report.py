@@ -136,9 +136,11 @@ def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
     chart.set_title({"name": t("chart.grades", lang)})
     chart.set_legend({"none": True})
     chart.set_y_axis({"name": t("count", lang), "major_gridlines": {"visible": True}})
-    sheet.insert_chart(1, 4, chart, {"x_scale": 1.3, "y_scale": 1.2})
     pool = result.pool()
     r0 = n + 3
+    sheet.set_column(0, 0, 22)
+    # Below the tables, so it prints on the same portrait page.
+    sheet.insert_chart(r0 + 4, 0, chart, {"x_scale": 0.95, "y_scale": 1.0})
     for i, (label, value) in enumerate([(t("run.capacity", lang), pool["capacity"]),
                                         (t("run.allocated", lang), pool["allocated"]),
                                         (t("run.remaining", lang), pool["remaining"])]):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cluster_credit_cli.dates import months_before
 from cluster_credit_cli.expr import evaluate
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.merge import Merged
 from cluster_credit_cli.model import Model
 from cluster_credit_cli.problems import Problems
@@ -158,9 +159,10 @@ def score_all(merged: Merged, model: Model, as_of: _dt.date, have_sources: set[s
                     metric = np.where(np.isnan(text_pts), metric, np.nan)
                 undefined = ~absent & np.isnan(metric) & np.isnan(text_pts)
                 for i in np.flatnonzero(undefined):
-                    notes.setdefault(codes[i], []).append(
-                        f"{key} {part.get('name', model.nodes[key].name)}: cannot compute {part['metric']} "
-                        "(division by zero)")
+                    notes.setdefault(codes[i], []).append(say(
+                        f"{key} {part.get('name', model.nodes[key].name)}：无法计算 {part['metric']}（除数为零）",
+                        f"{key} {part.get('name_en') or model.nodes[key].name_en}: cannot compute {part['metric']} "
+                        "(division by zero)"))
                 ps = np.where(np.isnan(text_pts), _bands(metric, part), text_pts)
                 ps = np.where(absent | undefined, 0.0, ps)
                 part_scores.append(ps)
@@ -204,4 +206,5 @@ def _report_unknown(merged: Merged, problems: Problems, code: str, key: str, val
     row = int(merged.aligned[src].at[code, "_row"]) if table is not None else None
     problems.add(table.file.name if table else "", table.sheet if table else None, row,
                  table.columns.get(key, model.fields[key].label) if table else model.fields[key].label,
-                 "unknown_value", f"{code}: '{value}' is not one of {' / '.join(allowed)}; the indicator scores 0")
+                 "unknown_value", say(f"{code}：“{value}”不是 {' / '.join(allowed)} 之一；该指标记 0 分",
+                                          f"{code}: '{value}' is not one of {' / '.join(allowed)}; the indicator scores 0"))

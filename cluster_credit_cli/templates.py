@@ -12,6 +12,7 @@ from pathlib import Path
 from cluster_credit_cli.atomic import WriteOutcome
 from cluster_credit_cli.excel import Workbook, display_width
 from cluster_credit_cli.model import FieldDef, Model
+from cluster_credit_cli.text import clean_text
 
 UNITS = {"requested": "万元", "total_assets": "万元", "total_liabilities": "万元", "current_assets": "万元",
          "current_liabilities": "万元", "revenue": "万元", "revenue_last_year": "万元", "net_profit": "万元",
@@ -66,8 +67,16 @@ def _hint(model: Model, f: FieldDef, lang: str) -> str:
     return ""
 
 
+def hint_texts(model: Model, kind: str) -> set[str]:
+    """Every hint the template of ``kind`` may carry, in both languages (the reader skips that row)."""
+    return {clean_text(h) for f in model.source_fields(kind) for lang in ("zh", "en") if (h := _hint(model, f, lang))}
+
+
 def write_template(model: Model, kind: str, path: Path, lang: str = "zh") -> WriteOutcome:
-    fields = model.source_fields(kind)
+    # Figures another source supplies with precedence (audited financials on the applicants form)
+    # are accepted when present but not asked for: the form stays the canonical one.
+    fields = [f for f in model.source_fields(kind) if f.sources[0] == kind or f.type != "number"
+              or kind != "applicants" or f.key in ("requested", "employees")]
     # Keep required columns first (code, name), then the model's field order.
     required = model.sources[kind].required
     fields.sort(key=lambda f: (0 if f.key == "code" else 1 if f.key == "name" else 2 if f.key in required else 3))

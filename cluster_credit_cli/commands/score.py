@@ -34,8 +34,11 @@ def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool
     existing_file(applicants, "applicants file")
     for k, v in given.items():
         existing_file(v, f"--{k.replace('_', '-')}")
+    from cluster_credit_cli.i18n import use_lang
+
     model = load_model(config, strict=True if strict else None)
-    sources = discover_sources(applicants, model, given)
+    with use_lang(lang):
+        sources = discover_sources(applicants, model, given)
     return model, sources, parse_as_of(as_of)
 
 
