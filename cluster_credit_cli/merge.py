@@ -292,7 +292,18 @@ def _disagreements(key, present, stacked, src, tables, aligned, names, blocked):
     row_of = {s: aligned[s]["_row"].to_numpy() for s in present}
     src_arr = src.to_numpy(dtype=object)
     name_of = dict(zip(names.index, names.to_numpy(dtype=object)))
-    for i in np.flatnonzero(multi):
+    # Rows whose present values are all exactly equal agree (equal values are _same): only the
+    # others need the per-value comparison below.
+    first = np.full(len(src_arr), None, dtype=object)
+    got = np.zeros(len(src_arr), dtype=bool)
+    for a, h in zip(arrays, have):
+        take = h & ~got
+        first[take] = a[take]
+        got |= take
+    differ = np.zeros(len(src_arr), dtype=bool)
+    for a, h in zip(arrays, have):
+        differ |= h & ~np.asarray(a == first, dtype=bool)
+    for i in np.flatnonzero(multi & differ):
         vals = [(s, a[i]) for s, a, h in zip(present, arrays, have[:, i]) if h]
         if all(_same(v, vals[0][1]) for _, v in vals[1:]):
             continue
@@ -315,6 +326,8 @@ def _name_mismatches(kind, frame, names, table, problems, model):
     rows = frame["_row"].to_numpy()[have]
     for code, a, b, row in zip(codes, mine, theirs, rows):
         a = "" if a is None or (isinstance(a, float) and np.isnan(a)) else a
+        if a == b:
+            continue  # the same text normalises the same: no mismatch (the common case)
         if normalize_name(a) and normalize_name(b) and normalize_name(a) != normalize_name(b):
             problems.add(table.file.name, table.sheet, int(row),
                          table.columns.get("name", model.fields["name"].label), "name_mismatch",
