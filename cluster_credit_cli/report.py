@@ -269,7 +269,8 @@ def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int,
     labels = {k: f.header(lang) for k, f in model.fields.items()}
     cols = [Column(t("code", lang)), Column(t("field", lang)), Column(t("value", lang)), Column(t("source", lang)),
             Column(t("file", lang)), Column(t("sheet", lang)), Column(t("row", lang), "int"), Column(t("column", lang))]
-    rows = ([r.code, labels.get(r.field, r.field), _cell(r.value), _source_label(model, r.source, lang), r.file,
+    src_labels = {k: _source_label(model, k, lang) for k in set(prov["source"])} if len(prov) else {}
+    rows = ([r.code, labels.get(r.field, r.field), _cell(r.value), src_labels[r.source], r.file,
              r.sheet, r.row, r.column] for r in prov.itertuples(index=False))
     if len(prov) > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.provenance', lang)}.csv")
@@ -343,14 +344,15 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
     import csv
 
     from cluster_credit_cli.atomic import atomic_path
-    from cluster_credit_cli.excel import escape_for_text_output
+    from cluster_credit_cli.excel import INJECTION_PREFIXES
 
     with atomic_path(path) as (tmp, _):
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(header)
-            for row in rows:
-                w.writerow([escape_for_text_output(v) for v in row])
+            # escape_for_text_output inlined: millions of cells for a city's detail CSVs.
+            w.writerows([("'" + v) if isinstance(v, str) and v.startswith(INJECTION_PREFIXES) else v for v in row]
+                        for row in rows)
 
 
 def write_json(result: RoundResult, path: Path) -> WriteOutcome:
