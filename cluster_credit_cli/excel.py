@@ -129,6 +129,14 @@ class Workbook:
 
     def write_cell(self, sheet, row: int, col: int, value: Any, fmt=None) -> None:
         """Write one value with its real type; strings always as text."""
+        # Fast paths for the common exact types (large sheets write millions of cells).
+        tp = type(value)
+        if tp is str:
+            sheet.write_string(row, col, value, self._quoted(fmt) if value.startswith(INJECTION_PREFIXES) else fmt)
+            return
+        if tp is float and math.isfinite(value) or tp is int:
+            sheet.write_number(row, col, value, fmt)
+            return
         if _is_missing(value):
             sheet.write_blank(row, col, None, fmt)
         elif isinstance(value, bool):
@@ -212,6 +220,7 @@ def write_table(
     for j, col in enumerate(columns):
         sheet.write_string(r0, j, col.header, hfmt)
     col_formats = [wb.column_format(c) for c in columns]
+    seen: dict[str, int] = {}
     n = 0
     for i, row in enumerate(rows):
         r = r0 + 1 + i
@@ -219,7 +228,20 @@ def write_table(
         for j, value in enumerate(row):
             fmt = col_formats[j] if extra is None else wb.column_format(columns[j], **extra)
             wb.write_cell(sheet, r, j, value, fmt)
-            if not _is_missing(value):
+            if type(value) is str:
+                # A CJK character is at most two units wide: skip the exact measure when it cannot widen;
+                # ASCII is one unit per character; repeated CJK texts (names, labels) are measured once.
+                if 2 * len(value) + 2 > widths[j]:
+                    if value.isascii():
+                        w = len(value)
+                    else:
+                        w = seen.get(value)
+                        if w is None:
+                            w = display_width(value)
+                            if len(seen) < 200_000:
+                                seen[value] = w
+                    widths[j] = max(widths[j], w + 2)
+            elif not _is_missing(value):
                 text = f"{value:,.{columns[j].decimals}f}" if isinstance(value, float) else str(value)
                 widths[j] = max(widths[j], display_width(text) + 2)
         n += 1

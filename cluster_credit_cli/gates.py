@@ -127,8 +127,10 @@ def _records_veto(res: GateResult, merged: Merged, gate: dict, as_of: _dt.date, 
         return
     types = {normalize_choice(t) for t in gate.get("record_types", [])}
     removed = {normalize_choice(s) for s in gate.get("removed_status", [])}
-    kinds = rec["record_type"].map(normalize_choice) if "record_type" in rec else pd.Series("", index=rec.index)
-    st = rec["status"].map(normalize_choice) if "status" in rec else pd.Series("", index=rec.index)
+    from cluster_credit_cli.scoring import choice_keys  # once per distinct value, not per record
+
+    kinds = choice_keys(rec["record_type"]) if "record_type" in rec else pd.Series("", index=rec.index)
+    st = choice_keys(rec["status"]) if "status" in rec else pd.Series("", index=rec.index)
     dated = (rec["decision_date"] <= pd.Timestamp(as_of)) | rec["decision_date"].isna()
     hit = kinds.isin(types) & ~st.isin(removed) & dated
     flag = gate.get("flag_field")

@@ -24,6 +24,7 @@ from cluster_credit_cli.merge import Merged, merge_sources
 from cluster_credit_cli.model import Model, warnings_for
 from cluster_credit_cli.problems import Problems, UsageError
 from cluster_credit_cli.rating import pool_summary, rank_and_quota, round_half_up
+from cluster_credit_cli import reading
 from cluster_credit_cli.reading import SourceTable, read_source
 from cluster_credit_cli.scoring import Scores, score_all
 
@@ -81,7 +82,7 @@ class RoundResult:
         leaves = self.model.leaves()
         dims = [k for k, n in self.model.nodes.items() if not n.is_leaf]
         ents = []
-        for _, r in self.ranked().iterrows():
+        for r in self.ranked().to_dict("records"):
             ents.append({
                 "code": r["code"], "name": r["name"], "status": list(r["status"]),
                 "grade": r["grade"] if isinstance(r["grade"], str) else None,
@@ -121,9 +122,14 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
         path = Path(path)
         if not path.is_file():
             raise UsageError(f"{model.sources[kind].label} ({kind}): file not found: {path}")
-        table = read_source(path, kind, model, problems, lang=lang)
+        if _stream(path, kind, model, tables):
+            table = reading.read_records_streaming(path, kind, model, problems, lang=lang,
+                                                   keep=_applicant_codes(tables["applicants"]))
+        else:
+            table = read_source(path, kind, model, problems, lang=lang)
         inputs.append({"kind": kind, "path": str(path), "file": path.name, "sha256": sha256_file(path),
-                       "sheet": table.sheet if table else None, "rows": len(table.data) if table else 0,
+                       "sheet": table.sheet if table else None,
+                       "rows": len(table.data) + table.dropped if table else 0,
                        "used": table is not None,
                        "ignored_columns": table.unknown if table else []})
         if table is not None:
@@ -132,6 +138,21 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
         raise UsageError("the applicants file could not be read: "
                          + "; ".join(p.message for p in problems if p.file == Path(sources["applicants"]).name))
     return tables, inputs
+
+
+def _stream(path: Path, kind: str, model: Model, tables: dict[str, SourceTable]) -> bool:
+    """Large record exports (CSV) are streamed once the applicants are known."""
+    return (model.sources[kind].shape == "records" and path.suffix.lower() in (".csv", ".txt")
+            and "applicants" in tables and path.stat().st_size >= reading.STREAM_MIN_BYTES)
+
+
+def _applicant_codes(table: SourceTable) -> set[str]:
+    from cluster_credit_cli.identity import normalize_codes
+
+    if "code" not in table.data:
+        return set()
+    codes, reasons = normalize_codes(table.data["code"].fillna(""))
+    return set(codes[reasons.isna()])
 
 
 def score_round(applicants: Path, sources: dict[str, Path] | None = None, *, model: Model,
@@ -184,11 +205,14 @@ def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, l
     leaf_names = {k: model.nodes[k].label(lang) for k in model.leaves()}
     missing_lists, status_lists, reason_lists = [], [], []
     requested = merged.values["requested"] if "requested" in merged.values else pd.Series(np.nan, index=codes)
-    miss_frame = scores.missing
+    leaves = model.leaves()
+    leaf_text = [f"{k} {leaf_names[k]}" for k in leaves]
+    miss_arr = scores.missing[leaves].to_numpy(dtype=bool)  # one array, not a per-cell .iat
+    req_missing = requested.isna().to_numpy() if "requested" in model.fields else np.zeros(len(codes), bool)
     for i, code in enumerate(codes):
-        missing = [f"{k} {leaf_names[k]}" for k in model.leaves() if miss_frame.iat[i, miss_frame.columns.get_loc(k)]]
+        missing = [leaf_text[j] for j in np.flatnonzero(miss_arr[i])]
         missing += gates.missing.get(code, [])
-        if "requested" in model.fields and pd.isna(requested.iloc[i]):
+        if req_missing[i]:
             missing.append(model.fields["requested"].header(lang))
         missing += scores.notes.get(code, [])
         status = list(gates.status.get(code, []))

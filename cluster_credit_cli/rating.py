@@ -48,12 +48,17 @@ def rank_and_quota(table: pd.DataFrame, model: Model) -> pd.DataFrame:
     capacity = float(model.pool["guarantee_fund"]) * float(model.pool["leverage"])
     quota = pd.Series(np.nan, index=out.index, dtype=float)
     remaining = capacity
-    for idx in order.index:
-        want = out.at[idx, "requested"]
-        want = 0.0 if pd.isna(want) else max(float(want), 0.0)
-        give = min(want, caps.get(out.at[idx, "grade"], 0.0), remaining)
-        quota[idx] = give
+    # Sequential by nature (the pool runs out down the list), so a plain loop over arrays, not .at.
+    wants = out.loc[order.index, "requested"].to_numpy(dtype=float)
+    grades_in_order = out.loc[order.index, "grade"].to_numpy(dtype=object)
+    gives = np.empty(len(order), dtype=float)
+    for k in range(len(order)):
+        want = wants[k]
+        want = 0.0 if np.isnan(want) else max(float(want), 0.0)
+        give = min(want, caps.get(grades_in_order[k], 0.0), remaining)
+        gives[k] = give
         remaining -= give
+    quota.loc[order.index] = gives
     out["quota"] = quota
     out["_order"] = pd.Series(np.arange(len(order)), index=order.index).reindex(out.index)
     return out

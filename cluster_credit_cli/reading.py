@@ -21,6 +21,7 @@ import datetime as _dt
 import io
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import pandas as pd
 from cluster_credit_cli.i18n import say
 from cluster_credit_cli.model import FieldDef, Model, SourceDef
 from cluster_credit_cli.problems import Problems
-from cluster_credit_cli.text import clean_text, halfwidth, normalize_choice, normalize_header
+from cluster_credit_cli.text import _SPACES, clean_text, halfwidth, normalize_choice, normalize_header
 
 HEADER_SCAN_ROWS = 30
 MAX_ROWS = 2_000_000
@@ -68,6 +69,8 @@ class SourceTable:
     columns: dict[str, str]  # field key -> header text as found
     unknown: list[str] = field(default_factory=list)
     extra: pd.DataFrame | None = None  # unknown columns' text, for provenance
+    # Rows read but not kept: valid codes of enterprises outside the round (streaming reader only).
+    dropped: int = 0
 
     @property
     def label(self) -> str:
@@ -135,8 +138,12 @@ def _read_csv_grid(path: Path, encoding: str | None) -> Grid:
     encoding = encoding or detect_encoding(data)
     text = data.decode(encoding, errors="replace")
     delimiter = _sniff_delimiter(text)
-    frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
-                        sep=delimiter, engine="c", skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    try:
+        frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                            sep=delimiter, engine="c", skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    except pd.errors.ParserError:
+        # Rows of different widths (a one-cell title line above the header): the csv module copes.
+        return Grid(path, None, list(csv.reader(io.StringIO(text), delimiter=delimiter)))
     return Grid(path, None, frame.to_numpy(dtype=object).tolist())
 
 
@@ -284,6 +291,29 @@ def _is_blank(value: Any) -> bool:
         isinstance(value, float) and math.isnan(value))
 
 
+def _text_cell(value: Any) -> str:
+    """``"" if _is_blank(v) else _as_text(v)`` with the common str case in one step."""
+    if type(value) is str:
+        # NFKC, whitespace runs to one space, trimmed: exactly clean_text; blank text gives "".
+        return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    return "" if _is_blank(value) else _as_text(value)
+
+
+def _has_value(row: list[Any]) -> bool:
+    """``any(not _is_blank(c) for c in row)``, without a generator per row (millions of rows)."""
+    for c in row:
+        if c is None:
+            continue
+        if isinstance(c, str):
+            if c and not c.isspace():
+                return True
+            continue
+        if isinstance(c, float) and math.isnan(c):
+            continue
+        return True
+    return False
+
+
 def _as_text(value: Any) -> str:
     """A stored cell as text: integral floats lose their '.0' (phone numbers, years)."""
     if isinstance(value, float) and value.is_integer():
@@ -293,6 +323,38 @@ def _as_text(value: Any) -> str:
     if isinstance(value, _dt.date):
         return value.isoformat()
     return clean_text(value)
+
+
+def _apply_unique(values: pd.Series, func) -> tuple[pd.Series, list[Any], list[Any]]:
+    """``func`` of every cell, computed once per distinct value (an object Series, same index).
+
+    Values equal under Python ``==`` (1, 1.0, True) share a result, as they do as dict keys;
+    None and NaN are computed once each.
+    """
+    arr = values.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    uniques = list(uniques)
+    results = [func(u) for u in uniques]
+    out = np.empty(len(results) + 1, dtype=object)
+    out[:len(results)] = results
+    out[len(results)] = None
+    if len(codes) and (codes < 0).any():
+        # Missing cells: None and NaN keep their own results (both blank for every parser).
+        missing = np.flatnonzero(codes < 0)
+        na_results = {}
+        for p in missing:
+            v = arr[p]
+            key = "none" if v is None else "nan"
+            if key not in na_results:
+                na_results[key] = func(v)
+                uniques.append(v)
+                results.append(na_results[key])
+        parsed = out[codes]
+        for p in missing:
+            parsed[p] = na_results["none" if arr[p] is None else "nan"]
+    else:
+        parsed = out[codes]
+    return pd.Series(parsed, index=values.index, dtype=object), uniques, results
 
 
 class _ColumnParser:
@@ -315,23 +377,19 @@ class _ColumnParser:
 
     # Each parser maps unique values, then reports the rows whose value failed.
     def _map_unique(self, values: pd.Series, func) -> tuple[pd.Series, dict[Any, Any]]:
-        uniques = pd.unique(values.to_numpy(dtype=object))
-        mapping = {}
-        for u in uniques:
-            key = u
-            mapping[key] = func(u)
-        # Built as object dtype on purpose: Series.map would infer float and turn the None that
-        # marks a bad value into NaN (a blank), so bad values in multi-row files went unreported.
-        return pd.Series([mapping[v] for v in values], index=values.index, dtype=object), mapping
+        parsed, uniques, results = _apply_unique(values, func)
+        return parsed, dict(zip(uniques, results))
 
     def _text(self, f, values, rows, header):
-        return values.map(lambda v: "" if _is_blank(v) else _as_text(v)).astype(object)
+        return _apply_unique(values, _text_cell)[0]
 
     _code = _text
     _category = _text
 
     def _number(self, f, values, rows, header):
         def conv(v):
+            if type(v) is str and v.isascii() and v.isdigit():
+                return float(v)  # what parse_number_text gives for plain digits, without its steps
             if _is_blank(v):
                 return np.nan
             if isinstance(v, bool):
@@ -487,6 +545,21 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
     except ReadError as exc:
         problems.add(path.name, sheet, None, None, exc.code, str(exc))
         return None
+    layout = _layout(grid, path, kind, model, problems)
+    if layout is None:
+        return None
+    h, header, columns, names, unknown = layout
+    body = grid.rows[h + 1:]
+    if body and _is_hint_row(body[0], model, kind):
+        body, h = body[1:], h + 1  # the hint row of a ccredit template sent back filled in
+    parser = _ColumnParser(model, problems, path.name, grid.sheet, lang)
+    frame, extra = _parse_body(body, h + 2, len(header), columns, names, unknown, parser, model)
+    return SourceTable(kind, path, grid.sheet, h + 1, frame, names, [t for _, t in unknown], extra)
+
+
+def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems):
+    """Header row, column positions and names of a grid; None (with a problem) if unusable."""
+    source: SourceDef = model.sources[kind]
     index = header_index(model, kind)
     h = find_header(grid.rows, index, source.required)
     if h is None:
@@ -531,16 +604,17 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
                          say(f"缺少必需的列“{model.fields[r].label}”；找到的列：{'、'.join(found)}",
                              f"required column '{model.fields[r].label}' not found; columns found: {', '.join(found)}"))
         return None
+    return h, header, columns, names, unknown
 
-    body = grid.rows[h + 1:]
-    if body and _is_hint_row(body[0], model, kind):
-        body, h = body[1:], h + 1  # the hint row of a ccredit template sent back filled in
-    width = len(header)
+
+def _parse_body(body: list[list[Any]], first_row: int, width: int, columns: dict[str, int],
+                names: dict[str, str], unknown: list[tuple[int, str]], parser: "_ColumnParser",
+                model: Model) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Typed columns of the rows below the header; ``first_row`` is the spreadsheet row of body[0]."""
     # Drop fully blank rows (trailing area of the sheet, spacer rows) but keep row numbers.
-    keep = [i for i, r in enumerate(body) if any(not _is_blank(c) for c in r)]
-    rownums = np.asarray(keep, dtype=np.int64) + h + 2
+    keep = [i for i, r in enumerate(body) if _has_value(r)]
+    rownums = np.asarray(keep, dtype=np.int64) + first_row
     cols = list(zip(*[(body[i] + [None] * (width - len(body[i])))[:width] for i in keep])) if keep else [()] * width
-    parser = _ColumnParser(model, problems, path.name, grid.sheet, lang)
     data = {}
     for key, j in columns.items():
         values = pd.Series(cols[j], dtype=object) if keep else pd.Series([], dtype=object)
@@ -551,4 +625,108 @@ def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang
     if unknown and keep:
         extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cols[j]]
                               for j, text in unknown})
-    return SourceTable(kind, path, grid.sheet, h + 1, frame, names, [t for _, t in unknown], extra)
+    return frame, extra
+
+
+# -- streaming large record exports -------------------------------------------------------------
+
+# Record-shaped CSV sources larger than this are read in chunks, keeping only the rows that can
+# matter to the round (see ``read_records_streaming``); pipeline.read_inputs applies it.
+STREAM_MIN_BYTES = 64 * 1024 * 1024
+STREAM_CHUNK_ROWS = 200_000
+# The order problems of one column come in when a whole column is parsed at once.
+_PARSE_PHASE = {"percent_as_fraction": 0, "bad_percent": 1, "bad_number": 2, "partial_date": 1}
+
+
+def _csv_head(path: Path, encoding: str | None) -> tuple[str, Grid, str]:
+    """Encoding, the first rows as a grid (for the header), and the delimiter of a CSV file."""
+    with open(path, "rb") as fh:
+        sample = fh.read(1 << 20)
+    cut = sample.rfind(b"\n") + 1 if len(sample) == 1 << 20 else len(sample)
+    encoding = encoding or detect_encoding(sample[:cut] or sample)
+    text = sample[:cut].decode(encoding, errors="replace")
+    delimiter = _sniff_delimiter(text)
+    lines = text.splitlines(keepends=True)[:HEADER_SCAN_ROWS]
+    return encoding, Grid(path, None, list(csv.reader(io.StringIO("".join(lines)), delimiter=delimiter))), delimiter
+
+
+def _parse_chunk(chunk: pd.DataFrame, first_row: int, columns: dict[str, int], names: dict[str, str],
+                 unknown: list[tuple[int, str]], parser: "_ColumnParser", model: Model):
+    """``_parse_body`` on a DataFrame of text cells (a CSV chunk), column-wise: no row lists."""
+    cells = {j: chunk[j].to_numpy(dtype=object) for j in chunk.columns}
+    blank = np.ones(len(chunk), dtype=bool)
+    for arr in cells.values():
+        # Only rows still blank so far need looking at: usually none after the first column.
+        idx = np.flatnonzero(blank)
+        if not len(idx):
+            break
+        has = _apply_unique(pd.Series(arr[idx], dtype=object), lambda v: not _is_blank(v))[0]
+        blank[idx[has.to_numpy(dtype=bool)]] = False
+    keep = np.flatnonzero(~blank)
+    rownums = keep.astype(np.int64) + first_row
+    data = {}
+    for key, j in columns.items():
+        values = pd.Series(cells[j][keep], dtype=object)
+        data[key] = parser.parse(model.fields[key], values, rownums, names[key])
+    frame = pd.DataFrame(data)
+    frame["_row"] = rownums
+    extra = None
+    if unknown and len(keep):
+        extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cells[j][keep]]
+                              for j, text in unknown})
+    return frame, extra
+
+
+def read_records_streaming(path: Path, kind: str, model: Model, problems: Problems, *,
+                           keep: set[str] | None, lang: str = "zh",
+                           chunk_rows: int = STREAM_CHUNK_ROWS) -> SourceTable | None:
+    """A large record export (CSV) read in chunks of ``chunk_rows``, in bounded memory.
+
+    Each chunk is parsed exactly as ``read_source`` parses a whole file (same problems, same row
+    numbers); then rows whose code is valid but not in ``keep`` (the applicants' codes) are
+    dropped and only counted (``SourceTable.dropped``). Rows with an invalid or empty code are
+    kept, so merging reports them (or matches them by name) as it does in memory. ``keep=None``
+    keeps every row.
+    """
+    from cluster_credit_cli.identity import normalize_codes
+
+    path = Path(path)
+    if not path.is_file():
+        problems.add(path.name, None, None, None, "file_not_found", f"{path}: file not found")
+        return None
+    encoding, head, delimiter = _csv_head(path, None)
+    layout = _layout(head, path, kind, model, problems)
+    if layout is None:
+        return None
+    local = Problems()  # parse problems, re-ordered below
+    h, header, columns, names, unknown = layout
+    if len(head.rows) > h + 1 and _is_hint_row(head.rows[h + 1], model, kind):
+        h += 1  # the hint row of a ccredit template, as read_source skips it
+    width = max(len(r) for r in head.rows)
+    parser = _ColumnParser(model, local, path.name, None, lang)
+    reader = pd.read_csv(path, header=None, names=list(range(width)), skiprows=h + 1, dtype=str,
+                         keep_default_na=False, sep=delimiter, engine="c", skip_blank_lines=False,
+                         quoting=csv.QUOTE_MINIMAL, encoding=encoding, encoding_errors="replace",
+                         chunksize=chunk_rows)
+    frames, extras, dropped, offset = [], [], 0, h + 2
+    for chunk in reader:
+        frame, extra = _parse_chunk(chunk, offset, columns, names, unknown, parser, model)
+        offset += len(chunk)
+        if keep is not None and "code" in frame and len(frame):
+            codes, reasons = normalize_codes(frame["code"].fillna(""))
+            drop = (reasons.isna() & ~codes.isin(keep)).to_numpy()
+            dropped += int(drop.sum())
+            frame = frame[~drop]
+            extra = extra[~drop] if extra is not None else None
+        frames.append(frame.reset_index(drop=True))
+        if extra is not None:
+            extras.append(extra.reset_index(drop=True))
+        del chunk
+    # Problems in the order a whole-file parse gives: column by column, then phase, then row.
+    order = {names[k]: i for i, k in enumerate(columns)}
+    ranked = sorted(enumerate(local), key=lambda ip: (order.get(ip[1].column, -1),
+                                                      _PARSE_PHASE.get(ip[1].code, 0), ip[0]))
+    problems.extend([p for _, p in ranked])
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    extra_all = pd.concat(extras, ignore_index=True) if extras else None
+    return SourceTable(kind, path, None, h + 1, data, names, [t for _, t in unknown], extra_all, dropped)

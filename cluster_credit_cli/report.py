@@ -59,12 +59,22 @@ def _rule_text(model: Model, key: str, lang: str) -> str:
     return ("mean of " if en else "平均：") + " | ".join(texts) if kind == "mean" else texts[0]
 
 
+# Above this many rows the indicator / provenance sheets go to CSV beside the workbook: a
+# workbook with millions of detail cells takes minutes to write and to open (see benchmarks/README.md).
+DEFAULT_DETAIL_LIMIT = 250_000
+
+
 def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int | None = None) -> WriteOutcome:
-    """The ranked rating workbook; returns where it was written (see ``atomic``)."""
+    """The ranked rating workbook; returns where it was written (see ``atomic``).
+
+    ``detail_limit``: the most rows the indicator and provenance sheets hold in the workbook
+    (default ``DEFAULT_DETAIL_LIMIT``, never more than Excel's row limit); beyond it that sheet
+    is a CSV beside the workbook and the sheet says where.
+    """
     lang, model = result.lang, result.model
     ranked = result.ranked()
     dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
-    detail_limit = detail_limit or EXCEL_MAX_ROWS - 10
+    detail_limit = min(detail_limit or DEFAULT_DETAIL_LIMIT, EXCEL_MAX_ROWS - 10)
     with Workbook(path) as wb:
         _ratings_sheet(wb, ranked, model, dims1, lang)
         _grades_sheet(wb, result, lang)
@@ -89,8 +99,9 @@ def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list
             Column(f"{t('requested', lang)}（{model.pool.get('unit', '')}）", "number", 0),
             Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
     cols += [Column(f"{model.nodes[k].label(lang)}（{model.nodes[k].weight:g}）", "number") for k in dims1]
+    records = ranked.to_dict("records")
     rows = []
-    for _, r in ranked.iterrows():
+    for r in records:
         rows.append([r["rank"] if pd.notna(r["rank"]) else None, r["code"], r["name"], r["total_display"],
                      r["base"], r["bonus"], r["grade"] if isinstance(r["grade"], str) else None,
                      status_words(r["status"], lang), "；".join(r["reasons"]) if lang != "en" else "; ".join(r["reasons"]),
@@ -98,7 +109,7 @@ def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list
     sheet, _ = write_table(wb, t("sheet.ratings", lang), cols, rows)
     # Grade colours on the grade cell only, so the sheet prints well in black and white too.
     gcol = 6
-    for i, (_, r) in enumerate(ranked.iterrows()):
+    for i, r in enumerate(records):
         extra = _grade_fmt(wb, model, r["grade"])
         if extra:
             wb.write_cell(sheet, i + 1, gcol, r["grade"], wb.fmt(**extra, align="center"))
@@ -145,21 +156,28 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
             Column(t("score", lang), "number", 0), Column(t("weight", lang), "number", 6),
             Column(t("points", lang), "number", 4), Column(t("source", lang), width=40)]
     leaves = model.leaves()
-    source_of = _leaf_sources(model, merged, lang)
     codes = [c for c in ranked["code"] if c not in merged.conflict_codes]
     names = dict(zip(ranked["code"], ranked["name"]))
     total_rows = len(codes) * len(leaves)
+    # Whole-column lookups up front: a per-cell .at is the slow part of a 40,000-firm sheet.
+    pos = scores.scores.index.get_indexer(pd.Index(codes))
+    score_arr = scores.scores[leaves].to_numpy(dtype=float)[pos] if len(codes) else np.zeros((0, len(leaves)))
+    input_arr = scores.inputs[leaves].to_numpy(dtype=object)[pos] if len(codes) else np.zeros((0, len(leaves)), object)
+    source_arr = _leaf_source_table(model, merged, leaves, codes)
+    labels = [model.nodes[k].label(lang) for k in leaves]
+    weights = [model.effective[k] for k in leaves]
 
     def rows():
-        for code in codes:
-            for k in leaves:
-                score = scores.scores.at[code, k]
-                shown = scores.inputs.at[code, k]
+        for i, code in enumerate(codes):
+            name = names[code]
+            srow, irow, orow = score_arr[i], input_arr[i], source_arr[i]
+            for j, k in enumerate(leaves):
+                score = srow[j]
+                shown = irow[j]
                 if isinstance(shown, float) and np.isnan(shown):
                     shown = None
-                w = model.effective[k]
-                yield [code, names[code], k, model.nodes[k].label(lang), shown, score, w, w * score,
-                       source_of(code, k)]
+                w = weights[j]
+                yield [code, name, k, labels[j], shown, score, w, w * score, orow[j]]
 
     if total_rows > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.indicators', lang)}.csv")
@@ -191,6 +209,47 @@ def _leaf_sources(model: Model, merged, lang: str):
     return describe
 
 
+def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]) -> list[list[str]]:
+    """``_leaf_sources`` for every (code, leaf) at once: one string per field and code, then joined."""
+    n = len(codes)
+    index = pd.Index(codes)
+    per_field: dict[str, np.ndarray] = {}
+
+    def field_sources(f: str) -> np.ndarray:
+        if f in per_field:
+            return per_field[f]
+        out = np.full(n, "", dtype=object)
+        if f in merged.winner and n:
+            win = merged.winner[f].reindex(index).fillna("").to_numpy(dtype=object)
+            for src in set(win) - {""}:
+                table = merged.tables[src]
+                mask = win == src
+                rows = merged.aligned[src]["_row"].reindex(index[mask]).to_numpy()
+                prefix = f"{table.file.name}/{table.sheet or ''}/"
+                suffix = f"/{table.columns.get(f, f)}"
+                out[mask] = [f"{prefix}{int(r)}{suffix}" for r in rows]
+        per_field[f] = out
+        return out
+
+    columns = []
+    for key in leaves:
+        rule = model.rules[key]
+        if rule["kind"] == "count":
+            t_ = merged.tables.get("credit_system")
+            text = (f"{t_.file.name}（{len(merged.records) if merged.records is not None else 0} records）"
+                    if t_ is not None else "")
+            columns.append([text] * n)
+            continue
+        arrays = [field_sources(f) for f in rule.get("_inputs", [])]
+        if not arrays:
+            columns.append([""] * n)
+        elif len(arrays) == 1:
+            columns.append(arrays[0].tolist())
+        else:
+            columns.append(["; ".join(dict.fromkeys(b for b in bits if b)) for bits in zip(*arrays)])
+    return [list(r) for r in zip(*columns)] if columns and n else [[""] * len(leaves) for _ in range(n)]
+
+
 def write_model_sheet(wb: Workbook, model: Model, lang: str) -> None:
     cols = [Column(t("key", lang)), Column(t("level", lang), "int"), Column(t("indicator", lang), width=20),
             Column(t("parent", lang)), Column(t("printed_weight", lang), "number", 2),
@@ -210,7 +269,8 @@ def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int,
     labels = {k: f.header(lang) for k, f in model.fields.items()}
     cols = [Column(t("code", lang)), Column(t("field", lang)), Column(t("value", lang)), Column(t("source", lang)),
             Column(t("file", lang)), Column(t("sheet", lang)), Column(t("row", lang), "int"), Column(t("column", lang))]
-    rows = ([r.code, labels.get(r.field, r.field), _cell(r.value), _source_label(model, r.source, lang), r.file,
+    src_labels = {k: _source_label(model, k, lang) for k in set(prov["source"])} if len(prov) else {}
+    rows = ([r.code, labels.get(r.field, r.field), _cell(r.value), src_labels[r.source], r.file,
              r.sheet, r.row, r.column] for r in prov.itertuples(index=False))
     if len(prov) > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.provenance', lang)}.csv")
@@ -242,7 +302,7 @@ def _missing_sheet(wb: Workbook, ranked: pd.DataFrame, lang: str) -> None:
             Column(t("missing", lang), width=80)]
     sep = "; " if lang == "en" else "；"
     rows = [[r["code"], r["name"], status_words(r["status"], lang), sep.join(r["missing"])]
-            for _, r in ranked.iterrows() if r["missing"]]
+            for r in ranked.to_dict("records") if r["missing"]]
     write_table(wb, t("sheet.missing", lang), cols, rows)
 
 
@@ -284,14 +344,15 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
     import csv
 
     from cluster_credit_cli.atomic import atomic_path
-    from cluster_credit_cli.excel import escape_for_text_output
+    from cluster_credit_cli.excel import INJECTION_PREFIXES
 
     with atomic_path(path) as (tmp, _):
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(header)
-            for row in rows:
-                w.writerow([escape_for_text_output(v) for v in row])
+            # escape_for_text_output inlined: millions of cells for a city's detail CSVs.
+            w.writerows([("'" + v) if isinstance(v, str) and v.startswith(INJECTION_PREFIXES) else v for v in row]
+                        for row in rows)
 
 
 def write_json(result: RoundResult, path: Path) -> WriteOutcome:

@@ -90,17 +90,28 @@ def _inputs_missing(merged: Merged, names: list[str]) -> np.ndarray:
     return miss
 
 
+def choice_keys(values: pd.Series) -> pd.Series:
+    """``values.map(normalize_choice)``, computed once per distinct value (records repeat a few kinds)."""
+    arr = values.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    keys = np.array([normalize_choice(u) for u in uniques] + [""], dtype=object)
+    out = keys[codes]  # -1 (missing) picks the placeholder, replaced just below
+    for p in np.flatnonzero(codes < 0):
+        out[p] = normalize_choice(arr[p])  # None -> "", NaN -> "nan", as a per-cell map gives
+    return pd.Series(out, index=values.index, dtype=object)
+
+
 def count_records(records: pd.DataFrame | None, codes: pd.Index, rule: dict, as_of: _dt.date) -> np.ndarray:
     """Records of the rule's types (and role) dated in [as_of − window, as_of], per code."""
     if records is None or not len(records):
         return np.zeros(len(codes))
     types = {normalize_choice(t) for t in rule["record_types"]}
-    kinds = records["record_type"].map(normalize_choice) if "record_type" in records else None
+    kinds = choice_keys(records["record_type"]) if "record_type" in records else None
     mask = kinds.isin(types).to_numpy().copy() if kinds is not None else np.zeros(len(records), dtype=bool)
     if rule.get("role"):
         roles = {normalize_choice(r) for r in rule["role"]}
         if "role" in records:
-            mask &= records["role"].map(normalize_choice).isin(roles).to_numpy()
+            mask &= choice_keys(records["role"]).isin(roles).to_numpy()
         else:
             mask &= False
     start = pd.Timestamp(months_before(as_of, int(rule["window_months"])))

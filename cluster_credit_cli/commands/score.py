@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from cluster_credit_cli.cli import app
+from cluster_credit_cli.progress import StageProgress
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
                                                 check_lang, existing_file, guard, parse_as_of)
 
@@ -25,6 +26,9 @@ WeightsOpt = typer.Option(None, "--weights", help="Weight table (layout of ccred
 DbOpt = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH", help="Rating register (SQLite) to "
                      "record the run in (default: ccredit.db beside the output workbook).")
 NoDbOpt = typer.Option(False, "--no-db", help="Do not record this run in the rating register.")
+DetailLimitOpt = typer.Option(None, "--detail-limit", min=1, metavar="ROWS",
+                              help="Most rows of the indicator/provenance sheets kept in the workbook; "
+                                   "larger ones go to CSV beside it (default 250000).")
 
 
 def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool, lang: str, as_of: Optional[str],
@@ -58,6 +62,7 @@ def score(
     as_of: Optional[str] = AsOfOpt, out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
     lang: str = LangOpt, config: Optional[Path] = ConfigOpt, strict: bool = StrictOpt,
     weights: Optional[Path] = WeightsOpt, db: Optional[Path] = DbOpt, no_db: bool = NoDbOpt,
+    detail_limit: Optional[int] = DetailLimitOpt,
     quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Score a review round: read, merge, score, apply gates, grade, rank and share out the pool.
@@ -78,11 +83,13 @@ def score(
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
-    result = score_round(applicants, sources, model=model, as_of=day, lang=lang)
-    target = out or report.default_output(applicants, day, lang)
-    outcomes = [report.write_rating_workbook(result, target)]
-    if json_path:
-        outcomes.append(report.write_json(result, json_path))
+    with StageProgress.for_cli(quiet, lang) as progress:  # drawn only on a terminal, for long runs
+        result = score_round(applicants, sources, model=model, as_of=day, lang=lang, progress=progress)
+        target = out or report.default_output(applicants, day, lang)
+        progress("write")
+        outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
+        if json_path:
+            outcomes.append(report.write_json(result, json_path))
     run_id = None
     if not no_db:
         from cluster_credit_cli.register import default_db_path, record_run
@@ -125,11 +132,14 @@ def check(
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
-    result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True)
-    target = out or report.default_output(applicants, day, lang, kind="feedback")
-    outcomes = [report.write_feedback_workbook(result, target)]
-    if json_path:
-        outcomes.append(report.write_json(result, json_path))
+    with StageProgress.for_cli(quiet, lang) as progress:
+        result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True,
+                             progress=progress)
+        target = out or report.default_output(applicants, day, lang, kind="feedback")
+        progress("write")
+        outcomes = [report.write_feedback_workbook(result, target)]
+        if json_path:
+            outcomes.append(report.write_json(result, json_path))
     if not quiet:
         print_check_summary(result, sources, outcomes)
     needs_work = bool(result.problems) or any(result.table["missing"].map(len) > 0) or bool(result.merged.conflict_codes)
