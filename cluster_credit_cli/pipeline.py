@@ -54,6 +54,16 @@ class RoundResult:
     stats: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     tool_version: str = __version__
+    sensitivity: Any = None  # sensitivity.SensitivityResult when asked for (--sensitivity N)
+
+    def add_sensitivity(self, draws: int, *, spread: float = 0.2, seed: int | None = None) -> None:
+        """Rescore under ``draws`` perturbed weight vectors (see ``sensitivity``); conflicts excluded."""
+        from cluster_credit_cli.sensitivity import rank_sensitivity
+
+        table = self.table.set_index("code")
+        codes = [c for c in table.index if c not in self.merged.conflict_codes]
+        self.sensitivity = rank_sensitivity(self.model, self.scores.scores.loc[codes], draws=draws, spread=spread,
+                                            seed=seed, rankable=table.loc[codes, "graded"].to_numpy(dtype=bool))
 
     @property
     def config_hash(self) -> str:
@@ -103,6 +113,7 @@ class RoundResult:
             "problems": self.problems.as_dicts(),
             "grades": self.grade_counts(), "pool": self.pool(),
             "enterprises": ents,
+            **({"sensitivity": self.sensitivity.as_dict()} if self.sensitivity is not None else {}),
         }
 
 

@@ -14,7 +14,8 @@ import threading
 import time
 
 STAGES = {"read": ("读取输入文件", "reading the inputs"), "merge": ("合并各来源数据", "merging the sources"),
-          "score": ("计分、否决与评级", "scoring, gates and grades"), "write": ("写出评级结果", "writing the results")}
+          "score": ("计分、否决与评级", "scoring, gates and grades"),
+          "sensitivity": ("权重敏感性分析", "weight sensitivity"), "write": ("写出评级结果", "writing the results")}
 
 
 class StageProgress:

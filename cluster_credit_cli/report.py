@@ -84,6 +84,10 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
         _missing_sheet(wb, ranked, lang)
         write_problems_sheet(wb, result.problems.as_dicts(), lang)
         _run_sheet(wb, result, lang)
+        if result.sensitivity is not None:
+            from cluster_credit_cli.sensitivity import write_sensitivity_sheet
+
+            write_sensitivity_sheet(wb, result.sensitivity, model, lang, dict(zip(ranked["code"], ranked["name"])))
     return wb.close()
 
 
