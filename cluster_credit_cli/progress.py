@@ -18,6 +18,9 @@ STAGES = {"read": ("读取输入文件", "reading the inputs"), "merge": ("合�
           "sensitivity": ("权重敏感性分析", "weight sensitivity"), "write": ("写出评级结果", "writing the results")}
 
 
+OPTIONAL_STAGES = {"sensitivity"}  # counted only in runs that have them
+
+
 class StageProgress:
     def __init__(self, enabled: bool, lang: str = "zh", delay: float = 0.7, console=None):
         self.enabled = enabled
@@ -39,7 +42,8 @@ class StageProgress:
     def text(self, name: str) -> str:
         label = STAGES.get(name, (name, name))[1 if self.lang == "en" else 0]
         n = len(self.seen)
-        return f"[{n}/{len(STAGES)}] {label} …  {time.perf_counter() - self._t0:.0f} s"
+        total = len(STAGES) - len(OPTIONAL_STAGES) + len(OPTIONAL_STAGES & set(self.seen))
+        return f"[{n}/{total}] {label} …  {time.perf_counter() - self._t0:.0f} s"
 
     def __call__(self, name: str) -> None:
         self.current = name
