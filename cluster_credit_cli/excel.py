@@ -18,7 +18,7 @@ import math
 import os
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -251,8 +251,3 @@ def write_table(
     if autofilter and columns:
         sheet.autofilter(r0, 0, r0 + max(n, 1), len(columns) - 1)
     return sheet, n
-
-
-def write_key_values(wb: Workbook, sheet_name: str, items: Sequence[tuple[str, Any]], headers=("项目", "内容")):
-    """A two-column sheet (run information and the like)."""
-    return write_table(wb, sheet_name, [Column(headers[0]), Column(headers[1])], items, autofilter=False)

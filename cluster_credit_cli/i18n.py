@@ -57,9 +57,6 @@ STATUS: dict[str, tuple[str, str]] = {
     "conflict": ("申报记录冲突", "conflicting applicant rows"),
 }
 
-SOURCE_KIND_FALLBACK = {"applicants": ("申报材料", "Applicant forms")}
-
-
 def t(key: str, lang: str) -> str:
     zh, en = LABELS[key]
     return en if lang == "en" else zh

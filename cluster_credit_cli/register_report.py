@@ -34,7 +34,7 @@ L = {
     "count": ("企业数", "Count"), "row_pct": ("行百分比", "Row percent"), "sum": ("合计", "Total"),
     "grade_then": ("评级时等级", "Grade then"), "grade_now": ("重算等级", "Grade now"),
     "total_then": ("评级时总分", "Total then"), "total_now": ("重算总分", "Total now"),
-    "events": ("新增事件", "New events"), "reasons": ("原因", "Reasons"), "type": ("类型", "Type"),
+    "reasons": ("原因", "Reasons"), "type": ("类型", "Type"),
     "date": ("日期", "Date"), "doc_no": ("文书编号", "Document no."), "role": ("当事人角色", "Role"),
     "detail": ("说明", "Detail"), "file": ("文件", "File"), "row": ("行", "Row"), "item": ("项目", "Item"),
     "content": ("内容", "Content"), "severity": ("级别", "Severity"), "column": ("列", "Column"),

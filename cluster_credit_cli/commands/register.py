@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from cluster_credit_cli.cli import app
-from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, QuietOpt, check_lang,
+from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
                                                 existing_file, guard, parse_as_of)
 
 RegDbOpt = typer.Option(Path("ccredit.db"), "--db", envvar="CCREDIT_DB", metavar="PATH",
