@@ -18,10 +18,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from cluster_credit_cli import reading  # noqa: E402
-from cluster_credit_cli import survey_stats as ss  # noqa: E402
-from cluster_credit_cli.reading import Grid  # noqa: E402
-from cluster_credit_cli.survey_codebook import load_codebook  # noqa: E402
+from cluster_credit_cli.inputs import reading  # noqa: E402
+from cluster_credit_cli.survey import stats as ss  # noqa: E402
+from cluster_credit_cli.inputs.reading import Grid  # noqa: E402
+from cluster_credit_cli.survey.codebook import load_codebook  # noqa: E402
 from survey_util import codebook  # noqa: E402
 
 

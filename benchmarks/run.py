@@ -85,8 +85,8 @@ def _rss_mb() -> float:
 # -- workers (run in the child) --------------------------------------------------------------------
 
 def _sources(applicants: Path):
-    from cluster_credit_cli.discovery import discover_sources
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.inputs.discovery import discover_sources
+    from cluster_credit_cli.model.config import load_model
 
     model = load_model(None)
     given = dict(panel=None, auditor=None, association=None, innovation=None, credit_system=None, bank=None)
@@ -96,8 +96,8 @@ def _sources(applicants: Path):
 def work_stages(data: Path, out: Path, detail_limit: int | None) -> dict:
     import datetime as dt
 
-    from cluster_credit_cli import report
-    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.outputs import rating_workbook as report
+    from cluster_credit_cli.rating.pipeline import score_round
 
     t0 = time.perf_counter()
     applicants = data / APPLICANTS
@@ -127,7 +127,7 @@ def work_floor_read(data: Path) -> dict:
     import pandas as pd
     from python_calamine import CalamineWorkbook
 
-    from cluster_credit_cli.reading import detect_encoding
+    from cluster_credit_cli.inputs.reading import detect_encoding
 
     t0 = time.perf_counter()
     cells = 0
@@ -204,11 +204,11 @@ def work_mergescore(data: Path, repeat: int) -> dict:
     """merge + score + gates + assembling the table, inputs already in memory (no I/O)."""
     import datetime as dt
 
-    from cluster_credit_cli.gates import evaluate_gates
-    from cluster_credit_cli.merge import merge_sources
-    from cluster_credit_cli.pipeline import _assemble, read_inputs
+    from cluster_credit_cli.rating.gates import evaluate_gates
+    from cluster_credit_cli.rating.merge import merge_sources
+    from cluster_credit_cli.rating.pipeline import _assemble, read_inputs
     from cluster_credit_cli.problems import Problems
-    from cluster_credit_cli.scoring import score_all
+    from cluster_credit_cli.rating.scoring import score_all
 
     applicants = data / APPLICANTS
     model, sources = _sources(applicants)
@@ -235,10 +235,10 @@ def work_mergescore(data: Path, repeat: int) -> dict:
 
 def work_stream(data: Path) -> dict:
     """The applicants, then the record export streamed against their codes (as read_inputs does)."""
-    from cluster_credit_cli.model import load_model
-    from cluster_credit_cli.pipeline import _applicant_codes
+    from cluster_credit_cli.model.config import load_model
+    from cluster_credit_cli.rating.pipeline import _applicant_codes
     from cluster_credit_cli.problems import Problems
-    from cluster_credit_cli.reading import read_records_streaming, read_source
+    from cluster_credit_cli.inputs.reading import read_records_streaming, read_source
 
     model = load_model(None)
     problems = Problems()

@@ -48,5 +48,15 @@ def main(argv: list[str] | None = None) -> None:
     app(args=argv if argv is not None else sys.argv[1:], prog_name="ccredit")
 
 
-# Command modules register themselves on ``app``; they import only typer at module level.
-from cluster_credit_cli.commands import batch, model_cmd, register, score, survey, weights  # noqa: E402,F401
+def _build() -> None:
+    """Add every command module's commands and sub-apps; the modules never import this one."""
+    from cluster_credit_cli.commands import batch, model_cmd, register, score, survey, weights
+
+    for mod in (score, register, batch, model_cmd):
+        app.registered_commands += mod.app.registered_commands
+    app.add_typer(model_cmd.model_app, name="model")
+    app.add_typer(survey.survey_app, name="survey")
+    app.add_typer(weights.weights_app, name="weights")
+
+
+_build()

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cluster_credit_cli.excel import Column, Workbook, write_table  # noqa: E402
+from cluster_credit_cli.outputs.excel import Column, Workbook, write_table  # noqa: E402
 
 FIXED_TIME = dt.datetime(2026, 11, 1)  # a fixed creation time keeps regenerated files byte-identical
 

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from cluster_credit_cli.identity import make_code
-from cluster_credit_cli.model import load_model
+from cluster_credit_cli.inputs.identity import make_code
+from cluster_credit_cli.model.config import load_model
 
 AS_OF = dt.date(2026, 6, 30)
 ABSENT = object()  # leave the enterprise out of a source
@@ -241,7 +241,7 @@ def model():
 def run_round(folder: Path, ents: list[dict[str, Any]] | None = None, *, as_of: dt.date = AS_OF,
               model=None, lang: str = "zh", **kw: Any):
     """Build the files and score them (explicit sources, no discovery); returns the RoundResult."""
-    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.rating.pipeline import score_round
 
     paths = build_round(folder, ents, **kw)
     sources = {k: v for k, v in paths.items() if k != "applicants"}

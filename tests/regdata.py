@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from cluster_credit_cli.identity import make_code
+from cluster_credit_cli.inputs.identity import make_code
 
 
 def code(i: int) -> str:
@@ -92,8 +92,8 @@ def write_bank(path: Path, rows: list[tuple]) -> Path:
 
 
 def score(paths: dict[str, Path], as_of: dt.date):
-    from cluster_credit_cli.model import load_model
-    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.model.config import load_model
+    from cluster_credit_cli.rating.pipeline import score_round
 
     model = load_model()
     sources = {k: v for k, v in paths.items() if k != "applicants"}

@@ -21,7 +21,7 @@ import math
 import numpy as np
 import pytest
 
-from cluster_credit_cli import ahp
+from cluster_credit_cli.weights import ahp
 from cluster_credit_cli.problems import Problems
 
 

@@ -16,13 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 import cluster_credit_cli.atomic as atomic
-from cluster_credit_cli.batch import (
+from cluster_credit_cli.batch.run import (
     LOG_NAME, SUMMARY_NAME, BatchLocked, md_cell, run_batch, write_problems_csv,
 )
 from cluster_credit_cli.cli import app
-from cluster_credit_cli.lock import LOCK_NAME, run_lock
-from cluster_credit_cli.manifest import MANIFEST_FILE, load_entry
-from cluster_credit_cli.model import load_model
+from cluster_credit_cli.batch.lock import LOCK_NAME, run_lock
+from cluster_credit_cli.batch.manifest import MANIFEST_FILE, load_entry
+from cluster_credit_cli.model.config import load_model
 from hostile import BILLION_LAUGHS, declared_bomb, sheet_xml, write_cfb, write_xlsx
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
@@ -240,7 +240,7 @@ def test_round_without_applicants_fails(tmp_path, model):
 
 
 def test_unexpected_error_ends_only_that_round_and_is_retried(tmp_path, model, monkeypatch):
-    import cluster_credit_cli.pipeline as pipeline
+    import cluster_credit_cli.rating.pipeline as pipeline
 
     inbox, outbox = tmp_path / "in", tmp_path / "out"
     make_round(inbox, "a")
@@ -290,8 +290,8 @@ def test_usage_errors_exit_2(tmp_path):
 def _batch_process(inbox: str, outbox: str, start: float, result: str) -> None:
     import time
 
-    from cluster_credit_cli.batch import BatchLocked, run_batch
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.batch.run import BatchLocked, run_batch
+    from cluster_credit_cli.model.config import load_model
 
     m = load_model()
     while time.time() < start:
@@ -345,8 +345,8 @@ def test_stale_lock_and_claim_after_crash_are_taken_over(tmp_path, model):
 
 def _crash_in_replace(inbox: str, outbox: str) -> None:
     import cluster_credit_cli.atomic as at
-    from cluster_credit_cli.batch import run_batch
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.batch.run import run_batch
+    from cluster_credit_cli.model.config import load_model
 
     def crash(src, dst):
         if str(dst).endswith(".xlsx"):
@@ -459,7 +459,7 @@ def test_text_writers_escape_payloads_and_keep_numbers(tmp_path):
 
 
 def test_xlsx_writer_keeps_tab_and_cr_payloads_as_text(tmp_path):
-    from cluster_credit_cli.excel import Column, Workbook, write_table
+    from cluster_credit_cli.outputs.excel import Column, Workbook, write_table
 
     payloads = [*PAYLOADS, "\t=1+1", "\r=1+1"]
     with Workbook(tmp_path / "x.xlsx") as wb:

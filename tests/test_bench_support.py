@@ -16,10 +16,10 @@ import pytest
 from stdnum.cn import uscc
 from typer.testing import CliRunner
 
-from cluster_credit_cli import reading
+from cluster_credit_cli.inputs import reading
 from cluster_credit_cli.cli import app
-from cluster_credit_cli.model import load_model
-from cluster_credit_cli.pipeline import _applicant_codes, score_round
+from cluster_credit_cli.model.config import load_model
+from cluster_credit_cli.rating.pipeline import _applicant_codes, score_round
 from cluster_credit_cli.problems import Problems
 from cluster_credit_cli.progress import StageProgress
 

@@ -164,7 +164,7 @@ def test_discovery_ignores_owner_files_and_own_outputs(tmp_path):
 
 
 def test_candidate_files_skip_owner_hidden_temp_and_outputs(tmp_path, model):
-    from cluster_credit_cli.discovery import candidate_files, discover_sources
+    from cluster_credit_cli.inputs.discovery import candidate_files, discover_sources
 
     for n in ["合作银行征信.xlsx", "~$合作银行征信.xlsx", ".银行.xlsx", "银行.xlsx.tmp", "银行.tmp.xlsx",
               "银行_评级结果.xlsx", "bank_ratings.xlsx", "bank_feedback.xlsx", "银行_材料审核.xlsx", "银行.xlsx~",
@@ -204,7 +204,7 @@ def test_json_result_per_issue_2(tmp_path):
     data = json.loads(js.read_text(encoding="utf-8"))
     assert {"as_of", "config_hash", "warnings", "problems", "enterprises"} <= set(data)
     assert data["as_of"] == AS_OF
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.model.config import load_model
 
     assert data["config_hash"] == load_model().hash
     assert any(w.startswith("D41") for w in data["warnings"])

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cluster_credit_cli.entropy import entropy_weights
+from cluster_credit_cli.weights.entropy import entropy_weights
 
 
 def naive_entropy_weights(x):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cluster_credit_cli.filecheck import ERROR_CODES, Limits, col_number, detect_encoding, preflight
+from cluster_credit_cli.inputs.filecheck import ERROR_CODES, Limits, col_number, detect_encoding, preflight
 from cluster_credit_cli.problems import Problems
 from hostile import (
     BILLION_LAUGHS, EXTERNAL_ENTITY, biff8_workbook, declared_bomb, lying_size, real_ratio_bomb,
@@ -233,7 +233,7 @@ def test_entities_in_any_part_refused(tmp_path, part):
 
 
 def test_doctype_split_across_chunks_is_found(tmp_path, monkeypatch):
-    import cluster_credit_cli.filecheck as fc
+    import cluster_credit_cli.inputs.filecheck as fc
 
     monkeypatch.setattr(fc, "CHUNK", 7)  # every tag straddles chunk boundaries
     p = write_xlsx(tmp_path / "e.xlsx", [("S", "visible", sheet_xml(prolog=BILLION_LAUGHS))])

@@ -122,7 +122,7 @@ def test_bank_veto_explicit_overdue_and_personal_credit(tmp_path):
 def test_bank_veto_overdue_from_extra_rows_takes_the_maximum(tmp_path):
     from conftest import BANK_HEADER, bank, build_round, write_xlsx
 
-    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.rating.pipeline import score_round
 
     paths = build_round(tmp_path, [ent(1)])
     write_xlsx(paths["bank"], [bank(1, 近24个月最长逾期天数=10), bank(1, 近24个月最长逾期天数=95)], BANK_HEADER)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import code
 
-from cluster_credit_cli.identity import code_problem, make_code, normalize_code, normalize_codes, normalize_name
+from cluster_credit_cli.inputs.identity import code_problem, make_code, normalize_code, normalize_codes, normalize_name
 
 GOOD = code(1)  # 91441900000000001W
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_credit_cli.lock import (
+from cluster_credit_cli.batch.lock import (
     LOCK_NAME, ExclusiveFile, LockHeld, LockInfo, claim_name, pid_alive, round_claim, run_lock, try_claim,
 )
 

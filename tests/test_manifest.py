@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cluster_credit_cli import __version__
-from cluster_credit_cli.manifest import (
+from cluster_credit_cli.batch.manifest import (
     MANIFEST_FILE, RoundRecord, content_key, entry_path, idempotency_key, load_all, load_entry, rebuild,
     save_entry, sha256_file, up_to_date,
 )

@@ -9,7 +9,7 @@ import pytest
 from conftest import (ABSENT, AS_OF, AUDITOR_HEADER, BANK_HEADER, applicant, auditor, bank, build_round, code,
                       default_model, ent, name, problem_codes, record, row_of, run_round, write_xlsx)
 
-from cluster_credit_cli.pipeline import score_round
+from cluster_credit_cli.rating.pipeline import score_round
 
 
 def rescore(paths, **kw):

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cluster_credit_cli.cli import app
-from cluster_credit_cli.model import DEFAULT_CONFIG, load_model
+from cluster_credit_cli.model.config import DEFAULT_CONFIG, load_model
 from cluster_credit_cli.problems import ConfigError
 
 runner = CliRunner()

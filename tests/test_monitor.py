@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 import regdata as R
 from cluster_credit_cli.cli import app
-from cluster_credit_cli.model import load_model
-from cluster_credit_cli.monitor import monitor
-from cluster_credit_cli.register import record_run
+from cluster_credit_cli.model.config import load_model
+from cluster_credit_cli.register.monitor import monitor
+from cluster_credit_cli.register.store import record_run
 
 runner = CliRunner()
 D = dt.date

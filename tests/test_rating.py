@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import code, ent, row_of, run_round
 
-from cluster_credit_cli.rating import grade_of, pool_summary, rank_and_quota, round_half_up
+from cluster_credit_cli.rating.grades import grade_of, pool_summary, rank_and_quota, round_half_up
 
 
 @pytest.mark.parametrize("total,shown", [

@@ -10,7 +10,7 @@ from conftest import (AUDITOR_HEADER, CREDIT_HEADER, applicant, auditor, code, e
                       write_csv, write_xlsx)
 
 from cluster_credit_cli.problems import Problems
-from cluster_credit_cli.reading import detect_encoding, parse_date_value, parse_number_text, read_source
+from cluster_credit_cli.inputs.reading import detect_encoding, parse_date_value, parse_number_text, read_source
 
 D = dt.date(2023, 5, 6)
 
@@ -76,7 +76,7 @@ def test_unknown_columns_are_kept(tmp_path, model):
 def test_ignored_columns_reach_the_run_inputs(tmp_path):
     from conftest import build_round, default_model
 
-    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.rating.pipeline import score_round
 
     paths = build_round(tmp_path, [ent(1)])
     write_xlsx(paths["applicants"], [applicant(1, 审核人="王")])
@@ -102,7 +102,7 @@ def test_missing_required_column_is_one_clear_problem(tmp_path, model):
 def test_missing_required_column_in_a_round_skips_that_file(tmp_path):
     from conftest import build_round, default_model
 
-    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.rating.pipeline import score_round
 
     paths = build_round(tmp_path, [ent(1)])
     write_xlsx(paths["auditor"], [auditor(1)], drop=("负债总额",))
@@ -118,7 +118,7 @@ def test_missing_required_column_in_a_round_skips_that_file(tmp_path):
 def test_applicants_without_code_column_is_a_usage_error(tmp_path, model):
     from conftest import build_round
 
-    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.rating.pipeline import score_round
     from cluster_credit_cli.problems import UsageError
 
     paths = build_round(tmp_path, [ent(1)])
@@ -249,7 +249,7 @@ def test_csv_round_scores_like_xlsx(tmp_path):
 
 
 def test_template_hint_row_is_skipped(tmp_path, model):
-    from cluster_credit_cli.templates import write_template
+    from cluster_credit_cli.outputs.templates import write_template
 
     from openpyxl import load_workbook
 
@@ -270,7 +270,7 @@ def test_template_hint_row_is_skipped(tmp_path, model):
 def test_first_visible_sheet_or_the_configured_one(tmp_path, model):
     from openpyxl import Workbook
 
-    from cluster_credit_cli.model import build_model
+    from cluster_credit_cli.model.config import build_model
 
     wb = Workbook()
     notes = wb.active

@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 import regdata as R
-from cluster_credit_cli import register
+from cluster_credit_cli.register import store as register
 from cluster_credit_cli.cli import app
-from cluster_credit_cli.register import (ABSENT, NOT_GRADED, SCHEMA_VERSION, RegisterError, compare_runs, connect,
+from cluster_credit_cli.register.store import (ABSENT, NOT_GRADED, SCHEMA_VERSION, RegisterError, compare_runs, connect,
                                          history, list_runs, pool_ledger, record_run)
 
 runner = CliRunner()

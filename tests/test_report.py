@@ -14,7 +14,7 @@ import pytest
 from conftest import AS_OF, code, ent, name, record, run_round
 from openpyxl import load_workbook
 
-from cluster_credit_cli.report import write_json, write_rating_workbook
+from cluster_credit_cli.outputs.rating_workbook import write_json, write_rating_workbook
 
 GOLDEN = Path(__file__).parent / "golden"
 FORMULA_NAME = '=HYPERLINK("http://x","y")'

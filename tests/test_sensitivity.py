@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cluster_credit_cli.model import load_model
-from cluster_credit_cli.sensitivity import _competition_ranks, perturbed_weights, rank_sensitivity
+from cluster_credit_cli.model.config import load_model
+from cluster_credit_cli.weights.sensitivity import _competition_ranks, perturbed_weights, rank_sensitivity
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cluster_credit_cli.problems import ConfigError
-from cluster_credit_cli.survey_codebook import calc_expression, load_codebook, parse_interval
-from cluster_credit_cli.survey_relevant import RelevantError, parse_relevant
+from cluster_credit_cli.survey.codebook import calc_expression, load_codebook, parse_interval
+from cluster_credit_cli.survey.relevant import RelevantError, parse_relevant
 from survey_util import codebook
 
 

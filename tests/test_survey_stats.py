@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cluster_credit_cli.problems import UsageError
-from cluster_credit_cli.survey_codebook import load_codebook
-from cluster_credit_cli.survey_stats import (analyse, crosstab, exact_percent, frequencies, largest_remainder, likert,
+from cluster_credit_cli.survey.codebook import load_codebook
+from cluster_credit_cli.survey.stats import (analyse, crosstab, exact_percent, frequencies, largest_remainder, likert,
                                              read_responses, round_half_up)
 from survey_util import codebook, responses
 
@@ -350,10 +350,10 @@ def test_crosstab_rejects_multi_and_unknown(tmp_path, small):
 
 def test_vectorised_large(tmp_path):
     """100,000 x 30 codes through the same path (correctness of the bulk path, no timing)."""
-    from cluster_credit_cli.survey_stats import SurveyData, frequencies as freq
+    from cluster_credit_cli.survey.stats import SurveyData, frequencies as freq
     from cluster_credit_cli.problems import Problems
     import pandas as pd
-    from cluster_credit_cli.survey_stats import _code_question, _Col
+    from cluster_credit_cli.survey.stats import _code_question, _Col
 
     cbp = codebook(tmp_path / "cb.xlsx", [["select_one s", f"q{i}", f"Q{i}"] for i in range(30)],
                    [["s", str(k), f"L{k}"] for k in range(1, 6)])

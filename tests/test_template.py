@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cluster_credit_cli.cli import app
 from cluster_credit_cli.problems import Problems
-from cluster_credit_cli.reading import read_source
+from cluster_credit_cli.inputs.reading import read_source
 
 runner = CliRunner()
 KINDS = ["applicants", "panel", "auditor", "association", "innovation", "credit_system", "bank"]
@@ -53,7 +53,7 @@ def test_every_kind_has_headers_hints_and_validations(tmp_path, model, kind):
     assert ws.freeze_panes == "A3"
     assert ws.title == model.sources[kind].label
     # Every header reads back as the field it stands for.
-    from cluster_credit_cli.reading import header_index
+    from cluster_credit_cli.inputs.reading import header_index
     from cluster_credit_cli.text import normalize_header
 
     index = header_index(model, kind)

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cluster_credit_cli.cli import app
-from cluster_credit_cli.model import load_model
+from cluster_credit_cli.model.config import load_model
 from cluster_credit_cli.problems import ConfigError, Problems
-from cluster_credit_cli.weighting import (_norm, matrices_from_rows, node_index, read_weight_table,
+from cluster_credit_cli.weights.tables import (_norm, matrices_from_rows, node_index, read_weight_table,
                                           weight_config_text)
 
 ROOT = Path(__file__).resolve().parent.parent

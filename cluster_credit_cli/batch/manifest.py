@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_credit_cli.atomic import atomic_write_text
-from cluster_credit_cli.lock import claim_name
+from cluster_credit_cli.batch.lock import claim_name
 
 MANIFEST_DIR = "manifest"
 MANIFEST_FILE = "manifest.json"

@@ -36,8 +36,8 @@ from typing import Any, Callable
 from cluster_credit_cli import __version__
 from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
 from cluster_credit_cli.i18n import say, use_lang
-from cluster_credit_cli.lock import DEFAULT_MAX_AGE, LockHeld, LockInfo, run_lock, try_claim
-from cluster_credit_cli.manifest import (
+from cluster_credit_cli.batch.lock import DEFAULT_MAX_AGE, LockHeld, LockInfo, run_lock, try_claim
+from cluster_credit_cli.batch.manifest import (
     RoundRecord, load_entry, now_iso, rebuild, save_entry, sha256_file, up_to_date,
 )
 from cluster_credit_cli.problems import UsageError
@@ -229,7 +229,7 @@ def _run_rounds(inbox, outbox, report, log, lock, *, model, day, explicit, dry_r
 
 def _one_round(folder: Path, files: list[Path], outbox: Path, log, lock, *, model, day, explicit, dry_run,
                force, lang) -> RoundReport:
-    from cluster_credit_cli.discovery import discover_sources, find_applicants
+    from cluster_credit_cli.inputs.discovery import discover_sources, find_applicants
 
     name = folder.name
     started = now_iso()
@@ -287,8 +287,8 @@ def _one_round(folder: Path, files: list[Path], outbox: Path, log, lock, *, mode
 
 def _classify(folder: Path, inputs: list[dict[str, Any]]) -> None:
     """Record each input's preflight verdict (code and message) for the manifest and error report."""
-    from cluster_credit_cli.filecheck import preflight
-    from cluster_credit_cli.reading import MAX_COLS, MAX_ROWS
+    from cluster_credit_cli.inputs.filecheck import preflight
+    from cluster_credit_cli.inputs.reading import MAX_COLS, MAX_ROWS
 
     for i in inputs:
         v = preflight(folder / i["path"], max_rows=MAX_ROWS, max_cols=MAX_COLS)
@@ -315,8 +315,8 @@ def _retire(outbox: Path, kind: str, name: str) -> None:
 
 def _process(folder: Path, sources: dict[str, Path], problem: str | None, record: RoundRecord, outbox: Path, *,
              model, day, lang) -> RoundReport:
-    from cluster_credit_cli import report as rpt
-    from cluster_credit_cli.pipeline import score_round
+    from cluster_credit_cli.outputs import rating_workbook as rpt
+    from cluster_credit_cli.rating.pipeline import score_round
 
     name = folder.name
     result = None
@@ -362,7 +362,7 @@ def _process(folder: Path, sources: dict[str, Path], problem: str | None, record
 
 def md_cell(value: Any) -> str:
     """A Markdown table cell: formula-like text quoted, pipes escaped, line breaks flattened."""
-    from cluster_credit_cli.excel import escape_for_text_output
+    from cluster_credit_cli.outputs.excel import escape_for_text_output
 
     if value is None:
         return ""
@@ -376,7 +376,7 @@ def write_problems_csv(path: Path, problems: list[dict[str, Any]], lang: str) ->
     import csv
     import io
 
-    from cluster_credit_cli.excel import escape_for_text_output
+    from cluster_credit_cli.outputs.excel import escape_for_text_output
     from cluster_credit_cli.i18n import t
 
     keys = ["file", "sheet", "row", "column", "code", "message", "severity"]

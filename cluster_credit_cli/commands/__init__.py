@@ -1,1 +1,1 @@
-"""CLI command modules. Each registers its commands on ``cluster_credit_cli.cli.app``."""
+"""CLI command modules: each exposes ``app`` (its top-level commands) or a sub-app; ``cli.py`` registers them."""

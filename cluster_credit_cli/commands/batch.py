@@ -7,9 +7,11 @@ from typing import Optional
 
 import typer
 
-from cluster_credit_cli.cli import app
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang, err,
                                                 guard, parse_as_of)
+
+# This module's top-level commands; cli.py adds them to the root app (no import of cli here).
+app = typer.Typer()
 
 
 @app.command()
@@ -40,8 +42,8 @@ def batch(
 
     Example: ccredit batch \\\\server\\credit\\inbox --out \\\\server\\credit\\outbox --settle 120
     """
-    from cluster_credit_cli.batch import BatchLocked, run_batch
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.batch.run import BatchLocked, run_batch
+    from cluster_credit_cli.model.config import load_model
 
     check_lang(lang)
     day = parse_as_of(as_of) if as_of else None

@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 
-from cluster_credit_cli.cli import app
 from cluster_credit_cli.commands.common import ConfigOpt, DebugOpt, LangOpt, OutOpt, check_lang, guard
 
+# This module's top-level commands; cli.py adds them to the root app (no import of cli here).
+app = typer.Typer()
+
 model_app = typer.Typer(help="Show, check and export the credit model (config/model.toml).", no_args_is_help=True)
-app.add_typer(model_app, name="model")
 
 
 @model_app.command("show")
@@ -24,7 +25,7 @@ def model_show(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, debug: b
     from rich.console import Console
     from rich.tree import Tree
 
-    from cluster_credit_cli.model import load_model, warnings_for
+    from cluster_credit_cli.model.config import load_model, warnings_for
 
     check_lang(lang)
     model = load_model(config)
@@ -56,7 +57,7 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
 
     Example: ccredit model check --config config/model.toml
     """
-    from cluster_credit_cli.model import load_model, warnings_for
+    from cluster_credit_cli.model.config import load_model, warnings_for
 
     check_lang(lang)
     model = load_model(config, strict=True if strict else None)
@@ -85,9 +86,9 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
 
     Example: ccredit model export model.xlsx
     """
-    from cluster_credit_cli.excel import Workbook
-    from cluster_credit_cli.model import load_model
-    from cluster_credit_cli.report import write_model_sheet
+    from cluster_credit_cli.outputs.excel import Workbook
+    from cluster_credit_cli.model.config import load_model
+    from cluster_credit_cli.outputs.rating_workbook import write_model_sheet
 
     check_lang(lang)
     model = load_model(config)
@@ -110,9 +111,9 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
 
     Example: ccredit template applicants --out 申报材料模板.xlsx
     """
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.model.config import load_model
     from cluster_credit_cli.problems import UsageError
-    from cluster_credit_cli.templates import write_template
+    from cluster_credit_cli.outputs.templates import write_template
 
     check_lang(lang)
     model = load_model(config)

@@ -8,9 +8,11 @@ from typing import Optional
 
 import typer
 
-from cluster_credit_cli.cli import app
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
                                                 existing_file, guard, parse_as_of)
+
+# This module's top-level commands; cli.py adds them to the root app (no import of cli here).
+app = typer.Typer()
 
 RegDbOpt = typer.Option(Path("ccredit.db"), "--db", envvar="CCREDIT_DB", metavar="PATH",
                         help="The rating register (SQLite file written by `ccredit score`).")
@@ -26,7 +28,7 @@ def _emit_json(data, path: Optional[Path]) -> None:
 
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
         return
-    from cluster_credit_cli.register_report import write_json_out
+    from cluster_credit_cli.register.report import write_json_out
 
     outcome = write_json_out(data, path)
     if outcome.diverted:
@@ -64,7 +66,7 @@ def runs(
 
     Example: ccredit runs --db sample_data/ccredit.db --out runs.xlsx
     """
-    from cluster_credit_cli.register import list_runs, pool_ledger
+    from cluster_credit_cli.register.store import list_runs, pool_ledger
 
     check_lang(lang)
     items = list_runs(db)
@@ -72,7 +74,7 @@ def runs(
     if json_path:
         _emit_json({"runs": items, "pool_ledger": _ledger_json(ledger)}, json_path)
     if out:
-        from cluster_credit_cli.register_report import write_runs_workbook
+        from cluster_credit_cli.register.report import write_runs_workbook
 
         outcome = write_runs_workbook(items, ledger, out, lang)
     if not quiet and str(json_path) != "-":
@@ -114,8 +116,8 @@ def history(
     Example: ccredit history 91441900MA4UXXXX0X --db sample_data/ccredit.db
     """
     from cluster_credit_cli.i18n import status_words
-    from cluster_credit_cli.identity import normalize_code
-    from cluster_credit_cli.register import history as get_history
+    from cluster_credit_cli.inputs.identity import normalize_code
+    from cluster_credit_cli.register.store import history as get_history
 
     check_lang(lang)
     key = normalize_code(code)
@@ -161,8 +163,8 @@ def compare(
 
     Example: ccredit compare --db sample_data/ccredit.db --json -
     """
-    from cluster_credit_cli.register import compare_runs
-    from cluster_credit_cli.register_report import category_label, write_compare_workbook
+    from cluster_credit_cli.register.store import compare_runs
+    from cluster_credit_cli.register.report import category_label, write_compare_workbook
 
     check_lang(lang)
     cmp = compare_runs(db, run_a, run_b)
@@ -212,9 +214,9 @@ def monitor(
 
     Example: ccredit monitor --credit-system 信用系统_新.csv --bank 银行_新.xlsx --db ccredit.db --json -
     """
-    from cluster_credit_cli.model import load_model
-    from cluster_credit_cli.monitor import monitor as run_monitor
-    from cluster_credit_cli.register_report import write_monitor_workbook
+    from cluster_credit_cli.model.config import load_model
+    from cluster_credit_cli.register.monitor import monitor as run_monitor
+    from cluster_credit_cli.register.report import write_monitor_workbook
 
     check_lang(lang)
     existing_file(credit_system, "--credit-system")

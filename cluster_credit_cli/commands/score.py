@@ -7,10 +7,12 @@ from typing import Optional
 
 import typer
 
-from cluster_credit_cli.cli import app
 from cluster_credit_cli.progress import StageProgress
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
                                                 check_lang, existing_file, guard, parse_as_of)
+
+# This module's top-level commands; cli.py adds them to the root app (no import of cli here).
+app = typer.Typer()
 
 SOURCE_OPTS = ("panel", "auditor", "association", "innovation", "credit_system", "bank")
 
@@ -38,8 +40,8 @@ DetailLimitOpt = typer.Option(None, "--detail-limit", min=1, metavar="ROWS",
 
 def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool, lang: str, as_of: Optional[str],
              weights: Optional[Path] = None):
-    from cluster_credit_cli.discovery import discover_sources
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.inputs.discovery import discover_sources
+    from cluster_credit_cli.model.config import load_model
 
     check_lang(lang)
     existing_file(applicants, "applicants file")
@@ -49,7 +51,7 @@ def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool
 
     model = load_model(config, strict=True if strict else None)
     if weights is not None:
-        from cluster_credit_cli.weighting import apply_weight_table
+        from cluster_credit_cli.weights.tables import apply_weight_table
 
         model = apply_weight_table(model, existing_file(weights, "--weights"), lang)
     with use_lang(lang):
@@ -87,9 +89,9 @@ def score(
 
     Example: ccredit score sample_data/申报材料汇总.xlsx --as-of 2026-11-30
     """
-    from cluster_credit_cli import report
-    from cluster_credit_cli.pipeline import score_round
-    from cluster_credit_cli.summary import print_summary
+    from cluster_credit_cli.outputs import rating_workbook as report
+    from cluster_credit_cli.rating.pipeline import score_round
+    from cluster_credit_cli.outputs.summary import print_summary
 
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
@@ -98,7 +100,9 @@ def score(
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, progress=progress)
         if sensitivity:
             progress("sensitivity")
-            result.add_sensitivity(sensitivity, spread=spread, seed=seed)
+            from cluster_credit_cli.weights.sensitivity import attach_sensitivity
+
+            attach_sensitivity(result, sensitivity, spread=spread, seed=seed)
         target = out or report.default_output(applicants, day, lang)
         progress("write")
         outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
@@ -106,7 +110,7 @@ def score(
             outcomes.append(report.write_json(result, json_path))
     run_id = None
     if not no_db:
-        from cluster_credit_cli.register import default_db_path, record_run
+        from cluster_credit_cli.register.store import default_db_path, record_run
 
         db = db or default_db_path(outcomes[0].written)
         run_id = record_run(db, result)
@@ -139,9 +143,9 @@ def check(
 
     Example: ccredit check sample_data/申报材料汇总.xlsx
     """
-    from cluster_credit_cli import report
-    from cluster_credit_cli.pipeline import score_round
-    from cluster_credit_cli.summary import print_check_summary
+    from cluster_credit_cli.outputs import rating_workbook as report
+    from cluster_credit_cli.rating.pipeline import score_round
+    from cluster_credit_cli.outputs.summary import print_check_summary
 
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)

@@ -12,7 +12,6 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
-from cluster_credit_cli.cli import app
 from cluster_credit_cli.commands.common import (DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, check_lang,
                                                 existing_file, guard)
 
@@ -31,7 +30,6 @@ class _DefaultCommandGroup(TyperGroup):
 survey_app = typer.Typer(cls=_DefaultCommandGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                          help="问卷统计 / survey statistics from an XLSForm-style codebook.\n\n"
                               "Example: ccredit survey sample_data/问卷数据.xlsx --codebook config/survey/hengli_codebook.xlsx")
-app.add_typer(survey_app, name="survey")
 
 CodebookOpt = typer.Option(..., "--codebook", help="Codebook workbook (XLSForm layout: survey, choices, settings).",
                            metavar="CB")
@@ -85,8 +83,8 @@ def tabulate(
 
     Example: ccredit survey sample_data/问卷数据.xlsx --codebook config/survey/hengli_codebook.xlsx
     """
-    from cluster_credit_cli import survey_report
-    from cluster_credit_cli.survey_stats import analyse
+    from cluster_credit_cli.survey import report as survey_report
+    from cluster_credit_cli.survey.stats import analyse
 
     check_lang(lang)
     existing_file(data, "DATA")
@@ -125,7 +123,7 @@ def codebook_cmd(
 
     Example: ccredit survey codebook sample_data/问卷数据.xlsx --out 我的编码本.xlsx
     """
-    from cluster_credit_cli.survey_draft import draft_codebook, write_codebook
+    from cluster_credit_cli.survey.draft import draft_codebook, write_codebook
 
     existing_file(data, "DATA")
     draft = draft_codebook(data, sheet=sheet)
@@ -159,10 +157,10 @@ def crosstab_cmd(
     Example: ccredit survey crosstab sample_data/4C满意度问卷.xlsx --codebook config/survey/4c_codebook.xlsx
     --rows 企业规模 --cols 获得贷款
     """
-    from cluster_credit_cli import survey_report
+    from cluster_credit_cli.survey import report as survey_report
     from cluster_credit_cli.problems import UsageError
-    from cluster_credit_cli.survey_codebook import load_codebook
-    from cluster_credit_cli.survey_stats import crosstab, read_responses
+    from cluster_credit_cli.survey.codebook import load_codebook
+    from cluster_credit_cli.survey.stats import crosstab, read_responses
 
     check_lang(lang)
     existing_file(data, "DATA")

@@ -7,13 +7,11 @@ from typing import List, Optional
 
 import typer
 
-from cluster_credit_cli.cli import app
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, check_lang,
                                                 existing_file, guard)
 
 weights_app = typer.Typer(help="AHP weights from experts' pairwise matrices, and the matrices' template.",
                           no_args_is_help=True)
-app.add_typer(weights_app, name="weights")
 
 RI_CHOICES = ("saaty", "alonso-lamata", "donegan-dodd", "cn-textbook")
 
@@ -47,9 +45,9 @@ def weights_ahp(
     import json
 
     from cluster_credit_cli.atomic import atomic_write_text
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.model.config import load_model
     from cluster_credit_cli.problems import Problems, UsageError
-    from cluster_credit_cli.weighting import ahp_weights, read_matrix_workbooks, weight_config_text
+    from cluster_credit_cli.weights.tables import ahp_weights, read_matrix_workbooks, weight_config_text
 
     check_lang(lang)
     if method not in ("eigen", "geometric"):
@@ -78,7 +76,7 @@ def weights_ahp(
         if outcome.model is None:
             raise UsageError("the new weights do not make a valid model; see the problems above" if en else
                              "新权重不能构成有效模型，见上方问题")
-        from cluster_credit_cli.ahp import RI_LABELS
+        from cluster_credit_cli.weights.ahp import RI_LABELS
         header = (f"Weights from AHP ({method}, RI {RI_LABELS[ri][1]}) of {', '.join(Path(m).name for m in matrices)}"
                   f"\nwritten by ccredit weights ahp; everything else is a copy of {model.path.name}")
         written.append(atomic_write_text(config_out, weight_config_text(model, outcome.weights, header)))
@@ -94,8 +92,8 @@ def weights_ahp(
 
 
 def _print_summary(model, outcome, problems, ri, method, lang):
-    from cluster_credit_cli.ahp import RI_LABELS
-    from cluster_credit_cli.weighting import node_title
+    from cluster_credit_cli.weights.ahp import RI_LABELS
+    from cluster_credit_cli.weights.tables import node_title
 
     en = lang == "en"
     h = outcome.hierarchy
@@ -114,9 +112,9 @@ def _print_summary(model, outcome, problems, ri, method, lang):
 
 
 def _write_workbook(path, model, outcome, problems, lang):
-    from cluster_credit_cli.excel import Column, Workbook, write_table
-    from cluster_credit_cli.report import write_model_sheet, write_problems_sheet
-    from cluster_credit_cli.weighting import node_title
+    from cluster_credit_cli.outputs.excel import Column, Workbook, write_table
+    from cluster_credit_cli.outputs.rating_workbook import write_model_sheet, write_problems_sheet
+    from cluster_credit_cli.weights.tables import node_title
 
     en = lang == "en"
     h = outcome.hierarchy
@@ -127,7 +125,7 @@ def _write_workbook(path, model, outcome, problems, lang):
                 Column("λmax", "number", 4), Column("CI", "number", 4), Column("RI", "number", 4),
                 Column("CR", "number", 4), Column("Consistent (CR<0.10)" if en else "一致性（CR<0.10）"),
                 Column("RI table" if en else "RI 表"), Column("Method" if en else "方法")]
-        from cluster_credit_cli.ahp import RI_LABELS
+        from cluster_credit_cli.weights.ahp import RI_LABELS
         rows = [[node_title(model, k, lang), len(r.names), r.experts, r.lambda_max, r.ci, r.ri, r.cr,
                  ("yes" if r.consistent else "NO") if en else ("通过" if r.consistent else "未通过"),
                  RI_LABELS[r.ri_table][1 if en else 0], r.method] for k, r in h.nodes.items()]
@@ -167,8 +165,8 @@ def weights_template(out: Optional[Path] = OutOpt, config: Optional[Path] = Conf
 
     Example: ccredit weights template --out 判断矩阵.xlsx
     """
-    from cluster_credit_cli.model import load_model
-    from cluster_credit_cli.weighting import write_matrix_template
+    from cluster_credit_cli.model.config import load_model
+    from cluster_credit_cli.weights.tables import write_matrix_template
 
     check_lang(lang)
     model = load_model(config)
@@ -182,7 +180,7 @@ def weights_template(out: Optional[Path] = OutOpt, config: Optional[Path] = Conf
 def _load_result(path: Path, config: Optional[Path], lang: str):
     import json
 
-    from cluster_credit_cli.model import load_model
+    from cluster_credit_cli.model.config import load_model
     from cluster_credit_cli.problems import UsageError
 
     existing_file(path, "result")
@@ -219,9 +217,9 @@ def weights_sensitivity(
     import json
 
     from cluster_credit_cli.atomic import atomic_write_text
-    from cluster_credit_cli.excel import Workbook
+    from cluster_credit_cli.outputs.excel import Workbook
     from cluster_credit_cli.problems import UsageError
-    from cluster_credit_cli.sensitivity import rank_sensitivity, scores_from_result_json, write_sensitivity_sheet
+    from cluster_credit_cli.weights.sensitivity import rank_sensitivity, scores_from_result_json, write_sensitivity_sheet
 
     check_lang(lang)
     if draws < 1 or not 0 <= spread < 1:
@@ -277,9 +275,9 @@ def weights_entropy(
     import numpy as np
 
     from cluster_credit_cli.atomic import atomic_write_text
-    from cluster_credit_cli.entropy import entropy_weights
+    from cluster_credit_cli.weights.entropy import entropy_weights
     from cluster_credit_cli.problems import UsageError
-    from cluster_credit_cli.sensitivity import scores_from_result_json
+    from cluster_credit_cli.weights.sensitivity import scores_from_result_json
 
     check_lang(lang)
     en = lang == "en"

@@ -11,7 +11,7 @@ import fnmatch
 from pathlib import Path
 
 from cluster_credit_cli.i18n import say
-from cluster_credit_cli.model import Model
+from cluster_credit_cli.model.config import Model
 from cluster_credit_cli.problems import UsageError
 
 

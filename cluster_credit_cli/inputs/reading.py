@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli.i18n import say
-from cluster_credit_cli.model import FieldDef, Model, SourceDef
+from cluster_credit_cli.model.config import FieldDef, Model, SourceDef
 from cluster_credit_cli.problems import Problems
 from cluster_credit_cli.text import _SPACES, clean_text, halfwidth, normalize_choice, normalize_header
 
@@ -128,7 +128,7 @@ def read_grid(path: Path, sheet: str | None = None, verdict=None) -> Grid:
 
 def preflight_file(path: Path):
     """Guard the parsers (calamine aborts the process on some hostile files): see ``filecheck``."""
-    from cluster_credit_cli.filecheck import preflight
+    from cluster_credit_cli.inputs.filecheck import preflight
 
     return preflight(Path(path), max_rows=MAX_ROWS, max_cols=MAX_COLS)
 
@@ -525,7 +525,7 @@ class _ColumnParser:
 
 
 def _is_hint_row(row: list[Any], model: Model, kind: str) -> bool:
-    from cluster_credit_cli.templates import hint_texts
+    from cluster_credit_cli.model.hints import hint_texts
 
     cells = [clean_text(c) for c in row if not _is_blank(c)]
     return bool(cells) and all(c in hint_texts(model, kind) for c in cells)
@@ -688,7 +688,7 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
     kept, so merging reports them (or matches them by name) as it does in memory. ``keep=None``
     keeps every row.
     """
-    from cluster_credit_cli.identity import normalize_codes
+    from cluster_credit_cli.inputs.identity import normalize_codes
 
     path = Path(path)
     if not path.is_file():

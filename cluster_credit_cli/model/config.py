@@ -19,7 +19,7 @@ from typing import Any
 from cluster_credit_cli.problems import ConfigError
 from cluster_credit_cli.text import normalize_choice, normalize_header
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "model.toml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "model.toml"
 
 RULE_KINDS = {"rating", "bands", "mean", "count", "lookup"}
 FIELD_TYPES = {"code", "text", "number", "percent", "percent_or_text", "rating", "date", "yesno", "category"}
@@ -385,7 +385,7 @@ def _bands(ctx: _Ctx, where: str, rule: dict) -> None:
     other = ctx.get(rule, "else", where, (int, float), 0)
     if not 0 <= other <= 100:
         ctx.fail(f"{where}.else", f"points {other} outside 0–100")
-    from cluster_credit_cli.expr import ExpressionError, names_in
+    from cluster_credit_cli.model.expr import ExpressionError, names_in
 
     _no_unknown_keys(ctx, where, rule, BAND_KEYS | (RULE_KEYS_COMMON if "parts" not in where else set()))
     metric = ctx.get(rule, "metric", where, str)

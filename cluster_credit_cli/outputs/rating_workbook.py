@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
-from cluster_credit_cli.excel import EXCEL_MAX_ROWS, Column, Workbook, write_table
+from cluster_credit_cli.outputs.excel import EXCEL_MAX_ROWS, Column, Workbook, write_table
 from cluster_credit_cli.i18n import status_words, t
-from cluster_credit_cli.model import Model
-from cluster_credit_cli.pipeline import RoundResult
+from cluster_credit_cli.model.config import Model
+from cluster_credit_cli.rating.pipeline import RoundResult
 
 
 def default_output(applicants: Path, as_of: _dt.date, lang: str, kind: str = "ratings") -> Path:
@@ -84,10 +84,8 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
         _missing_sheet(wb, ranked, lang)
         write_problems_sheet(wb, result.problems.as_dicts(), lang)
         _run_sheet(wb, result, lang)
-        if result.sensitivity is not None:
-            from cluster_credit_cli.sensitivity import write_sensitivity_sheet
-
-            write_sensitivity_sheet(wb, result.sensitivity, model, lang, dict(zip(ranked["code"], ranked["name"])))
+        for attachment in result.attachments.values():
+            attachment.write_sheet(wb, model, lang, dict(zip(ranked["code"], ranked["name"])))
     return wb.close()
 
 
@@ -348,7 +346,7 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
     import csv
 
     from cluster_credit_cli.atomic import atomic_path
-    from cluster_credit_cli.excel import INJECTION_PREFIXES
+    from cluster_credit_cli.outputs.excel import INJECTION_PREFIXES
 
     with atomic_path(path) as (tmp, _):
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cluster_credit_cli.i18n import status_words, t
-from cluster_credit_cli.pipeline import RoundResult
+from cluster_credit_cli.rating.pipeline import RoundResult
 
 MAX_PROBLEMS_SHOWN = 20
 

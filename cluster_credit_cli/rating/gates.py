@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli.dates import years_before
-from cluster_credit_cli.merge import Merged
+from cluster_credit_cli.rating.merge import Merged
 from cluster_credit_cli.i18n import say
-from cluster_credit_cli.model import Model
+from cluster_credit_cli.model.config import Model
 from cluster_credit_cli.text import normalize_choice
 
 
@@ -127,7 +127,7 @@ def _records_veto(res: GateResult, merged: Merged, gate: dict, as_of: _dt.date, 
         return
     types = {normalize_choice(t) for t in gate.get("record_types", [])}
     removed = {normalize_choice(s) for s in gate.get("removed_status", [])}
-    from cluster_credit_cli.scoring import choice_keys  # once per distinct value, not per record
+    from cluster_credit_cli.rating.scoring import choice_keys  # once per distinct value, not per record
 
     kinds = choice_keys(rec["record_type"]) if "record_type" in rec else pd.Series("", index=rec.index)
     st = choice_keys(rec["status"]) if "status" in rec else pd.Series("", index=rec.index)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cluster_credit_cli.model import Model
+from cluster_credit_cli.model.config import Model
 
 
 def round_half_up(values: np.ndarray | pd.Series, decimals: int = 2) -> np.ndarray:

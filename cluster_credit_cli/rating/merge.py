@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli.i18n import say
-from cluster_credit_cli.identity import normalize_codes, normalize_name
-from cluster_credit_cli.model import Model
+from cluster_credit_cli.inputs.identity import normalize_codes, normalize_name
+from cluster_credit_cli.model.config import Model
 from cluster_credit_cli.problems import Problems
-from cluster_credit_cli.reading import SourceTable
+from cluster_credit_cli.inputs.reading import SourceTable
 from cluster_credit_cli.text import normalize_choice
 
 

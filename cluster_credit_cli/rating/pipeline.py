@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli import __version__
-from cluster_credit_cli.gates import GateResult, evaluate_gates
+from cluster_credit_cli.rating.gates import GateResult, evaluate_gates
 from cluster_credit_cli.i18n import say, use_lang
-from cluster_credit_cli.merge import Merged, merge_sources
-from cluster_credit_cli.model import Model, warnings_for
+from cluster_credit_cli.rating.merge import Merged, merge_sources
+from cluster_credit_cli.model.config import Model, warnings_for
 from cluster_credit_cli.problems import Problems, UsageError
-from cluster_credit_cli.rating import pool_summary, rank_and_quota, round_half_up
-from cluster_credit_cli import reading
-from cluster_credit_cli.reading import SourceTable, read_source
-from cluster_credit_cli.scoring import Scores, score_all
+from cluster_credit_cli.rating.grades import pool_summary, rank_and_quota, round_half_up
+from cluster_credit_cli.inputs import reading
+from cluster_credit_cli.inputs.reading import SourceTable, read_source
+from cluster_credit_cli.rating.scoring import Scores, score_all
 
 STATUS_ORDER = ["ineligible:age", "ineligible:town", "ineligible:account", "veto:government",
                 "veto:association", "veto:bank", "incomplete", "conflict"]
@@ -54,16 +54,10 @@ class RoundResult:
     stats: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     tool_version: str = __version__
-    sensitivity: Any = None  # sensitivity.SensitivityResult when asked for (--sensitivity N)
-
-    def add_sensitivity(self, draws: int, *, spread: float = 0.2, seed: int | None = None) -> None:
-        """Rescore under ``draws`` perturbed weight vectors (see ``sensitivity``); conflicts excluded."""
-        from cluster_credit_cli.sensitivity import rank_sensitivity
-
-        table = self.table.set_index("code")
-        codes = [c for c in table.index if c not in self.merged.conflict_codes]
-        self.sensitivity = rank_sensitivity(self.model, self.scores.scores.loc[codes], draws=draws, spread=spread,
-                                            seed=seed, rankable=table.loc[codes, "graded"].to_numpy(dtype=bool))
+    # Analyses a capability wing attached to the round (e.g. "sensitivity"): each value has
+    # ``as_dict()`` (the JSON under its key) and ``write_sheet(wb, model, lang, names)``, so the
+    # core and the workbook writer carry them as data without importing the wing.
+    attachments: dict[str, Any] = field(default_factory=dict)
 
     @property
     def config_hash(self) -> str:
@@ -113,7 +107,7 @@ class RoundResult:
             "problems": self.problems.as_dicts(),
             "grades": self.grade_counts(), "pool": self.pool(),
             "enterprises": ents,
-            **({"sensitivity": self.sensitivity.as_dict()} if self.sensitivity is not None else {}),
+            **{key: att.as_dict() for key, att in self.attachments.items()},
         }
 
 
@@ -158,7 +152,7 @@ def _stream(path: Path, kind: str, model: Model, tables: dict[str, SourceTable])
 
 
 def _applicant_codes(table: SourceTable) -> set[str]:
-    from cluster_credit_cli.identity import normalize_codes
+    from cluster_credit_cli.inputs.identity import normalize_codes
 
     if "code" not in table.data:
         return set()

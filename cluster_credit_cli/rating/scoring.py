@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli.dates import months_before
-from cluster_credit_cli.expr import evaluate
+from cluster_credit_cli.model.expr import evaluate
 from cluster_credit_cli.i18n import say
-from cluster_credit_cli.merge import Merged
-from cluster_credit_cli.model import Model
+from cluster_credit_cli.rating.merge import Merged
+from cluster_credit_cli.model.config import Model
 from cluster_credit_cli.problems import Problems
 from cluster_credit_cli.text import normalize_choice
 

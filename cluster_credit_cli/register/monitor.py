@@ -29,15 +29,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cluster_credit_cli.gates import evaluate_gates
-from cluster_credit_cli.identity import normalize_name
-from cluster_credit_cli.merge import Merged, SourceStats, _codes_for, _collapse
-from cluster_credit_cli.model import Model
+from cluster_credit_cli.rating.gates import evaluate_gates
+from cluster_credit_cli.inputs.identity import normalize_name
+from cluster_credit_cli.rating.merge import Merged, SourceStats, _codes_for, _collapse
+from cluster_credit_cli.model.config import Model
 from cluster_credit_cli.problems import Problems, UsageError
-from cluster_credit_cli.rating import grade_of, round_half_up
-from cluster_credit_cli.reading import SourceTable, read_source
-from cluster_credit_cli.register import get_run, opened, results_of
-from cluster_credit_cli.scoring import count_records, score_all
+from cluster_credit_cli.rating.grades import grade_of, round_half_up
+from cluster_credit_cli.inputs.reading import SourceTable, read_source
+from cluster_credit_cli.register.store import get_run, opened, results_of
+from cluster_credit_cli.rating.scoring import count_records, score_all
 from cluster_credit_cli.text import normalize_choice
 
 ALERT_KEYS = ("code", "name", "grade_then", "grade_now", "events", "reasons")
@@ -99,7 +99,7 @@ def _read(path: Path, kind: str, model: Model, problems: Problems, lang: str) ->
 def monitor(db_path: str | Path, *, model: Model, credit_system: Path | None = None, bank: Path | None = None,
             as_of: _dt.date | None = None, lang: str = "zh") -> MonitorResult:
     """Compare new records with the latest run of the register; see the module docstring."""
-    from cluster_credit_cli.pipeline import sha256_file
+    from cluster_credit_cli.rating.pipeline import sha256_file
 
     if credit_system is None and bank is None:
         raise UsageError("give the new social credit system export (--credit-system) and/or the bank file (--bank)")

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
-from cluster_credit_cli.excel import Column, Workbook, write_table
+from cluster_credit_cli.outputs.excel import Column, Workbook, write_table
 from cluster_credit_cli.i18n import status_words
-from cluster_credit_cli.register import ABSENT, NOT_GRADED, Comparison
+from cluster_credit_cli.register.store import ABSENT, NOT_GRADED, Comparison
 
 L = {
     "runs": ("评级运行记录", "Runs"), "ledger": ("资金池台账", "Pool ledger"), "matrix": ("评级迁移矩阵", "Migration matrix"),

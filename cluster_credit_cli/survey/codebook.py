@@ -230,7 +230,7 @@ class Codebook:
 def _sheets(path: Path) -> dict[str, list[list[Any]]]:
     from python_calamine import CalamineWorkbook
 
-    from cluster_credit_cli.reading import read_grid
+    from cluster_credit_cli.inputs.reading import read_grid
 
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls"):
         raise ConfigError(f"{path.name}: a codebook is an .xlsx workbook with sheets survey and choices")
@@ -458,7 +458,7 @@ def calc_expression(calculation: str) -> tuple[str, dict[str, str]]:
 
 
 def _check_references(cb: Codebook, file: str) -> None:
-    from cluster_credit_cli.expr import ExpressionError, names_in
+    from cluster_credit_cli.model.expr import ExpressionError, names_in
 
     names = {q.name: q for q in cb.questions}
     for q in cb.questions:
@@ -477,7 +477,7 @@ def _check_references(cb: Codebook, file: str) -> None:
                 if not (ref.is_numeric or ref.type == "select_one"):
                     raise _err(file, "survey", q.row, f"calculation uses ${{{ref.name}}}, a {ref.type} question")
         if q.relevant:
-            from cluster_credit_cli.survey_relevant import RelevantError, parse_relevant
+            from cluster_credit_cli.survey.relevant import RelevantError, parse_relevant
 
             try:
                 node = parse_relevant(q.relevant)

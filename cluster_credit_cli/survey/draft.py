@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from cluster_credit_cli.atomic import WriteOutcome
-from cluster_credit_cli.excel import Column, Workbook, write_table
+from cluster_credit_cli.outputs.excel import Column, Workbook, write_table
 from cluster_credit_cli.problems import UsageError
 from cluster_credit_cli.text import normalize_header
 
@@ -53,8 +53,8 @@ def _fmt(x: float) -> str:
 
 
 def draft_codebook(path: str | Path, sheet: str | None = None) -> Draft:
-    from cluster_credit_cli.reading import ReadError, read_grid
-    from cluster_credit_cli.survey_stats import _cell_text, _number
+    from cluster_credit_cli.inputs.reading import ReadError, read_grid
+    from cluster_credit_cli.survey.stats import _cell_text, _number
 
     path = Path(path)
     try:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
-from cluster_credit_cli.excel import Column, Workbook, display_width, escape_for_text_output, write_table
-from cluster_credit_cli.survey_stats import CrossTable, QuestionStat, SurveyResult
+from cluster_credit_cli.outputs.excel import Column, Workbook, display_width, escape_for_text_output, write_table
+from cluster_credit_cli.survey.stats import CrossTable, QuestionStat, SurveyResult
 
 WORDS = {
     "sheet.profile": ("样本特征", "Sample profile"), "sheet.likert": ("量表统计", "Likert scales"),

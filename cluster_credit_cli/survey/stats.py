@@ -24,7 +24,7 @@ import pandas as pd
 
 from cluster_credit_cli.i18n import say, use_lang
 from cluster_credit_cli.problems import Problems, UsageError
-from cluster_credit_cli.survey_codebook import Codebook, Question, calc_expression
+from cluster_credit_cli.survey.codebook import Codebook, Question, calc_expression
 from cluster_credit_cli.text import clean_text, normalize_choice, normalize_header
 
 BLANK, UNKNOWN, NA = -1, -2, -3
@@ -123,7 +123,7 @@ def _cell_text(value: Any) -> str:
 
 
 def _number(text: str) -> float | None:
-    from cluster_credit_cli.reading import parse_number_text
+    from cluster_credit_cli.inputs.reading import parse_number_text
 
     v = parse_number_text(text)
     if v is None:
@@ -169,7 +169,7 @@ class _Reporter:
 def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = None,
                    weight: str | None = None, problems: Problems | None = None) -> SurveyData:
     """Read a responses file (.xlsx/.csv), code every answer, decide validity."""
-    from cluster_credit_cli.reading import ReadError, read_grid
+    from cluster_credit_cli.inputs.reading import ReadError, read_grid
 
     path = Path(path)
     problems = problems if problems is not None else Problems()
@@ -421,7 +421,7 @@ def _numeric_of(c: Coded, cb: Codebook) -> np.ndarray:
 
 
 def _calculate(q: Question, cb: Codebook, coded: dict[str, Coded], n: int) -> None:
-    from cluster_credit_cli.expr import evaluate
+    from cluster_credit_cli.model.expr import evaluate
 
     if q.name in coded:
         return
@@ -441,7 +441,7 @@ def _calculate(q: Question, cb: Codebook, coded: dict[str, Coded], n: int) -> No
 
 
 def _relevant_mask(q: Question, cb: Codebook, coded: dict[str, Coded], n: int) -> np.ndarray:
-    from cluster_credit_cli.survey_relevant import Columns, evaluate_relevant, parse_relevant
+    from cluster_credit_cli.survey.relevant import Columns, evaluate_relevant, parse_relevant
 
     def kind(name):
         c = coded[name]
@@ -817,7 +817,7 @@ class SurveyResult:
 def analyse(data_path: str | Path, codebook_path: str | Path, *, decimals: int = 1, sum_100: bool = False,
             weight: str | None = None, lang: str = "zh", sheet: str | None = None) -> SurveyResult:
     """Read the codebook and the responses; frequencies and Likert summaries of the valid questionnaires."""
-    from cluster_credit_cli.survey_codebook import load_codebook
+    from cluster_credit_cli.survey.codebook import load_codebook
 
     if not 0 <= decimals <= 6:
         raise UsageError(f"--decimals {decimals}: use 0 to 6")

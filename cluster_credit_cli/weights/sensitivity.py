@@ -29,8 +29,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from cluster_credit_cli.model import Model
-from cluster_credit_cli.rating import round_half_up
+from cluster_credit_cli.model.config import Model
+from cluster_credit_cli.rating.grades import round_half_up
 
 
 def perturbed_weights(model: Model, draws: int, *, spread: float = 0.2, seed: int | None = None,
@@ -103,6 +103,21 @@ class SensitivityResult:
                 "method": "each printed weight × U(1−s, 1+s), renormalised within its parent",
                 "enterprises": {str(r["code"]): {k: val(r[k]) for k in self.table.columns if k != "code"}
                                 for _, r in self.table.iterrows()}}
+
+    def write_sheet(self, wb, model: Model, lang: str = "zh", names: dict[str, str] | None = None):
+        """The rating workbook calls this for an attached result (see ``attach_sensitivity``)."""
+        return write_sensitivity_sheet(wb, self, model, lang, names)
+
+
+def attach_sensitivity(result, draws: int, *, spread: float = 0.2, seed: int | None = None) -> SensitivityResult:
+    """Rescore a scored round (``RoundResult``) under ``draws`` perturbed weight vectors and attach
+    the result, so its workbook gets the sheet and its JSON the section; conflicts excluded."""
+    table = result.table.set_index("code")
+    codes = [c for c in table.index if c not in result.merged.conflict_codes]
+    res = rank_sensitivity(result.model, result.scores.scores.loc[codes], draws=draws, spread=spread, seed=seed,
+                           rankable=table.loc[codes, "graded"].to_numpy(dtype=bool))
+    result.attachments["sensitivity"] = res
+    return res
 
 
 def rank_sensitivity(model: Model, scores: pd.DataFrame, *, draws: int = 1000, spread: float = 0.2,
@@ -180,7 +195,7 @@ def scores_from_result_json(data: dict[str, Any], model: Model) -> tuple[pd.Data
 def write_sensitivity_sheet(wb, res: SensitivityResult, model: Model, lang: str = "zh",
                             names: dict[str, str] | None = None, sheet_name: str | None = None):
     """A table (one row per enterprise, rank order) and a native chart of the rank intervals."""
-    from cluster_credit_cli.excel import Column, write_table
+    from cluster_credit_cli.outputs.excel import Column, write_table
 
     en = lang == "en"
     t = res.table.copy()

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from cluster_credit_cli import ahp
-from cluster_credit_cli.model import Model, build_model
+from cluster_credit_cli.weights import ahp
+from cluster_credit_cli.model.config import Model, build_model
 from cluster_credit_cli.problems import ConfigError, Problems
 from cluster_credit_cli.text import clean_text, normalize_header
 
@@ -100,7 +100,7 @@ def matrices_from_rows(rows: list[list[Any]], *, node: str, file: str, sheet: st
 
 def read_matrix_workbooks(paths: Sequence[Path], problems: Problems, lang: str = "zh") -> list[ahp.PairwiseMatrix]:
     """All matrices of the given workbooks (xlsx/xls: one per visible sheet; csv: one, named by the file)."""
-    from cluster_credit_cli.reading import ReadError, preflight_file, read_grid
+    from cluster_credit_cli.inputs.reading import ReadError, preflight_file, read_grid
 
     out: list[ahp.PairwiseMatrix] = []
     several = len(paths) > 1
@@ -295,7 +295,7 @@ _INTRO = {
 
 def write_matrix_template(model: Model, path: Path, lang: str = "zh"):
     """Empty pairwise matrices for the model: diagonal 1, lower triangle shaded (reciprocals)."""
-    from cluster_credit_cli.excel import Workbook, display_width
+    from cluster_credit_cli.outputs.excel import Workbook, display_width
 
     key = "en" if lang == "en" else "zh"
     with Workbook(path) as wb:
@@ -341,7 +341,7 @@ _PRINTED_HEADERS = {_norm(x) for x in ("印刷权重", "printed weight")}
 
 def read_weight_table(path: Path, lang: str = "zh") -> dict[str, float]:
     """{key: printed weight} from a table in the ``ccredit model export`` layout (first sheet)."""
-    from cluster_credit_cli.reading import ReadError, read_grid
+    from cluster_credit_cli.inputs.reading import ReadError, read_grid
 
     zh = lang != "en"
     name = Path(path).name

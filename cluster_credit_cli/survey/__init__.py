@@ -1,0 +1,1 @@
+"""Survey statistics: XLSForm codebooks, relevance, coding and tables, the survey workbook, draft codebooks."""

@@ -1,0 +1,1 @@
+"""Weights: AHP from pairwise matrices, entropy weights, rank sensitivity, weight tables in files."""
