@@ -6,6 +6,7 @@ exception into a short message without a traceback unless ``--debug`` was given.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import os
@@ -45,7 +46,25 @@ def check_lang(lang: str) -> str:
 
 
 def err(message: str) -> None:
-    typer.echo(message, err=True)
+    from cluster_credit_cli.text import printable
+
+    typer.echo(printable(message), err=True)
+
+
+@contextlib.contextmanager
+def escaped_output():
+    """While a command runs, everything it prints goes through ``text.EscapingStream``."""
+    from cluster_credit_cli.text import EscapingStream
+
+    saved = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, EscapingStream):
+        sys.stdout = EscapingStream(sys.stdout)
+    if not isinstance(sys.stderr, EscapingStream):
+        sys.stderr = EscapingStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def guard(func):
@@ -57,7 +76,8 @@ def guard(func):
 
         debug = bool(kwargs.get("debug")) or bool(os.environ.get("CCREDIT_DEBUG"))
         try:
-            return func(*args, **kwargs)
+            with escaped_output():
+                return func(*args, **kwargs)
         except typer.Exit:
             raise
         except UsageError as exc:
@@ -68,6 +88,19 @@ def guard(func):
         except KeyboardInterrupt:
             err("interrupted")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            # A file-system error that no layer below named: still one line naming the path.
+            if debug:
+                raise
+            from cluster_credit_cli.atomic import describe_os_error
+
+            err(f"错误 / error: {describe_os_error(exc, exc.filename or '?', writing=False)}")
+            raise typer.Exit(2) from None
+        except MemoryError:
+            if debug:
+                raise
+            err("错误 / error: 内存不足 / out of memory; the input is too large for this machine.")
+            raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 - the boundary of the program
             if debug:
                 raise
@@ -89,3 +122,46 @@ def existing_file(path: Optional[Path], what: str) -> Optional[Path]:
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+def check_outputs(outputs: dict[str, Optional[Path]], inputs: list[Optional[Path]]) -> None:
+    """Refuse (exit 2), before any computation, outputs that would destroy an input or cannot be written.
+
+    ``outputs`` maps an option label (``--out``) to its path (None or "-" = not written); ``inputs``
+    are every file the run reads. An output that is the same file as an input -- same device and
+    inode, after symlinks and hard links -- or as another output is refused; so is an output that
+    is a folder or lies in a folder that cannot be written (read-only mount, no permission).
+    """
+    from cluster_credit_cli.atomic import OutputError, check_writable
+    from cluster_credit_cli.problems import UsageError
+
+    def ident(p: Path):
+        try:
+            st = os.stat(p)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    read = {}
+    for p in inputs:
+        if p is not None and ident(Path(p)) is not None:
+            read.setdefault(ident(Path(p)), Path(p))
+    seen: dict = {}
+    for label, p in outputs.items():
+        if p is None or str(p) == "-":
+            continue
+        p = Path(p)
+        key = ident(p)
+        if key is not None and key in read:
+            raise UsageError(f"{label} {p}：这是本次运行的输入文件 {read[key]}，不能覆盖；请换一个输出路径 / "
+                             f"{label} {p} is the input file {read[key]} of this run and would be overwritten; "
+                             "choose another output path.")
+        where = key or os.path.abspath(os.path.realpath(p))
+        if where in seen:
+            raise UsageError(f"{label} {p} 与 {seen[where][0]} 是同一个文件 / {label} {p} is the same file as "
+                             f"{seen[where][0]}; give each output its own path.")
+        seen[where] = (label, p)
+        try:
+            check_writable(p)
+        except OutputError as exc:
+            raise OutputError(f"{label}: {exc}") from None

@@ -9,7 +9,8 @@ import typer
 
 from cluster_credit_cli.progress import StageProgress
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
-                                                check_lang, existing_file, guard, parse_as_of)
+                                                check_lang, check_outputs, existing_file, guard, parse_as_of)
+from cluster_credit_cli.atomic import output_set
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -96,6 +97,18 @@ def score(
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
+    target = out or report.default_output(applicants, day, lang)
+    if not no_db:
+        from cluster_credit_cli.register.store import default_db_path, record_run
+
+        db = db or default_db_path(target)
+    # Checked before any computation: nothing the run reads is overwritten, every output can be written.
+    check_outputs({"--out": target, "--json": json_path, "--db": None if no_db else db},
+                  [*sources.values(), config, weights])
+    if not no_db:
+        from cluster_credit_cli.register.store import precheck
+
+        precheck(db)
     with StageProgress.for_cli(quiet, lang) as progress:  # drawn only on a terminal, for long runs
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, progress=progress)
         if sensitivity:
@@ -103,17 +116,16 @@ def score(
             from cluster_credit_cli.weights.sensitivity import attach_sensitivity
 
             attach_sensitivity(result, sensitivity, spread=spread, seed=seed)
-        target = out or report.default_output(applicants, day, lang)
         progress("write")
-        outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
-        if json_path:
-            outcomes.append(report.write_json(result, json_path))
-    run_id = None
-    if not no_db:
-        from cluster_credit_cli.register.store import default_db_path, record_run
-
-        db = db or default_db_path(outcomes[0].written)
-        run_id = record_run(db, result)
+        # One set: the workbook, its CSVs and the JSON replace the previous ones only when all are
+        # complete and the register took the run; otherwise nothing of the previous run changes.
+        with output_set():
+            outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
+            if json_path:
+                outcomes.append(report.write_json(result, json_path))
+            run_id = None
+            if not no_db:
+                run_id = record_run(db, result)
     if not quiet:
         print_summary(result, sources, outcomes)
         if run_id is not None:
@@ -150,14 +162,16 @@ def check(
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
+    target = out or report.default_output(applicants, day, lang, kind="feedback")
+    check_outputs({"--out": target, "--json": json_path}, [*sources.values(), config])
     with StageProgress.for_cli(quiet, lang) as progress:
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True,
                              progress=progress)
-        target = out or report.default_output(applicants, day, lang, kind="feedback")
         progress("write")
-        outcomes = [report.write_feedback_workbook(result, target)]
-        if json_path:
-            outcomes.append(report.write_json(result, json_path))
+        with output_set():
+            outcomes = [report.write_feedback_workbook(result, target)]
+            if json_path:
+                outcomes.append(report.write_json(result, json_path))
     if not quiet:
         print_check_summary(result, sources, outcomes)
     needs_work = bool(result.problems) or any(result.table["missing"].map(len) > 0) or bool(result.merged.conflict_codes)

@@ -13,6 +13,7 @@ CSV and Markdown outputs use ``escape_for_text_output`` for the same payloads.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import os
@@ -79,6 +80,44 @@ NUM_FORMATS = {
 }
 
 
+class _DiscardableFile:
+    """A binary file whose writes become no-ops once ``discard`` is called (see ``Workbook``)."""
+
+    def __init__(self, fh):
+        self._fh = fh
+        self._discarded = False
+
+    def write(self, data) -> int:
+        if self._discarded:
+            return len(data)
+        return self._fh.write(data)
+
+    def flush(self) -> None:
+        if not self._discarded:
+            self._fh.flush()
+
+    def discard(self) -> None:
+        self._discarded = True
+        with contextlib.suppress(OSError):
+            self._fh.close()
+
+    def close(self) -> None:
+        if not self._discarded:
+            self._fh.close()
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, *args):
+        return 0 if self._discarded else self._fh.seek(*args)
+
+    def tell(self) -> int:
+        return 0 if self._discarded else self._fh.tell()
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+
 class Workbook:
     """An XlsxWriter workbook with a shared set of formats; written atomically on ``close``."""
 
@@ -86,8 +125,11 @@ class Workbook:
         self.path = Path(path)
         self._ctx = atomic_path(self.path)
         self._tmp, self._outcome = self._ctx.__enter__()
+        # XlsxWriter gets a file object we own: after a failed write (disk full) the zip it left
+        # open is told to discard, so its __del__ prints no "Exception ignored" traceback.
+        self._fh = _DiscardableFile(open(self._tmp, "wb"))
         self.book = xlsxwriter.Workbook(
-            str(self._tmp),
+            self._fh,
             {
                 "constant_memory": constant_memory,
                 # Belt and braces: never turn strings into formulas, URLs or numbers.
@@ -171,19 +213,29 @@ class Workbook:
 
     def close(self) -> WriteOutcome:
         if not self.closed:
-            self.book.close()
             self.closed = True
+            try:
+                self.book.close()
+                self._fh.close()
+            except BaseException as exc:
+                self._fh.discard()
+                # The temporary goes; an OSError becomes an OutputError naming self.path.
+                if self._ctx.__exit__(type(exc), exc, exc.__traceback__):
+                    return WriteOutcome(self.path, self.path, "not written")
+                raise
             self._ctx.__exit__(None, None, None)
         return self._outcome[0]
 
     def abort(self) -> None:
         if not self.closed:
             self.closed = True
+            self._fh.discard()
             try:
                 self.book.close()
             except Exception:  # noqa: BLE001 - the temporary file is discarded anyway
                 pass
-            self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            with contextlib.suppress(RuntimeError):
+                self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
     def __enter__(self) -> "Workbook":
         return self

@@ -195,7 +195,12 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
         raise RegisterError(f"no register at {path} (it is created by `ccredit score`; use --db PATH)")
     if path.exists() and path.is_dir():
         raise RegisterError(f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not create and path.stat().st_size == 0:
+        # A reading command never initialises a register: an empty file is a lost one, say so.
+        raise RegisterError(f"{path} is empty (0 bytes), not a register: restore it from a backup "
+                            "(*.bak or a copy), or delete it and let `ccredit score` create a new one")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
@@ -211,6 +216,14 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
             raise RegisterError(
                 f"{path} was written by a newer ccredit (register schema v{version}; this version "
                 f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db")
+        if not create:
+            # Reading: the file is never written (no journal mode, no migration in place).
+            if version is None:
+                raise RegisterError(f"{path} is not a ccredit register (no schema_version table)")
+            if version < SCHEMA_VERSION:
+                conn = _migrated_copy(conn, path)
+            conn.row_factory = sqlite3.Row
+            return conn
         mode = journal_mode_for(path)
         with contextlib.suppress(sqlite3.OperationalError):  # another process may hold it; keep its mode
             _one(conn, f"PRAGMA journal_mode = {mode}")
@@ -223,9 +236,23 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
         raise
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+def _migrated_copy(conn: sqlite3.Connection, path: Path) -> sqlite3.Connection:
+    """An in-memory copy of an older register, migrated: read as current, the file left as it is."""
+    mem = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.backup(mem)
+        _migrate(mem, path, backup=False)
+    except BaseException:
+        mem.close()
+        raise
+    finally:
+        conn.close()
+    return mem
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, *, backup: bool = True) -> None:
     before = _version(conn)
-    if before:  # keep a copy of the old file first (the backup API reads; it cannot run inside our write)
+    if before and backup:  # keep a copy of the old file first (the backup API reads; it cannot run inside our write)
         _backup_before_migration(conn, path, before)
     conn.execute("BEGIN IMMEDIATE")  # re-read the version under the write lock: another process may have migrated
     try:
@@ -268,6 +295,16 @@ def opened(db_path: str | os.PathLike[str], *, create: bool = False) -> Iterator
     conn = connect(db_path, create=create)
     try:
         yield conn
+    except sqlite3.DatabaseError as exc:  # corrupt pages found while reading
+        if create:
+            raise
+        raise RegisterError(f"the register {db_path} is damaged (SQLite says: {exc}); restore it from a "
+                            "backup (*.bak or a copy)") from None
+    except json.JSONDecodeError as exc:
+        if create:
+            raise
+        raise RegisterError(f"the register {db_path} holds a damaged record (bad JSON: {exc}); restore it "
+                            "from a backup (*.bak or a copy)") from None
     finally:
         conn.close()
 
@@ -567,6 +604,35 @@ def pool_ledger(db_path: str | os.PathLike[str], run_id: int | None = None) -> d
     return {"run": run, "capacity": capacity, "allocated": allocated,
             "remaining": (capacity - allocated) if capacity is not None else None, "unit": pool.get("unit", ""),
             "by_grade": by_grade, "enterprises": enterprises}
+
+
+def precheck(db_path: str | os.PathLike[str]) -> None:
+    """Refuse, before any computation, a register ``record_run`` would refuse (without changing it).
+
+    A missing or empty file is fine (it is created); a folder, a file that is not a ccredit
+    register, one written by a newer ccredit or one whose header SQLite cannot read is not.
+    """
+    path = Path(db_path)
+    if path.is_dir():
+        raise RegisterError(f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}")
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve().as_posix()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise RegisterError(f"cannot open the register {path}: {exc}") from None
+    try:
+        version = _version(conn)
+    except sqlite3.DatabaseError as exc:
+        raise RegisterError(f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
+                            "use another --db or restore it from a backup") from None
+    finally:
+        conn.close()
+    if version is None:
+        raise RegisterError(f"{path} is an SQLite file but not a ccredit register (no schema_version table)")
+    if version > SCHEMA_VERSION:
+        raise RegisterError(f"{path} was written by a newer ccredit (register schema v{version}; this version "
+                            f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db")
 
 
 def default_db_path(output: str | os.PathLike[str]) -> Path:
