@@ -691,10 +691,13 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
     from cluster_credit_cli.inputs.identity import normalize_codes
 
     path = Path(path)
-    if not path.is_file():
-        problems.add(path.name, None, None, None, "file_not_found", f"{path}: file not found")
+    # The same preflight as read_source: the whole file's line lengths and widths are bounded
+    # before pandas allocates a row of 250,000 fields.
+    verdict = preflight_file(path)
+    verdict.add_to(problems, path.name)
+    if not verdict.ok:
         return None
-    encoding, head, delimiter = _csv_head(path, None)
+    encoding, head, delimiter = _csv_head(path, verdict.encoding)
     layout = _layout(head, path, kind, model, problems)
     if layout is None:
         return None
