@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cluster_credit_cli.commands.common import ConfigOpt, DebugOpt, LangOpt, OutOpt, check_lang, guard
+from cluster_credit_cli.commands.common import ConfigOpt, DebugOpt, LangOpt, OutOpt, check_lang, check_outputs, guard
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -91,6 +91,7 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
     from cluster_credit_cli.outputs.rating_workbook import write_model_sheet
 
     check_lang(lang)
+    check_outputs({"PATH": path}, [config])
     model = load_model(config)
     with Workbook(path) as wb:
         write_model_sheet(wb, model, lang)
@@ -122,5 +123,6 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
         raise UsageError(f"unknown template kind {kind!r}; one of {', '.join(model.sources)}")
     target = out or Path(f"{model.sources[kind].title(lang)}_template.xlsx" if lang == "en"
                          else f"{model.sources[kind].title(lang)}模板.xlsx")
+    check_outputs({"--out": target}, [config])
     outcome = write_template(model, kind, target, lang)
     typer.echo(str(outcome.written))

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
-                                                existing_file, guard, parse_as_of)
+                                                check_outputs, existing_file, guard, parse_as_of)
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -69,6 +69,7 @@ def runs(
     from cluster_credit_cli.register.store import list_runs, pool_ledger
 
     check_lang(lang)
+    check_outputs({"--out": out, "--json": json_path}, [db])
     items = list_runs(db)
     ledger = pool_ledger(db) if items else None
     if json_path:
@@ -120,6 +121,7 @@ def history(
     from cluster_credit_cli.register.store import history as get_history
 
     check_lang(lang)
+    check_outputs({"--json": json_path}, [db])
     key = normalize_code(code)
     items = get_history(db, key)
     if json_path:
@@ -167,6 +169,7 @@ def compare(
     from cluster_credit_cli.register.report import category_label, write_compare_workbook
 
     check_lang(lang)
+    check_outputs({"--out": out, "--json": json_path}, [db])
     cmp = compare_runs(db, run_a, run_b)
     if json_path:
         _emit_json(cmp.to_json(), json_path)
@@ -219,6 +222,7 @@ def monitor(
     from cluster_credit_cli.register.report import write_monitor_workbook
 
     check_lang(lang)
+    check_outputs({"--out": out, "--json": json_path}, [db, credit_system, bank, config])
     existing_file(credit_system, "--credit-system")
     existing_file(bank, "--bank")
     if credit_system is None and bank is None:

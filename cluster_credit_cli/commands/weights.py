@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, check_lang,
-                                                existing_file, guard)
+                                                check_outputs, existing_file, guard)
+from cluster_credit_cli.atomic import output_set
 
 weights_app = typer.Typer(help="AHP weights from experts' pairwise matrices, and the matrices' template.",
                           no_args_is_help=True)
@@ -57,6 +58,8 @@ def weights_ahp(
     for m in matrices:
         existing_file(m, "matrices")
     en = lang == "en"
+    target = out or Path(matrices[0]).with_name(Path(matrices[0]).stem + ("_weights.xlsx" if en else "_权重.xlsx"))
+    check_outputs({"--out": target, "--json": json_path, "--config-out": config_out}, [*matrices, config])
     model = load_model(config)
     problems = Problems()
     mats = read_matrix_workbooks(matrices, problems, lang)
@@ -67,19 +70,20 @@ def weights_ahp(
             typer.echo(f"  {p.message}", err=True)
         raise UsageError("no usable pairwise matrix found" if en else "没有可用的判断矩阵")
     written = []
-    target = out or Path(matrices[0]).with_name(Path(matrices[0]).stem + ("_weights.xlsx" if en else "_权重.xlsx"))
-    written.append(_write_workbook(target, model, outcome, problems, lang))
-    if json_path:
-        payload = {"tool": "ccredit", **outcome.as_dict(), "problems": problems.as_dicts()}
-        written.append(atomic_write_text(json_path, json.dumps(payload, ensure_ascii=False, indent=2)))
-    if config_out:
-        if outcome.model is None:
-            raise UsageError("the new weights do not make a valid model; see the problems above" if en else
-                             "新权重不能构成有效模型，见上方问题")
-        from cluster_credit_cli.weights.ahp import RI_LABELS
-        header = (f"Weights from AHP ({method}, RI {RI_LABELS[ri][1]}) of {', '.join(Path(m).name for m in matrices)}"
-                  f"\nwritten by ccredit weights ahp; everything else is a copy of {model.path.name}")
-        written.append(atomic_write_text(config_out, weight_config_text(model, outcome.weights, header)))
+    with output_set():  # all of the run's outputs or none of them
+        written.append(_write_workbook(target, model, outcome, problems, lang))
+        if json_path:
+            payload = {"tool": "ccredit", **outcome.as_dict(), "problems": problems.as_dicts()}
+            written.append(atomic_write_text(json_path, json.dumps(payload, ensure_ascii=False, indent=2)))
+        if config_out:
+            if outcome.model is None:
+                raise UsageError("the new weights do not make a valid model; see the problems above" if en else
+                                 "新权重不能构成有效模型，见上方问题")
+            from cluster_credit_cli.weights.ahp import RI_LABELS
+            header = (f"Weights from AHP ({method}, RI {RI_LABELS[ri][1]}) of "
+                      f"{', '.join(Path(m).name for m in matrices)}"
+                      f"\nwritten by ccredit weights ahp; everything else is a copy of {model.path.name}")
+            written.append(atomic_write_text(config_out, weight_config_text(model, outcome.weights, header)))
     if not quiet:
         _print_summary(model, outcome, problems, ri, method, lang)
         for o in written:
@@ -224,6 +228,8 @@ def weights_sensitivity(
     check_lang(lang)
     if draws < 1 or not 0 <= spread < 1:
         raise UsageError("--draws must be ≥ 1 and --spread in [0, 1)")
+    target = out or Path(result).with_name(Path(result).stem + ("_sensitivity.xlsx" if lang == "en" else "_敏感性.xlsx"))
+    check_outputs({"--out": target, "--json": json_path}, [result, config])
     data, model = _load_result(result, config, lang)
     try:
         scores, mask = scores_from_result_json(data, model)
@@ -231,13 +237,13 @@ def weights_sensitivity(
         raise UsageError(f"{result}: {exc}") from None
     res = rank_sensitivity(model, scores, draws=draws, spread=spread, seed=seed, rankable=mask)
     names = {e["code"]: e.get("name") or "" for e in data["enterprises"]}
-    target = out or Path(result).with_name(Path(result).stem + ("_sensitivity.xlsx" if lang == "en" else "_敏感性.xlsx"))
-    with Workbook(target) as wb:
-        write_sensitivity_sheet(wb, res, model, lang, names)
-    written = [wb.close()]
-    if json_path:
-        written.append(atomic_write_text(json_path, json.dumps({"tool": "ccredit", "sensitivity": res.as_dict()},
-                                                               ensure_ascii=False, indent=2)))
+    with output_set():
+        with Workbook(target) as wb:
+            write_sensitivity_sheet(wb, res, model, lang, names)
+        written = [wb.close()]
+        if json_path:
+            written.append(atomic_write_text(json_path, json.dumps({"tool": "ccredit", "sensitivity": res.as_dict()},
+                                                                   ensure_ascii=False, indent=2)))
     if not quiet:
         t = res.table
         ranked = t[t["rank"].notna()]
@@ -281,6 +287,7 @@ def weights_entropy(
 
     check_lang(lang)
     en = lang == "en"
+    check_outputs({"--json": json_path}, [result, config])
     data, model = _load_result(result, config, lang)
     try:
         scores, mask = scores_from_result_json(data, model)
