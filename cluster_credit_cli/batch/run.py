@@ -329,8 +329,8 @@ def _one_round(folder: Path, files: list[Path], outbox: Path, log, lock, *, mode
     if not dry_run:
         _classify(folder, inputs)
     try:
-        applicants = find_applicants(folder, model)
-        sources = discover_sources(applicants, model, {})
+        applicants = find_applicants(folder, model, links=False)
+        sources = discover_sources(applicants, model, {}, links=False)
         kinds = {p.name: k for k, p in sources.items()}
         for i in inputs:
             i["kind"] = kinds.get(i["path"])

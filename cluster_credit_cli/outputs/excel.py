@@ -86,9 +86,11 @@ class _DiscardableFile:
     def __init__(self, fh):
         self._fh = fh
         self._discarded = False
+        self._pos = 0  # a plausible position after discard, so the zip's end record packs
 
     def write(self, data) -> int:
         if self._discarded:
+            self._pos += len(data)
             return len(data)
         return self._fh.write(data)
 
@@ -97,6 +99,10 @@ class _DiscardableFile:
             self._fh.flush()
 
     def discard(self) -> None:
+        if self._discarded:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self._pos = self._fh.tell()
         self._discarded = True
         with contextlib.suppress(OSError):
             self._fh.close()
@@ -108,11 +114,14 @@ class _DiscardableFile:
     def seekable(self) -> bool:
         return True
 
-    def seek(self, *args):
-        return 0 if self._discarded else self._fh.seek(*args)
+    def seek(self, offset, whence=0):
+        if not self._discarded:
+            return self._fh.seek(offset, whence)
+        self._pos = max(0, offset if whence == 0 else self._pos + offset if whence == 1 else self._pos)
+        return self._pos
 
     def tell(self) -> int:
-        return 0 if self._discarded else self._fh.tell()
+        return self._pos if self._discarded else self._fh.tell()
 
     def __getattr__(self, name):
         return getattr(self._fh, name)
@@ -219,6 +228,10 @@ class Workbook:
                 self._fh.close()
             except BaseException as exc:
                 self._fh.discard()
+                # XlsxWriter wraps the OSError (disk full, ...) in its FileCreateError.
+                cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+                if cause is not None and not isinstance(exc, OSError):
+                    exc = cause
                 # The temporary goes; an OSError becomes an OutputError naming self.path.
                 if self._ctx.__exit__(type(exc), exc, exc.__traceback__):
                     return WriteOutcome(self.path, self.path, "not written")
