@@ -480,3 +480,95 @@ def test_batch_records_each_round_once_per_input_key(tmp_path):
         fh.write("\n")
     assert invoke(*base, "--db", db).exit_code in (0, 1)
     assert len(json.loads(invoke("runs", "--db", db, "--json", "-").output)["runs"]) == 2
+
+
+# -- 9. faults checked before the computation --------------------------------------------------------
+
+def test_output_folder_problems_are_refused_before_scoring(round_dir, tmp_path, monkeypatch):
+    res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", tmp_path, "--no-db")
+    assert res.exit_code == 2 and "is a folder" in res.output and "unexpected" not in res.output
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: not str(p).startswith(str(ro)))
+    from cluster_credit_cli.rating import pipeline
+
+    monkeypatch.setattr(pipeline, "_score_round", lambda *a, **k: pytest.fail("scored before the check"))
+    res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", ro / "x.xlsx", "--no-db")
+    assert res.exit_code == 2 and "no permission to write" in res.output and str(ro / "x.xlsx") in res.output
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31"])
+def test_as_of_out_of_range_is_a_usage_error(round_dir, day):
+    res = invoke("score", round_dir["applicants"], "--as-of", day, "--no-db")
+    assert res.exit_code == 2 and "--as-of" in res.output and "unexpected" not in res.output
+
+
+def test_disk_full_on_a_real_small_file_system(round_dir, tmp_path):
+    """A 300 KB tmpfs (only where this process may mount one; else the injected ENOSPC tests cover it)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        args = ["score", round_dir["applicants"], "--as-of", AS_OF, "--out", mnt / "r.xlsx", "--json", mnt / "r.json",
+                "--no-db", "-q"]
+        assert invoke(*args).exit_code == 0
+        before = snapshot(mnt)
+        fd = os.open(mnt / "fill", os.O_WRONLY | os.O_CREAT)
+        try:
+            with pytest.raises(OSError):
+                while True:
+                    os.write(fd, b"\0" * 4096)
+        finally:
+            os.close(fd)
+        res = invoke(*args)
+        assert res.exit_code == 2 and "disk full" in res.output and "unexpected" not in res.output, res.output
+        (mnt / "fill").unlink()
+        assert snapshot(mnt) == before and not temps(mnt)
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+# -- 13. the header is looked for on every visible worksheet ------------------------------------------
+
+def _reorder(path: Path, *, chart_first: bool, notes: bool, keep_data: bool = True) -> None:
+    from openpyxl import load_workbook
+    from openpyxl.chart import BarChart, Reference
+
+    wb = load_workbook(path)
+    data = wb.worksheets[0]
+    data.title = "数据"
+    if not keep_data:
+        data.delete_rows(1, data.max_row)
+        data["A1"] = "本表无数据"
+    if notes:
+        ws = wb.create_sheet("填表说明", 0)
+        ws["A1"] = "请按模板填写"
+    if chart_first:
+        cs = wb.create_chartsheet("图表", 0)
+        chart = BarChart()
+        chart.add_data(Reference(data, min_col=1, min_row=1, max_row=2))
+        cs.add_chart(chart)
+    wb.active = 0
+    wb.save(path)
+
+
+def test_a_chart_sheet_and_a_notes_sheet_before_the_data_are_skipped(tmp_path):
+    paths = build_round(tmp_path / "r", [ent(1), ent(2)])
+    _reorder(paths["applicants"], chart_first=True, notes=True)
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db", "--json", tmp_path / "r.json")
+    assert res.exit_code == 0, res.output
+    assert len(json.loads((tmp_path / "r.json").read_text())["enterprises"]) == 2
+
+
+def test_a_missing_header_names_the_file_and_the_sheets_looked_at(tmp_path):
+    paths = build_round(tmp_path / "r", [ent(1)])
+    _reorder(paths["auditor"], chart_first=True, notes=True, keep_data=False)
+    js = tmp_path / "r.json"
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db", "--json", js, "--lang", "en")
+    assert res.exit_code == 1
+    (p,) = [p for p in json.loads(js.read_text())["problems"] if p["code"] == "no_header"]
+    assert p["file"] == paths["auditor"].name
+    assert paths["auditor"].name in p["message"] and "'填表说明'" in p["message"] and "'数据'" in p["message"]
+    assert "图表" not in p["message"] and "本表无数据" not in p["message"]

@@ -32,9 +32,14 @@ def parse_as_of(value: Optional[str]) -> _dt.date:
     if not value:
         return _dt.date.today()
     try:
-        return _dt.date.fromisoformat(value.strip())
+        day = _dt.date.fromisoformat(value.strip())
     except ValueError:
         raise UsageError(f"--as-of: '{value}' is not a date in the form YYYY-MM-DD") from None
+    # Ages, record windows and the register need room either side of the date (year 1 underflows).
+    if not _dt.date(1900, 1, 1) <= day <= _dt.date(2999, 12, 31):
+        raise UsageError(f"--as-of: {day.isoformat()} is outside 1900-01-01 … 2999-12-31; give the evaluation "
+                         "date of the round")
+    return day
 
 
 def check_lang(lang: str) -> str:

@@ -86,6 +86,7 @@ class FileVerdict:
     encoding: str | None = None  # CSV only: the codec to decode it with
     sheets: list[str] = field(default_factory=list)  # workbook order
     hidden_sheets: list[str] = field(default_factory=list)
+    chart_sheets: list[str] = field(default_factory=list)  # chart/dialog/macro sheets: no cells to read
     warnings: list[Finding] = field(default_factory=list)
 
     def add_to(self, problems: "Problems", file: str | None = None) -> None:
@@ -313,6 +314,7 @@ def _check_zip(path: Path, v: FileVerdict, max_rows: int, max_cols: int, lim: Li
         sheets = _sheet_parts(zf, names, lang, name)
         v.sheets = [s for s, _, _ in sheets]
         v.hidden_sheets = [s for s, _, state in sheets if state in ("hidden", "veryHidden")]
+        v.chart_sheets = [s for s, part, state in sheets if part and "/worksheets/" not in part and state != "unlisted"]
         if v.hidden_sheets:
             v.warnings.append(Finding("hidden_sheets", _t(
                 lang, f"{name}：有隐藏的工作表 {', '.join(v.hidden_sheets)}，除非在配置中指定，否则不读取。",
