@@ -572,3 +572,72 @@ def test_a_missing_header_names_the_file_and_the_sheets_looked_at(tmp_path):
     assert p["file"] == paths["auditor"].name
     assert paths["auditor"].name in p["message"] and "'填表说明'" in p["message"] and "'数据'" in p["message"]
     assert "图表" not in p["message"] and "本表无数据" not in p["message"]
+
+
+# -- 14. the model file: unknown keys, bounds, size and depth -----------------------------------------
+
+MODEL_TOML = (ROOT / "config" / "model.toml").read_text(encoding="utf-8")
+
+
+def _model_with(tmp_path, old: str, new: str) -> Path:
+    assert old in MODEL_TOML
+    p = tmp_path / "m.toml"
+    p.write_text(MODEL_TOML.replace(old, new, 1), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("old,new,expect", [
+    ('weight_policy = "renormalize"', 'weigth_policy = "strict"', "model.weigth_policy: unknown key; did you mean 'weight_policy'"),
+    ("[pool]", "[pol]\nx = 1\n[pool]", "pol: unknown key; did you mean 'pool'"),
+    ("guarantee_fund = 1000", "guarantee_fund = 1000\nleverag = 5", "pool.leverag: unknown key; did you mean 'leverage'"),
+    ('{ grade = "AAA", min = 90, cap = 500 }', '{ grade = "AAA", mni = 90, min = 90, cap = 500 }',
+     "grades.bands[0].mni: unknown key; did you mean 'min'"),
+    ("points_per_step = 20", "points_per_step = 0", "ratings.points_per_step: 0 is outside"),
+    ("min = 1\nmax = 5", "min = 5\nmax = 1", "ratings.min: min 5 must be below max 1"),
+    ("tolerance = 1e-9", "tolerance = inf", "model.tolerance: inf is not a finite number"),
+])
+def test_model_typos_and_out_of_range_settings_are_named(tmp_path, old, new, expect):
+    res = invoke("model", "check", "--config", _model_with(tmp_path, old, new))
+    assert res.exit_code == 2 and expect in res.output and "unexpected" not in res.output, res.output
+
+
+def test_a_huge_count_window_is_refused_by_model_check_not_an_overflow_in_score(tmp_path, round_dir):
+    import re
+
+    m = re.search(r"window_months = \d+", MODEL_TOML)
+    cfg = _model_with(tmp_path, m.group(0), "window_months = 99999999999")
+    res = invoke("model", "check", "--config", cfg)
+    assert res.exit_code == 2 and "window_months: 99999999999 is outside 1 … 1200" in res.output
+    res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--config", cfg, "--no-db")
+    assert res.exit_code == 2 and "OverflowError" not in res.output
+
+
+def test_a_huge_or_deeply_nested_model_file_is_refused_at_once(tmp_path):
+    big = tmp_path / "big.toml"
+    with open(big, "wb") as fh:
+        fh.truncate(50 * 2**20)
+    res = invoke("model", "check", "--config", big)
+    assert res.exit_code == 2 and "far more than a model file holds" in res.output
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    res = invoke("model", "check", "--config", deep)
+    assert res.exit_code == 2 and "nested too deeply" in res.output and "RecursionError" not in res.output
+    nested = _model_with(tmp_path, 'extensions = [".xlsx", ".xlsm", ".csv", ".xls"]',
+                         "extensions = " + "[" * 40 + "]" * 40)
+    res = invoke("model", "check", "--config", nested)
+    assert res.exit_code == 2 and "nested more than" in res.output
+
+
+def test_a_wing_declares_its_section(tmp_path):
+    from cluster_credit_cli.model import config
+
+    cfg = _model_with(tmp_path, "[pool]", "[extra_wing]\nlimit = 3\n[pool]")
+    with pytest.raises(config.ConfigError, match="extra_wing: unknown key"):
+        config.load_model(cfg)
+    saved = dict(config.MODEL_SCHEMA)
+    try:
+        config.declare_section("extra_wing", {"limit": config.ANY})
+        config.load_model(cfg)
+    finally:
+        config.MODEL_SCHEMA.clear()
+        config.MODEL_SCHEMA.update(saved)
