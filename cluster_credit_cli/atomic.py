@@ -53,6 +53,8 @@ class WriteOutcome:
     requested: Path
     written: Path
     note: str = ""
+    # What the file could not hold (Excel's row and cell limits), said in the summary too.
+    truncated: list[str] = field(default_factory=list)
 
     @property
     def diverted(self) -> bool:

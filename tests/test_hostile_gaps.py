@@ -641,3 +641,48 @@ def test_a_wing_declares_its_section(tmp_path):
     finally:
         config.MODEL_SCHEMA.clear()
         config.MODEL_SCHEMA.update(saved)
+
+
+# -- 8. truncation is said, never silent ------------------------------------------------------------
+
+def test_a_problems_list_longer_than_excel_holds_is_cut_with_a_note_and_kept_whole_elsewhere(tmp_path,
+                                                                                             monkeypatch):
+    from conftest import applicant, write_xlsx
+    from openpyxl import load_workbook
+
+    from cluster_credit_cli.outputs import excel, rating_workbook
+
+    monkeypatch.setattr(excel, "EXCEL_MAX_ROWS", 12)
+    monkeypatch.setattr(rating_workbook, "EXCEL_MAX_ROWS", 12)
+    paths = build_round(tmp_path / "r", [ent(1)])
+    rows = [applicant(1)] + [applicant(1, 统一社会信用代码=f"BAD{i:04d}", 企业名称=f"坏代码{i}") for i in range(30)]
+    write_xlsx(paths["applicants"], rows)
+    out, js = tmp_path / "r.xlsx", tmp_path / "r.json"
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--out", out, "--json", js, "--no-db", "--lang", "en")
+    assert res.exit_code == 1, res.output
+    n = len(json.loads(js.read_text())["problems"])
+    assert n > 12
+    ws = load_workbook(out)["Problems"]
+    cells = [c for row in ws.iter_rows(values_only=True) for c in row if c]
+    assert any("more rows not shown" in str(c) and "r_Problems.csv" in str(c) for c in cells)
+    assert "Not all shown" in res.output and "Problems" in res.output
+    full = (tmp_path / "r_Problems.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(full) == n + 1
+
+
+def test_a_text_longer_than_an_excel_cell_is_cut_with_a_note(tmp_path):
+    from conftest import applicant, write_csv
+    from openpyxl import load_workbook
+
+    paths = build_round(tmp_path / "r", [ent(1)])
+    long_name = "长" * 40_000  # a CSV can hold it; an xlsx input could not
+    paths["applicants"].unlink()
+    applicants = write_csv(paths["applicants"].with_suffix(".csv"), [applicant(1, 企业名称=long_name)],
+                           encoding="utf-8")
+    out, js = tmp_path / "r.xlsx", tmp_path / "r.json"
+    res = invoke("score", applicants, "--as-of", AS_OF, "--out", out, "--json", js, "--no-db", "--lang", "en")
+    assert res.exit_code in (0, 1), res.output
+    assert json.loads(js.read_text())["enterprises"][0]["name"] == long_name
+    cell = load_workbook(out)["Ratings"]["C2"].value
+    assert len(cell) <= 32_767 and cell.startswith("长" * 100) and "cut: 40,000 characters" in cell
+    assert "Not all shown" in res.output

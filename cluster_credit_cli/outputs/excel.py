@@ -29,6 +29,7 @@ from cluster_credit_cli.atomic import WriteOutcome, atomic_path
 
 INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CHARS = 32_767  # characters in one cell
 
 
 def is_injection(text: str) -> bool:
@@ -151,6 +152,8 @@ class Workbook:
         self._formats: dict[tuple, Any] = {}
         self._props: dict[int, dict[str, Any]] = {}
         self.closed = False
+        self.truncated: list[str] = []  # what did not fit, for the summary (see write_table)
+        self.cut_cells = 0
 
     def fmt(self, **props: Any):
         """A shared format; the same properties always give the same format object."""
@@ -182,6 +185,8 @@ class Workbook:
         """Write one value with its real type; strings always as text."""
         # Fast paths for the common exact types (large sheets write millions of cells).
         tp = type(value)
+        if tp is str and len(value) > EXCEL_MAX_CHARS:
+            value = self._cut(sheet, value)
         if tp is str:
             sheet.write_string(row, col, value, self._quoted(fmt) if value.startswith(INJECTION_PREFIXES) else fmt)
             return
@@ -203,7 +208,18 @@ class Workbook:
             self.write_cell(sheet, row, col, value.item(), fmt)
         else:
             text = str(value)
+            if len(text) > EXCEL_MAX_CHARS:
+                text = self._cut(sheet, text)
             sheet.write_string(row, col, text, self._quoted(fmt) if is_injection(text) else fmt)
+
+    def _cut(self, sheet, text: str) -> str:
+        """A text longer than an Excel cell holds, cut with a note saying so (never silently)."""
+        note = f" …[cut: {len(text):,} characters, Excel holds {EXCEL_MAX_CHARS:,}; full text in the CSV/JSON]"
+        self.cut_cells += 1
+        if self.cut_cells == 1:
+            self.truncated.append(f"{sheet.name}: texts longer than {EXCEL_MAX_CHARS:,} characters were cut "
+                                  "in the workbook (marked in the cell)")
+        return text[:EXCEL_MAX_CHARS - len(note)] + note
 
     def _dated(self, fmt, value):
         """The format plus a date format when it has none: a date in a text column would show as a serial."""
@@ -237,6 +253,7 @@ class Workbook:
                     return WriteOutcome(self.path, self.path, "not written")
                 raise
             self._ctx.__exit__(None, None, None)
+            self._outcome[0].truncated.extend(self.truncated)
         return self._outcome[0]
 
     def abort(self) -> None:
@@ -270,10 +287,13 @@ def write_table(
     row_formats: Sequence[Any] | None = None,
     max_width: int = 60,
     autofilter: bool = True,
+    overflow_note: str = "",
 ):
     """Write a table: optional title line, header, typed rows, frozen header, filter, widths.
 
-    Returns the worksheet and the number of data rows written.
+    Returns the worksheet and the number of data rows written. Rows beyond Excel's row limit
+    are counted, not written: the last row says how many were left out (and ``overflow_note``,
+    e.g. where the full list is), and the workbook's ``truncated`` list says it for the summary.
     """
     sheet = wb.book.add_worksheet(sheet_name[:31])
     r0 = 0
@@ -287,7 +307,16 @@ def write_table(
     col_formats = [wb.column_format(c) for c in columns]
     seen: dict[str, int] = {}
     n = 0
+    room = EXCEL_MAX_ROWS - (r0 + 1) - 1  # keep the last row for the note
+    rows = iter(rows)
     for i, row in enumerate(rows):
+        if i >= room:
+            left = 1 + sum(1 for _ in rows)
+            note = (f"… {left:,} more rows not shown: Excel holds {EXCEL_MAX_ROWS:,} rows"
+                    + (f"; {overflow_note}" if overflow_note else ""))
+            sheet.write_string(r0 + 1 + i, 0, note, wb.fmt(bold=True, font_color="#C00000"))
+            wb.truncated.append(f"{sheet.name}: {note}")
+            break
         r = r0 + 1 + i
         extra = row_formats[i] if row_formats is not None else None
         for j, value in enumerate(row):

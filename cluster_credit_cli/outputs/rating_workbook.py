@@ -82,7 +82,7 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
         write_model_sheet(wb, model, lang)
         _provenance_sheets(wb, result, lang, detail_limit, path)
         _missing_sheet(wb, ranked, lang)
-        write_problems_sheet(wb, result.problems.as_dicts(), lang)
+        write_problems_sheet(wb, result.problems.as_dicts(), lang, _problems_csv(path, lang))
         _run_sheet(wb, result, lang)
         for attachment in result.attachments.values():
             attachment.write_sheet(wb, model, lang, dict(zip(ranked["code"], ranked["name"])))
@@ -308,13 +308,20 @@ def _missing_sheet(wb: Workbook, ranked: pd.DataFrame, lang: str) -> None:
     write_table(wb, t("sheet.missing", lang), cols, rows)
 
 
-def write_problems_sheet(wb: Workbook, problems: list[dict[str, Any]], lang: str) -> None:
+def write_problems_sheet(wb: Workbook, problems: list[dict[str, Any]], lang: str,
+                         overflow_csv: Path | None = None) -> None:
+    """The problems sheet. More problems than Excel has rows: the sheet says so, and the full list
+    goes to ``overflow_csv`` (beside the workbook) when given, as it does to the JSON."""
     cols = [Column(t("file", lang), width=24), Column(t("sheet", lang)), Column(t("row", lang), "int"),
             Column(t("column", lang), width=20), Column(t("problem_code", lang)), Column(t("severity", lang)),
             Column(t("message", lang), width=90)]
     rows = [[p["file"], p["sheet"], p["row"], p["column"], p["code"], t(p["severity"], lang), p["message"]]
             for p in problems]
-    write_table(wb, t("sheet.problems", lang), cols, rows)
+    note = ""
+    if overflow_csv is not None and len(rows) > EXCEL_MAX_ROWS - 2:
+        _write_csv(overflow_csv, [c.header for c in cols], rows)
+        note = f"the full list ({len(rows):,} rows) is in {overflow_csv.name} and in the JSON"
+    write_table(wb, t("sheet.problems", lang), cols, rows, overflow_note=note)
 
 
 def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
@@ -389,6 +396,10 @@ def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
         rows.append([r["code"], r["name"], state, sep.join(r["missing"]), sep.join(diffs), sep.join(action)])
     with Workbook(path) as wb:
         write_table(wb, t("sheet.feedback", lang), cols, rows)
-        write_problems_sheet(wb, result.problems.as_dicts(), lang)
+        write_problems_sheet(wb, result.problems.as_dicts(), lang, _problems_csv(path, lang))
         _run_sheet(wb, result, lang)
     return wb.close()
+
+
+def _problems_csv(path: Path, lang: str) -> Path:
+    return path.with_name(path.stem + f"_{t('sheet.problems', lang)}.csv")

@@ -58,6 +58,11 @@ def _written(console: Console, outcomes, lang: str) -> None:
         console.print(("Written: " if lang == "en" else "已写入：") + str(o.written))
         if o.diverted:
             console.print(f"[bold red]{o.note}[/]")
+        for note in getattr(o, "truncated", ()):
+            from rich.markup import escape
+
+            console.print(("[bold red]Not all shown: [/]" if lang == "en" else "[bold red]未全部写入：[/]")
+                          + escape(note))
 
 
 def print_summary(result: RoundResult, sources: dict[str, Path], outcomes) -> None:
