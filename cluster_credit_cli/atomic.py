@@ -61,7 +61,7 @@ class WriteOutcome:
         return self.written != self.requested
 
 
-def describe_os_error(exc: OSError, path: Path | str, *, writing: bool = True) -> str:
+def describe_os_error(exc: OSError, path: Path | str, *, writing: bool | None = True) -> str:
     """One line naming ``path`` (never a temporary), what went wrong and what to do."""
     p = str(path)
     code = exc.errno
@@ -72,15 +72,18 @@ def describe_os_error(exc: OSError, path: Path | str, *, writing: bool = True) -
         return (f"{p} 所在位置是只读的 / {p} is on a read-only file system; "
                 "choose another output folder (--out) and run again.")
     if code in (errno.EACCES, errno.EPERM):
-        what = "write" if writing else "read"
-        return (f"没有权限{'写入' if writing else '读取'} {p} / no permission to {what} {p}; "
-                f"ask for access or choose another {'output folder (--out)' if writing else 'file'}.")
+        what = {True: "write", False: "read", None: "use"}[writing]
+        zh = {True: "写入", False: "读取", None: "访问"}[writing]
+        return (f"没有权限{zh} {p} / no permission to {what} {p}; "
+                f"ask for access or choose another {'output folder (--out)' if writing else 'path'}.")
     if code == errno.EISDIR:
         return f"{p} 是文件夹 / {p} is a folder; give a file name (e.g. --out {Path(p) / 'result.xlsx'})."
     if code in (errno.ENOTDIR, errno.ENOENT):
         return f"{p}：路径中的文件夹不存在或不是文件夹 / {p}: a folder on the path is missing or not a folder."
     reason = exc.strerror or type(exc).__name__
-    return f"{'无法写入' if writing else '无法读取'} {p}（{reason}）/ cannot {'write' if writing else 'read'} {p}: {reason}."
+    what = {True: "write", False: "read", None: "use"}[writing]
+    zh = {True: "无法写入", False: "无法读取", None: "无法访问"}[writing]
+    return f"{zh} {p}（{reason}）/ cannot {what} {p}: {reason}."
 
 
 def check_writable(target: str | os.PathLike[str]) -> None:

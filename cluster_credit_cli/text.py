@@ -101,12 +101,17 @@ def one_line(value: object) -> str:
     return _UNSAFE_LINE.sub(_escape, text) if _UNSAFE_LINE.search(text) else text
 
 
-def excerpt(value: object, limit: int = 60) -> str:
-    """At most ``limit`` characters of ``value`` on one line, with the full length when cut."""
+def cut(value: object, limit: int) -> str:
+    """At most ``limit`` characters of ``value``, with the full length said when cut."""
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit:
         text = f"{text[:limit]}…（共 {len(text):,} 字符 / {len(text):,} chars）"
-    return one_line(text)
+    return text
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """At most ``limit`` characters of ``value`` on one line, with the full length when cut."""
+    return one_line(cut(value, limit))
 
 
 # On a terminal the program's own colours and its progress line (rich) must pass: SGR colour

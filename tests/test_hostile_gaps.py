@@ -686,3 +686,18 @@ def test_a_text_longer_than_an_excel_cell_is_cut_with_a_note(tmp_path):
     cell = load_workbook(out)["Ratings"]["C2"].value
     assert len(cell) <= 32_767 and cell.startswith("长" * 100) and "cut: 40,000 characters" in cell
     assert "Not all shown" in res.output
+
+
+def test_a_huge_cell_is_quoted_as_a_short_excerpt(tmp_path):
+    from conftest import applicant, write_csv
+
+    paths = build_round(tmp_path / "r", [ent(1)])
+    paths["applicants"].unlink()
+    huge = "9" * 50 + "X" * 200_000
+    applicants = write_csv(paths["applicants"].with_suffix(".csv"),
+                           [applicant(1, **{"申请贷款金额（万元）": huge})], encoding="utf-8")
+    js = tmp_path / "r.json"
+    res = invoke("score", applicants, "--as-of", AS_OF, "--no-db", "--json", js)
+    assert res.exit_code in (1, 2), res.output
+    probs = json.loads(js.read_text())["problems"] if js.exists() else []
+    assert all(len(p["message"]) < 700 for p in probs) and len(res.output) < 20_000

@@ -54,6 +54,10 @@ def batch(
     check_lang(lang)
     day = parse_as_of(as_of) if as_of else None
     model = load_model(config)
+    if not dry_run:  # the outbox must take the log, the manifest and the rounds' outputs
+        from cluster_credit_cli.atomic import check_writable
+
+        check_writable(out / "batch.log")
     if db is not None and not dry_run:
         from cluster_credit_cli.register.store import precheck
 

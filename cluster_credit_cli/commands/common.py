@@ -99,7 +99,7 @@ def guard(func):
                 raise
             from cluster_credit_cli.atomic import describe_os_error
 
-            err(f"错误 / error: {describe_os_error(exc, exc.filename or '?', writing=False)}")
+            err(f"错误 / error: {describe_os_error(exc, exc.filename or '?', writing=None)}")
             raise typer.Exit(2) from None
         except MemoryError:
             if debug:
