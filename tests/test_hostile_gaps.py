@@ -231,6 +231,8 @@ def test_batch_refuses_linked_rounds_and_files_and_never_reads_them(tmp_path, mo
     assert not (outbox / "processed" / "linked").exists()
     entry = load_entry(outbox, "good")
     assert "银行备注.csv" not in [i["path"] for i in entry.inputs]
+    good = next(r for r in rep.rounds if r.round == "good")
+    assert any("银行备注.csv" in n for n in good.notes)  # printed by the CLI, by name
 
 
 # -- 5. terminal and log injection -----------------------------------------------------------------

@@ -288,9 +288,12 @@ def _run_rounds(inbox, outbox, report, log, lock, *, model, day, explicit, dry_r
                     f"文件在 {settle:g} 秒内仍有变化，下次再处理", f"files still changing within {settle:g}s; left for the next run")))
                 log(name, "not_ready", report.rounds[-1].message)
                 continue
-            report.rounds.append(_one_round(folder, files, outbox, log, lock, model=model, day=day,
-                                            explicit=explicit, dry_run=dry_run, force=force, lang=lang,
-                                            db=db, patterns=patterns))
+            rep = _one_round(folder, files, outbox, log, lock, model=model, day=day, explicit=explicit,
+                             dry_run=dry_run, force=force, lang=lang, db=db, patterns=patterns)
+            rep.notes += [say(f"{name}/{link}：是符号链接或指向轮次文件夹以外，未读取",
+                              f"{name}/{link}: a link, or leads outside the round folder: not read")
+                          for link in scan_round(folder, patterns)[1]]
+            report.rounds.append(rep)
         except Exception as exc:  # noqa: BLE001 - one round's trouble never stops the others
             report.rounds.append(RoundReport(name, "error", "error", f"{type(exc).__name__}: {exc}"))
             log(name, "error", f"{type(exc).__name__}: {exc}")
