@@ -95,6 +95,7 @@ def check_writable(target: str | os.PathLike[str]) -> None:
     target = Path(target)
     if target.is_dir():
         raise OutputError(describe_os_error(OSError(errno.EISDIR, "is a directory"), target))
+    _refuse_special(target)
     folder = target.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
@@ -254,9 +255,23 @@ def _free_name(target: Path) -> Path:
     raise OSError(errno.EEXIST, f"no free file name beside {target}")
 
 
+def _refuse_special(target: Path) -> None:
+    """A device, FIFO or socket is never replaced (``--out /dev/null`` as root would replace the device)."""
+    import stat
+
+    try:
+        st = os.lstat(target)
+    except OSError:
+        return
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise OutputError(f"{target} 不是普通文件（设备、管道或套接字），不会被替换 / {target} is not a regular file "
+                          "(a device, pipe or socket) and is never replaced; give a file path.")
+
+
 def _replace(tmp: Path, target: Path) -> WriteOutcome:
     if target.is_dir():
         raise OSError(errno.EISDIR, "is a directory", str(target))
+    _refuse_special(target)
     try:
         os.replace(tmp, target)
         return WriteOutcome(target, target)
@@ -278,6 +293,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[tuple[Path, list[Wri
     ``output_set`` the replace waits for the set's commit.
     """
     target = Path(target)
+    _refuse_special(target)
     try:
         if target.is_dir():
             raise OSError(errno.EISDIR, "is a directory")

@@ -703,3 +703,14 @@ def test_a_huge_cell_is_quoted_as_a_short_excerpt(tmp_path):
     assert res.exit_code in (1, 2), res.output
     probs = json.loads(js.read_text())["problems"] if js.exists() else []
     assert all(len(p["message"]) < 700 for p in probs) and len(res.output) < 20_000
+
+
+def test_a_device_or_fifo_is_never_replaced(round_dir, tmp_path):
+    fifo = tmp_path / "out.xlsx"
+    os.mkfifo(fifo)  # stands for /dev/null: as root, os.replace would swap the device for a file
+    res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", fifo, "--no-db")
+    assert res.exit_code == 2 and "not a regular file" in res.output
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    with pytest.raises(atomic.OutputError, match="not a regular file"):
+        atomic.atomic_write_text(fifo, "x")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and not temps(tmp_path)
