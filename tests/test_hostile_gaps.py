@@ -666,7 +666,7 @@ def test_a_problems_list_longer_than_excel_holds_is_cut_with_a_note_and_kept_who
     assert n > 12
     ws = load_workbook(out)["Problems"]
     cells = [c for row in ws.iter_rows(values_only=True) for c in row if c]
-    assert any("more rows not shown" in str(c) and "r_Problems.csv" in str(c) for c in cells)
+    assert any("more rows not shown" in str(c) and "r_Problems.csv" in str(c) and "JSON" in str(c) for c in cells)
     assert "Not all shown" in res.output and "Problems" in res.output
     full = (tmp_path / "r_Problems.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(full) == n + 1

@@ -214,7 +214,8 @@ class Workbook:
 
     def _cut(self, sheet, text: str) -> str:
         """A text longer than an Excel cell holds, cut with a note saying so (never silently)."""
-        note = f" …[cut: {len(text):,} characters, Excel holds {EXCEL_MAX_CHARS:,}; full text in the CSV/JSON]"
+        note = (f" ……[截断：共 {len(text):,} 字符，完整内容见 CSV/JSON / cut: {len(text):,} characters, Excel holds "
+                f"{EXCEL_MAX_CHARS:,}; full text in the CSV/JSON]")
         self.cut_cells += 1
         if self.cut_cells == 1:
             self.truncated.append(f"{sheet.name}: texts longer than {EXCEL_MAX_CHARS:,} characters were cut "
@@ -312,8 +313,8 @@ def write_table(
     for i, row in enumerate(rows):
         if i >= room:
             left = 1 + sum(1 for _ in rows)
-            note = (f"… {left:,} more rows not shown: Excel holds {EXCEL_MAX_ROWS:,} rows"
-                    + (f"; {overflow_note}" if overflow_note else ""))
+            note = (f"…… 另有 {left:,} 行未写入（Excel 最多 {EXCEL_MAX_ROWS:,} 行）/ {left:,} more rows not shown: "
+                    f"Excel holds {EXCEL_MAX_ROWS:,} rows" + (f"; {overflow_note}" if overflow_note else ""))
             sheet.write_string(r0 + 1 + i, 0, note, wb.fmt(bold=True, font_color="#C00000"))
             wb.truncated.append(f"{sheet.name}: {note}")
             break

@@ -320,7 +320,7 @@ def write_problems_sheet(wb: Workbook, problems: list[dict[str, Any]], lang: str
     note = ""
     if overflow_csv is not None and len(rows) > EXCEL_MAX_ROWS - 2:
         _write_csv(overflow_csv, [c.header for c in cols], rows)
-        note = f"the full list ({len(rows):,} rows) is in {overflow_csv.name} and in the JSON"
+        note = f"完整清单 / the full list ({len(rows):,}): {overflow_csv.name}, JSON"
     write_table(wb, t("sheet.problems", lang), cols, rows, overflow_note=note)
 
 
