@@ -175,8 +175,12 @@ class OutputSet:
     """Outputs staged as complete temporaries, renamed into place together by ``commit``."""
 
     staged: list[tuple[Path, Path, WriteOutcome]] = field(default_factory=list)
+    # Outputs an earlier run may have left that this run did not write (a detail CSV when the
+    # sheet now fits in the workbook): removed at commit, so the set on disk belongs together.
+    stale: set[Path] = field(default_factory=set)
 
     def add(self, tmp: Path, target: Path) -> WriteOutcome:
+        self.stale.discard(target)
         for _, t, _o in self.staged:
             if t == target:
                 raise OutputError(f"{target}：同一次运行中被指定为两个输出 / {target} is named for two outputs of one run.")
@@ -197,6 +201,11 @@ class OutputSet:
             target = self.staged[0][1]
             self.discard()
             raise OutputError(describe_os_error(exc, target)) from None
+        for path in self.stale:
+            with contextlib.suppress(OSError):
+                if path.is_file() and not path.is_symlink():
+                    path.unlink()
+                    folders.add(path.parent)
         for f in folders:
             _fsync_dir(f)
 
@@ -208,6 +217,14 @@ class OutputSet:
 
 
 _current: contextvars.ContextVar[OutputSet | None] = contextvars.ContextVar("ccredit_output_set", default=None)
+
+
+def belongs_to_set(path: str | os.PathLike[str]) -> None:
+    """Say that ``path`` is part of this run's set when written: if the run does not write it,
+    an old copy beside the new outputs is removed at commit. Outside a set: nothing happens."""
+    staged = _current.get()
+    if staged is not None:
+        staged.stale.add(Path(path))
 
 
 @contextlib.contextmanager

@@ -714,3 +714,13 @@ def test_a_device_or_fifo_is_never_replaced(round_dir, tmp_path):
     with pytest.raises(atomic.OutputError, match="not a regular file"):
         atomic.atomic_write_text(fifo, "x")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and not temps(tmp_path)
+
+
+def test_a_detail_csv_of_an_earlier_run_does_not_stay_beside_a_new_workbook(round_dir, tmp_path):
+    out = tmp_path / "o" / "r.xlsx"
+    args = ["score", round_dir["applicants"], "--as-of", AS_OF, "--out", out, "--no-db", "-q"]
+    assert invoke(*args, "--detail-limit", "1").exit_code == 0
+    csvs = sorted(p.name for p in out.parent.glob("*.csv"))
+    assert len(csvs) == 2
+    assert invoke(*args).exit_code == 0  # now everything fits in the workbook
+    assert sorted(p.name for p in out.parent.glob("*.csv")) == []

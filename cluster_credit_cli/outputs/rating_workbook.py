@@ -75,6 +75,11 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
     ranked = result.ranked()
     dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
     detail_limit = min(detail_limit or DEFAULT_DETAIL_LIMIT, EXCEL_MAX_ROWS - 10)
+    from cluster_credit_cli.atomic import belongs_to_set
+
+    # CSVs an earlier run wrote beside this workbook go unless this run writes them again.
+    for sheet in ("sheet.indicators", "sheet.provenance", "sheet.problems"):
+        belongs_to_set(path.with_name(path.stem + f"_{t(sheet, lang)}.csv"))
     with Workbook(path) as wb:
         _ratings_sheet(wb, ranked, model, dims1, lang)
         _grades_sheet(wb, result, lang)
