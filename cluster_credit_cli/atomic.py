@@ -197,6 +197,9 @@ class OutputSet:
                 outcome.written, outcome.note = done.written, done.note
                 self.staged.pop(0)
                 folders.add(target.parent)
+        except OutputError:
+            self.discard()
+            raise
         except OSError as exc:
             target = self.staged[0][1]
             self.discard()
