@@ -60,6 +60,26 @@ MODEL_SCHEMA: dict[str, Any] = {
     "sources": {"*": {k: ANY for k in ("label", "label_en", "shape", "patterns", "required", "sheet", "aggregate")}},
     "discovery": {"ignore": ANY, "extensions": ANY},
 }
+# Sections and keys other issues add (pre-declared from their branches so the merged default
+# model loads; each may refine its entry here): issue 12 (messages) field minimums, optional
+# sources, the pool unit in English; issue 16 (pool) the loan ledger; 17 (risk); 18 (validation).
+MODEL_SCHEMA["fields"]["*"]["min"] = ANY
+MODEL_SCHEMA["sources"]["*"]["optional"] = ANY
+MODEL_SCHEMA["pool"].update({
+    "unit_en": ANY,
+    "limits": {k: ANY for k in ("largest_single_share", "low_grade", "low_grade_share", "top10_share")},
+    "warnings": {"maturing_days": ANY},
+    "sources": {"*": {k: ANY for k in ("label", "label_en", "required", "patterns", "sheet", "shape")}},
+    "fields": {"*": {k: ANY for k in ("label", "label_en", "type", "aliases", "sources", "choices", "synonyms",
+                                      "unit", "min")}},
+})
+MODEL_SCHEMA["risk"] = {k: ANY for k in (
+    "horizon_months", "nodes", "grid_cells", "lgd", "ccf", "guarantee_share", "rho", "sme_turnover_eur_m",
+    "targets", "default_dpd", "default_classes", "recovery_months", "min_closed_cases", "min_rated_loans",
+    "prior_strength", "mc_seed", "pd", "scenarios")}
+MODEL_SCHEMA["validation"] = {k: ANY for k in (
+    "horizon_months", "definition", "dpd_days", "classes", "light_test", "p_yellow", "p_red", "auc_yellow",
+    "auc_red", "psi_yellow", "psi_red", "auc_half_width", "pd")}
 MAX_CONFIG_BYTES = 4 * 1024 * 1024  # the shipped model is ~30 KB
 MAX_CONFIG_DEPTH = 16  # tables and arrays nested in one another; the shipped model needs 4
 
