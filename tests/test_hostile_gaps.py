@@ -724,3 +724,12 @@ def test_a_detail_csv_of_an_earlier_run_does_not_stay_beside_a_new_workbook(roun
     assert len(csvs) == 2
     assert invoke(*args).exit_code == 0  # now everything fits in the workbook
     assert sorted(p.name for p in out.parent.glob("*.csv")) == []
+
+
+def test_the_shipped_model_file_is_an_input_even_without_config(tmp_path):
+    from cluster_credit_cli.model.config import DEFAULT_CONFIG
+
+    before = DEFAULT_CONFIG.read_bytes()
+    res = invoke("model", "export", DEFAULT_CONFIG)
+    assert res.exit_code == 2 and "input file" in res.output
+    assert DEFAULT_CONFIG.read_bytes() == before

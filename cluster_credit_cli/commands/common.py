@@ -147,8 +147,10 @@ def check_outputs(outputs: dict[str, Optional[Path]], inputs: list[Optional[Path
             return None
         return (st.st_dev, st.st_ino)
 
+    from cluster_credit_cli.model.config import DEFAULT_CONFIG
+
     read = {}
-    for p in inputs:
+    for p in [*inputs, DEFAULT_CONFIG]:  # without --config the shipped model file is read
         if p is not None and ident(Path(p)) is not None:
             read.setdefault(ident(Path(p)), Path(p))
     seen: dict = {}
