@@ -211,7 +211,8 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
             _one(conn, "PRAGMA foreign_keys = ON")
             version = _version(conn)
         except sqlite3.DatabaseError as exc:
-            raise RegisterError(f"{path} is not a ccredit register (SQLite says: {exc})") from None
+            raise RegisterError(f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
+                                "use another --db or restore it from a backup (*.bak or a copy)") from None
         if version is not None and version > SCHEMA_VERSION:
             raise RegisterError(
                 f"{path} was written by a newer ccredit (register schema v{version}; this version "
