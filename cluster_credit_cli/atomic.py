@@ -77,7 +77,7 @@ def describe_os_error(exc: OSError, path: Path | str, *, writing: bool | None = 
         return (f"没有权限{zh} {p} / no permission to {what} {p}; "
                 f"ask for access or choose another {'output folder (--out)' if writing else 'path'}.")
     if code == errno.EISDIR:
-        return f"{p} 是文件夹 / {p} is a folder; give a file name (e.g. --out {Path(p) / 'result.xlsx'})."
+        return f"{p} 是文件夹，请给出其中的文件名 / {p} is a folder; give the name of a file in it."
     if code in (errno.ENOTDIR, errno.ENOENT):
         return f"{p}：路径中的文件夹不存在或不是文件夹 / {p}: a folder on the path is missing or not a folder."
     reason = exc.strerror or type(exc).__name__
