@@ -48,19 +48,21 @@ def model_show(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, debug: b
 @model_app.command("check")
 @guard
 def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict: bool = typer.Option(
-        False, "--strict", help="Fail (exit 2) where children do not sum to their parent."),
+        False, "--strict", help="Count warnings (e.g. children not summing to their parent) as errors."),
         debug: bool = DebugOpt) -> None:
     """Run the model checks: weights in [0, 1], keys unique, a rule per leaf, rule inputs exist,
-    children summing to their parent at every level, the base and bonus block totals.
+    children summing to their parent at every level, the base and bonus block totals; list the
+    scoring rules still to be written (placeholders of model init) with the kinds of rule available.
 
-    Exit 0 when the model is consistent, 1 when it loads with warnings, 2 when it is invalid.
+    Exit 0 when the model can score (warnings alone do not fail it), 1 when it has errors (rules to
+    be written; with --strict, warnings too), 2 when the file is invalid.
 
     Example: ccredit model check --config config/model.toml
     """
-    from cluster_credit_cli.model.config import load_model, warnings_for
+    from cluster_credit_cli.model.config import RULE_KIND_HELP, load_model, warnings_for
 
     check_lang(lang)
-    model = load_model(config, strict=True if strict else None)
+    model = load_model(config)
     en = lang == "en"
     typer.echo(f"{model.path}: {len(model.nodes)} nodes, {len(model.leaves('base'))} base leaves, "
                f"{len(model.leaves('bonus'))} bonus leaves, {len(model.rules)} rules" if en else
@@ -68,14 +70,39 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
                f"加分项 {len(model.leaves('bonus'))} 个，评分规则 {len(model.rules)} 条")
     for c in model.checks:
         mark = "ok" if c.ok else ("MISMATCH" if en else "不一致")
-        typer.echo(f"  {c.parent} {c.parent_name}: {' + '.join(c.children)} = {c.children_sum:.10g} / "
-                   f"{c.printed:g}  {mark}")
+        typer.echo(f"  {c.parent} {c.parent_name}: {' + '.join(c.children)} = {_w(c.children_sum)} / "
+                   f"{_w(c.printed)}  {mark}")
+    todo = model.todo_rules
+    if todo:
+        typer.echo(f"Rules to be written ({len(todo)}):" if en else f"评分规则待编写（{len(todo)} 条）：")
+        for k in todo:
+            path = " / ".join(model.nodes[a].label(lang) for a in reversed(model.ancestors(k)))
+            typer.echo(f"  [rules.{k}] {model.nodes[k].label(lang)}" + (f"  ({path})" if path else ""))
+        typer.echo("Kinds of rule available (replace kind = \"todo\" with one):" if en else
+                   "可用的规则类型（把 kind = \"todo\" 换成其中一种）：")
+        for kind, (zh, en_text) in RULE_KIND_HELP.items():
+            typer.echo(f"  {kind:7} {en_text if en else zh}")
+    errors = [("Rule to be written: " if en else "规则待编写：") + f"{k} {model.nodes[k].label(lang)}" for k in todo]
     warnings = warnings_for(model, lang)
     for w in warnings:
-        typer.echo(("Warning: " if en else "警告：") + w)
-    if not warnings:
+        typer.echo(("Error (--strict): " if en else "错误（--strict）：") + w if strict else
+                   ("Warning: " if en else "警告：") + w)
+    if strict:
+        errors += warnings
+    if errors:
+        typer.echo(f"{len(errors)} error(s): the model cannot score yet." if en and todo else
+                   f"{len(errors)} error(s)." if en else
+                   f"{len(errors)} 个错误：模型尚不能评分。" if todo else f"{len(errors)} 个错误。")
+    elif warnings:
+        typer.echo(f"No errors, {len(warnings)} warning(s)." if en else f"没有错误，{len(warnings)} 个警告。")
+    else:
         typer.echo("All checks passed." if en else "全部检查通过。")
-    raise typer.Exit(1 if warnings else 0)
+    raise typer.Exit(1 if errors else 0)
+
+
+def _w(x: float) -> str:
+    """A weight as people read it: at most 6 decimals, no trailing zeros (0.19, 0.0737)."""
+    return f"{x:.6f}".rstrip("0").rstrip(".") if abs(x - round(x, 6)) < 5e-7 else f"{x:.6g}"
 
 
 @model_app.command("export")
