@@ -676,7 +676,8 @@ def _explain_problems(res: NodeResult, problems: Problems, lang: str, label) -> 
                      f"node {title}: the aggregate's CR={res.cr:.3f} ≥ 0.10; each expert's own CR: {crs}; "
                      f"each expert's part in the aggregate's inconsistency: {parts} (cells below, per expert)")
         for d in blame:
-            if not d.judgments:
+            # name the cells of the experts who carry at least half of an equal part of the inconsistency
+            if not d.judgments or d.share < 0.5 / len(blame):
                 continue
             row = col = None
             first = d.judgments[0].cell
