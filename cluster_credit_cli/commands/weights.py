@@ -229,6 +229,7 @@ def _write_workbook(path, outcome, problems, lang):
 def _write_expert_sheet(wb, groups, title, label, lang):
     """Per node and expert: own CR, share of the aggregate's inconsistency, the cells that contribute most."""
     from cluster_credit_cli.outputs.excel import Column, write_table
+    from cluster_credit_cli.weights.ahp import fraction
 
     en = lang == "en"
     cols = [Column("Node" if en else "节点", width=16), Column("Expert" if en else "专家"),
@@ -236,16 +237,19 @@ def _write_expert_sheet(wb, groups, title, label, lang):
             Column("Own CR" if en else "自身 CR", "number", 4),
             Column("Share of aggregate inconsistency" if en else "占合成矩阵不一致性", "percent", 0),
             Column("Cell" if en else "单元格"), Column("Row item" if en else "行指标", width=16),
-            Column("Column item" if en else "列指标", width=16), Column("Judgment" if en else "判断值", "number", 4),
+            Column("Column item" if en else "列指标", width=16), Column("Judgment as written" if en else "所填判断"),
             Column("Implied by the group's weights" if en else "合成权重对应的值", "number", 4)]
     rows = []
     for k, r in groups:
         for d in sorted(r.expert_details, key=lambda d: -d.share):
             base = [title(k, lang), d.expert, d.file, d.sheet, d.cr, d.share]
-            if not d.judgments or r.consistent:
+            # cells only where the aggregate is inconsistent, for the experts who carry at least half an
+            # equal part of it (the same rule as the problems)
+            named = [] if r.consistent or d.share < 0.5 / len(r.expert_details) else d.judgments
+            if not named:
                 rows.append(base + [None] * 5)
-            for j in ([] if r.consistent else d.judgments):
-                rows.append(base + [j.cell, label(j.row, lang), label(j.column, lang), j.value, j.implied])
+            for j in named:
+                rows.append(base + [j.cell, label(j.row, lang), label(j.column, lang), fraction(j.value), j.implied])
     write_table(wb, "Experts" if en else "各专家一致性", cols, rows)
 
 
@@ -352,7 +356,7 @@ def weights_sensitivity(
         raise UsageError(f"{result}: {exc}") from None
     res = rank_sensitivity(model, scores, draws=draws, spread=spread, seed=seed, rankable=mask)
     names = {e["code"]: e.get("name") or "" for e in data["enterprises"]}
-    target = out or Path(result).with_name(Path(result).stem + ("_sensitivity.xlsx" if lang == "en" else "_敏感性.xlsx"))
+    target = not_an_input(out or beside_input([result], "敏感性", "sensitivity", lang), [result])
     with Workbook(target) as wb:
         write_sensitivity_sheet(wb, res, model, lang, names)
     written = [wb.close()]

@@ -653,7 +653,7 @@ def explain_group(group: Sequence[PairwiseMatrix], aggregate: NodeResult, *, met
     return details
 
 
-def _fraction(x: float) -> str:
+def fraction(x: float) -> str:
     """A judgment as people write it: 3, 1/7, 2.5."""
     if x >= 1:
         return f"{x:.3g}"
@@ -685,9 +685,9 @@ def _explain_problems(res: NodeResult, problems: Problems, lang: str, label) -> 
                 m = re.match(r"([A-Z]+)([0-9]+)$", first)
                 col, row = m.group(1), int(m.group(2))
             cells = sep.join(
-                (f"{j.cell} {label(j.row)} 对 {label(j.column)} 为 {_fraction(j.value)}（合成权重对应约 {_fraction(j.implied)}）"
-                 if zh else f"{j.cell} {label(j.row)} over {label(j.column)} is {_fraction(j.value)} "
-                 f"(the group's weights imply about {_fraction(j.implied)})") for j in d.judgments)
+                (f"{j.cell} {label(j.row)} 对 {label(j.column)} 为 {fraction(j.value)}（合成权重对应约 {fraction(j.implied)}）"
+                 if zh else f"{j.cell} {label(j.row)} over {label(j.column)} is {fraction(j.value)} "
+                 f"(the group's weights imply about {fraction(j.implied)})") for j in d.judgments)
             own = "-" if d.cr is None else f"{d.cr:.3f}"
             problems.add(d.file, d.sheet, row, col, "ahp_expert_judgment",
                          f"{d.place}：专家 {d.expert}（自身 CR={own}，占合成矩阵不一致性的 {d.share:.0%}）"
