@@ -397,3 +397,27 @@ def test_weights_output_goes_where_asked_and_never_over_an_input(tmp_path):
     res = runner.invoke(app, ["weights", "ahp", str(m), "--lang", "en"])
     assert res.exit_code == 0 and (tmp_path / "m_weights.xlsx").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.xlsx", "m_weights.xlsx"]
+
+
+def test_the_readme_furniture_example_scores_its_round(tmp_path):
+    """sample_data/make_furniture.py: matrices -> model init -> rules written -> a scored round."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("make_furniture", root / "sample_data" / "make_furniture.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.build(tmp_path)
+    # the shipped sample is what the script writes (but for the date in the header)
+    shipped = (root / "sample_data" / "furniture" / "家具模型.toml").read_text(encoding="utf-8")
+    fresh = (tmp_path / "家具模型.toml").read_text(encoding="utf-8")
+    strip = lambda t: re.sub(r"\d{4}-\d{2}-\d{2} 由", "", t)  # noqa: E731
+    assert strip(shipped) == strip(fresh)
+    res = runner.invoke(app, ["score", str(tmp_path / "round" / "申报材料汇总.xlsx"), "--config",
+                              str(tmp_path / "家具模型.toml"), "--as-of", "2026-11-30", "--no-db",
+                              "--json", str(tmp_path / "r.json"), "--out", str(tmp_path / "r.xlsx")])
+    assert res.exit_code == 0, res.output
+    ranked = sorted((e for e in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["enterprises"]
+                     if e["rank"]), key=lambda e: e["rank"])
+    assert [e["name"] for e in ranked[:2]] == ["东莞市大岭山华美家具有限公司", "东莞市富运家具制造有限公司"]
+    assert ranked[0]["total"] == pytest.approx(100) and ranked[0]["grade"] == "AAA"
