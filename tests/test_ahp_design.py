@@ -421,3 +421,25 @@ def test_the_readme_furniture_example_scores_its_round(tmp_path):
                      if e["rank"]), key=lambda e: e["rank"])
     assert [e["name"] for e in ranked[:2]] == ["东莞市大岭山华美家具有限公司", "东莞市富运家具制造有限公司"]
     assert ranked[0]["total"] == pytest.approx(100) and ranked[0]["grade"] == "AAA"
+
+
+def test_model_init_keeps_odd_names_intact_and_comments_closed(tmp_path):
+    odd = ['引号"与\\反斜杠', "换行\n[rules.X]\nkind = \"rating\"", "井号 # 与 ] 括号", "'单引号' 与 \t 制表"]
+    m = write_matrices(tmp_path / "m.xlsx", {"总目标": (odd, {(odd[0], odd[1]): 2, (odd[0], odd[2]): 3,
+                                                           (odd[0], odd[3]): 1, (odd[1], odd[2]): 2,
+                                                           (odd[1], odd[3]): "1/2", (odd[2], odd[3]): "1/3"})})
+    res = runner.invoke(app, ["model", "init", "--from-ahp", str(m), "--out", str(tmp_path / "o.toml")])
+    assert res.exit_code in (0, 1), res.output
+    model = load_model(tmp_path / "o.toml")
+    assert [n.name for n in model.nodes.values()] == [ahp._label(x) for x in odd]
+    assert set(model.rules) == {"D1", "D2", "D3", "D4"} and model.todo_rules == ["D1", "D2", "D3", "D4"]
+
+
+def test_model_init_writes_a_model_from_inconsistent_judgments_but_says_so(tmp_path):
+    m = expert_file(tmp_path / "m.xlsx", CYCLIC)
+    res = runner.invoke(app, ["model", "init", "--from-ahp", str(m), "--out", str(tmp_path / "o.toml")])
+    assert res.exit_code == 1, res.output
+    assert "CR ≥ 0.10" in res.output
+    text = (tmp_path / "o.toml").read_text(encoding="utf-8")
+    assert "注意：总目标 的 CR ≥ 0.10" in text
+    assert len(load_model(tmp_path / "o.toml").todo_rules) == 4

@@ -152,7 +152,9 @@ def model_init(
     else:
         outcome = ahp_free(read_matrix_workbooks([from_ahp], problems, lang), problems, method=method, ri_table=ri,
                            lang=lang)
-        errors = [p for p in problems if p.severity == "error"]
+        # inconsistent judgments still make a model (written, exit 1); unreadable ones do not
+        errors = [p for p in problems if p.severity == "error"
+                  and p.code not in ("ahp_inconsistent", "ahp_group_inconsistent")]
         if not outcome.hierarchy.nodes or errors:
             for p in problems:
                 typer.echo(f"  {p.message}", err=True)

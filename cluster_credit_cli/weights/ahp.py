@@ -183,7 +183,10 @@ def parse_matrix(rows: Sequence[Sequence[Any]], *, node: str, problems: Problems
             f"{we}node {node} has no pairwise matrix (children's names go along the first row and column)")
         return None
     if len(set(map(_key, col_names))) != len(col_names):
-        add(0, None, "ahp_duplicate_name", f"{wz}第一行有重复的指标名称", f"{we}a name appears twice in the first row")
+        keys = [_key(x) for x in col_names]
+        twice = "、".join(dict.fromkeys(x for x, k in zip(col_names, keys) if keys.count(k) > 1))
+        add(0, None, "ahp_duplicate_name", f"{wz}第一行有重复的指标名称：{twice}",
+            f"{we}a name appears twice in the first row: {twice}")
         return None
     if len(row_names) != len(col_names):
         add(0, None, "ahp_not_square",

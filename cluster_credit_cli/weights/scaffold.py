@@ -123,9 +123,15 @@ def _table(name: str, table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _one_line(text: str) -> str:
+    """Text for a comment: a line break in a name must not end the comment (and start TOML)."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", str(text))
+
+
 def _banner(text: str) -> str:
     rule = "# " + "-" * 93
-    return "\n".join([rule, *("# " + line if line else "#" for line in text.splitlines()), rule]) + "\n"
+    lines = text.split("\n")  # only the template's own line breaks; names are made one-line first
+    return "\n".join([rule, *("# " + _one_line(line) if line else "#" for line in lines), rule]) + "\n"
 
 
 # -- the model -----------------------------------------------------------------------------------------
@@ -244,18 +250,18 @@ def _model_text(design: Design, base: Model, keys, order, parent_key, block_of, 
 
     raw = base.raw
     today = _dt.date.today().isoformat()
-    crs = "、".join(f"{k} {'-' if v is None else f'{v:.3f}'}" for k, v in design.cr.items())
+    crs = "、".join(f"{_one_line(k)} {'-' if v is None else f'{v:.3f}'}" for k, v in design.cr.items())
     method = "特征向量法" if design.method == "eigen" else "几何平均（方根）法"
     me = target.name if target else "本文件"
     out = [_banner(
-        f"ccredit 模型文件：{today} 由 ccredit model init --from-ahp {design.source} 生成。\n"
+        f"ccredit 模型文件：{today} 由 ccredit model init --from-ahp {_one_line(design.source)} 生成。\n"
         f"指标体系与权重来自 AHP 判断矩阵（{method}，RI 表 {RI_LABELS.get(design.ri_table, (design.ri_table,))[0]}）。\n"
         f"各判断矩阵的一致性比率 CR：{crs}。\n"
-        + (f"注意：{('、'.join(design.inconsistent))} 的 CR ≥ 0.10，判断不一致，建议请专家复核后重新生成。\n"
+        + (f"注意：{_one_line('、'.join(design.inconsistent))} 的 CR ≥ 0.10，判断不一致，建议请专家复核后重新生成。\n"
            if design.inconsistent else "")
         + "\n"
         f"还缺评分规则：每个末级指标下有一条 kind = \"todo\" 的占位规则。逐条改写后运行\n"
-        f"  ccredit model check --config {me}\n"
+        f"  ccredit model check --config {_one_line(me)}\n"
         "直到不再报告“规则待编写”（此前模型不能评分）。然后\n"
         f"  ccredit template applicants --config {me}    生成申报表模板\n"
         f"  ccredit score 申报材料.xlsx --config {me}     评分\n"
@@ -306,7 +312,8 @@ def _model_text(design: Design, base: Model, keys, order, parent_key, block_of, 
             p = parent_key[p]
             path.append(names[p])
         where = " / ".join(reversed(path))
-        out.append(f"\n# {k} {names[k]}" + (f"（{where}）" if where else "") + f"，全局权重 {printed[k]:.4f}：规则待编写\n")
+        out.append(f"\n# {k} {_one_line(names[k])}" + (f"（{_one_line(where)}）" if where else "")
+                   + f"，全局权重 {printed[k]:.4f}：规则待编写\n")
         out.append(_table(f"rules.{k}", {"kind": "todo"}))
 
     out.append("\n" + _banner(
