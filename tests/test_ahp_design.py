@@ -214,9 +214,16 @@ def test_model_init_check_fill_template_and_score(tmp_path):
     for kind in ("rating", "bands", "mean", "count", "lookup"):
         assert re.search(rf"^  {kind} ", res.output, re.M)
     assert "评分规则待编写（9 条）" in res.output and "9 个错误：模型尚不能评分。" in res.output
-    # the model loads (templates work) but refuses to score
+    # the model loads (templates, export work) but refuses to score
     with pytest.raises(ConfigError, match="still to be written"):
         load_model(cfg).require_rules()
+    res = runner.invoke(app, ["template", "applicants", "--config", str(cfg), "--out", str(tmp_path / "t0.xlsx")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["model", "export", str(tmp_path / "x.xlsx"), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    exported = list(openpyxl.load_workbook(tmp_path / "x.xlsx").active.iter_rows(values_only=True))
+    assert ("D1_1_1", 3, "原创设计", "D1_1") == exported[3][:4] and exported[3][-1] == "待编写"
+    assert openpyxl.load_workbook(tmp_path / "x.xlsx").active.cell(4, 5).number_format == "#,##0.0000"  # 4 decimals shown
     # write the rules: a 1-5 rating per leaf from the applicant form, the debt ratio in bands
     fields, rules = [], []
     for i, (key, name) in enumerate(todo):
