@@ -70,6 +70,11 @@ def weights_ahp(
     for m in matrices:
         existing_file(m, "matrices")
     en = lang == "en"
+    # outputs are checked before any computation: never over an input
+    target = not_an_input(out or beside_input(matrices, "权重", "weights", lang), matrices)
+    for extra, opt in ((json_path, "--json"), (config_out, "--config-out")):
+        if extra:
+            not_an_input(extra, matrices, opt)
     model = load_model(config)
     problems = Problems()
     mats = read_matrix_workbooks(matrices, problems, lang)
@@ -89,10 +94,6 @@ def weights_ahp(
         for p in problems:
             typer.echo(f"  {p.message}", err=True)
         raise UsageError("no usable pairwise matrix found" if en else "没有可用的判断矩阵")
-    target = not_an_input(out or beside_input(matrices, "权重", "weights", lang), matrices)
-    for extra, opt in ((json_path, "--json"), (config_out, "--config-out")):
-        if extra:
-            not_an_input(extra, matrices, opt)
     written = [_write_workbook(target, outcome, problems, lang)]
     if json_path:
         payload = {"tool": "ccredit", **outcome.as_dict(), "problems": problems.as_dicts()}
