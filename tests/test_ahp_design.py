@@ -450,3 +450,29 @@ def test_model_init_writes_a_model_from_inconsistent_judgments_but_says_so(tmp_p
     text = (tmp_path / "o.toml").read_text(encoding="utf-8")
     assert "注意：总目标 的 CR ≥ 0.10" in text
     assert len(load_model(tmp_path / "o.toml").todo_rules) == 4
+
+
+def test_bracketed_names_do_not_collide_when_mapped_onto_a_model(tmp_path):
+    """A model whose indicators differ only inside brackets: its own template maps back onto it."""
+    b = leader(tmp_path / "leader_b.xlsx", bracketed=True)
+    cfg = tmp_path / "leader.toml"
+    assert runner.invoke(app, ["model", "init", "--from-ahp", str(b), "--out", str(cfg)]).exit_code == 0
+    tpl = tmp_path / "tpl.xlsx"
+    assert runner.invoke(app, ["weights", "template", "--config", str(cfg), "--out", str(tpl)]).exit_code == 0
+    wb = openpyxl.load_workbook(tpl)
+    assert [c.value for c in wb["Education"][1]] == ["Education", "Tom (Education)", "Dick (Education)",
+                                                     "Harry (Education)"]
+    for ws in wb.worksheets[1:]:
+        n = ws.max_column - 1
+        for i in range(n):
+            for j in range(i + 1, n):
+                ws.cell(i + 2, j + 2).value = 1
+    wb.save(tpl)
+    res = runner.invoke(app, ["weights", "ahp", str(tpl), "--config", str(cfg), "--json", str(tmp_path / "w.json"),
+                              "--config-out", str(tmp_path / "new.toml"), "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert "Hierarchy: the model's (leader.toml)" in res.output and "compares other items" not in res.output
+    data = json.loads((tmp_path / "w.json").read_text(encoding="utf-8"))
+    assert data["global"]["D2_1"] == pytest.approx(0.25 / 3) and data["global"]["D1_3"] == pytest.approx(0.25 / 3)
+    new = load_model(tmp_path / "new.toml")
+    assert [new.nodes[k].weight for k in ("D1", "D1_1", "D1_2", "D1_3")] == [0.25, 0.0834, 0.0833, 0.0833]

@@ -127,18 +127,43 @@ def read_matrix_workbooks(paths: Sequence[Path], problems: Problems, lang: str =
 
 # -- mapping onto the model ------------------------------------------------------------------------
 
-def node_index(model: Model) -> dict[str, str]:
-    """Normalised key / name / English name / goal names -> node key (goals: ``@base``, ``@bonus``)."""
-    index: dict[str, str] = {}
+class NodeIndex(dict):
+    """Labels -> node key. A label is found exactly first (width and whitespace normalised, see
+    ``ahp._key``), then loosely (``normalize_header``: case, brackets, units) only where the loose
+    form names one node: "Tom (Education)" and "Tom (Experience)" never collide."""
+
+    def __init__(self):
+        super().__init__()
+        self.exact: dict[str, str] = {}
+        self.ambiguous: set[str] = set()
+
+    def add(self, label: str, key: str) -> None:
+        self.exact.setdefault(ahp._key(label), key)
+        loose = _norm(label)
+        if loose in self.ambiguous:
+            return
+        if loose in self and super().__getitem__(loose) != key:
+            self.ambiguous.add(loose)
+            super().__delitem__(loose)
+        else:
+            self.setdefault(loose, key)
+
+    def find(self, label: Any) -> str | None:
+        return self.exact.get(ahp._key(label)) or self.get(_norm(label))
+
+
+def node_index(model: Model) -> NodeIndex:
+    """Key / name / English name / goal names -> node key (goals: ``@base``, ``@bonus``)."""
+    index = NodeIndex()
     for key, node in model.nodes.items():
         for label in (key, node.name, node.name_en):
             if label:
-                index.setdefault(_norm(label), key)
+                index.add(label, key)
     for names in GOAL_NAMES.values():
         for block, label in names.items():
-            index.setdefault(_norm(label), f"@{block}")
+            index.add(label, f"@{block}")
     for extra in ("目标", "goal", "目标层"):
-        index.setdefault(_norm(extra), "@base")
+        index.add(extra, "@base")
     return index
 
 
@@ -200,7 +225,7 @@ def ahp_weights(model: Model, matrices: Sequence[ahp.PairwiseMatrix], problems: 
     node_keys: dict[str, str] = {}
     usable = []
     for pm in matrices:
-        key = index.get(_norm(pm.node))
+        key = index.find(pm.node)
         if key is None:
             problems.add(pm.file, pm.sheet, None, None, "ahp_unknown_node",
                          f"工作表 {pm.sheet or pm.node} 不是模型中的指标（也不是“总目标”），已忽略；"
@@ -210,7 +235,7 @@ def ahp_weights(model: Model, matrices: Sequence[ahp.PairwiseMatrix], problems: 
                          severity="warning")
             continue
         expected = goal_children(model, key[1:]) if key.startswith("@") else model.nodes[key].children
-        got = [index.get(_norm(n)) for n in pm.names]
+        got = [index.find(n) for n in pm.names]
         if sorted(k or "?" for k in got) != sorted(expected):
             sep = "、" if zh else ", "
             want = sep.join(model.nodes[k].label(lang) for k in expected)
@@ -281,11 +306,11 @@ HIERARCHY_MODES = ("auto", "model", "free")
 def fits_model(model: Model, pm: ahp.PairwiseMatrix) -> bool:
     """True when the sheet is a model node (or a goal) and compares exactly that node's children."""
     index = node_index(model)
-    key = index.get(_norm(pm.node))
+    key = index.find(pm.node)
     if key is None:
         return False
     expected = goal_children(model, key[1:]) if key.startswith("@") else model.nodes[key].children
-    got = [index.get(_norm(n)) for n in pm.names]
+    got = [index.find(n) for n in pm.names]
     return sorted(k or "?" for k in got) == sorted(expected)
 
 
