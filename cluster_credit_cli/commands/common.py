@@ -161,8 +161,8 @@ def check_outputs(outputs: dict[str, Optional[Path]], inputs: list[Optional[Path
         key = ident(p)
         if key is not None and key in read:
             raise UsageError(f"{label} {p}：这是本次运行的输入文件 {read[key]}，不能覆盖；请换一个输出路径 / "
-                             f"{label} {p} is the input file {read[key]} of this run and would be overwritten; "
-                             "choose another output path.")
+                             f"{label} {p} is one of the inputs of this run (the input file {read[key]}) and would "
+                             "be overwritten; choose another output path.")
         where = key or os.path.abspath(os.path.realpath(p))
         if where in seen:
             raise UsageError(f"{label} {p} 与 {seen[where][0]} 是同一个文件 / {label} {p} is the same file as "
