@@ -733,3 +733,18 @@ def test_the_shipped_model_file_is_an_input_even_without_config(tmp_path):
     res = invoke("model", "export", DEFAULT_CONFIG)
     assert res.exit_code == 2 and "input file" in res.output
     assert DEFAULT_CONFIG.read_bytes() == before
+
+
+def test_score_checks_a_damaged_register_before_computing(round_dir, tmp_path, monkeypatch):
+    db = tmp_path / "r.db"
+    assert invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", tmp_path / "a.xlsx", "--db", db,
+                  "-q").exit_code == 0
+    data = bytearray(db.read_bytes())
+    for i in range(4096, len(data), 4096):  # every page but the first (the header and schema)
+        data[i:i + 100] = b"\xff" * 100
+    db.write_bytes(bytes(data))
+    from cluster_credit_cli.rating import pipeline
+
+    monkeypatch.setattr(pipeline, "_score_round", lambda *a, **k: pytest.fail("scored before the check"))
+    res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", tmp_path / "b.xlsx", "--db", db)
+    assert res.exit_code == 2 and "damaged" in res.output and not (tmp_path / "b.xlsx").exists()

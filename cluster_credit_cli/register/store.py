@@ -624,6 +624,10 @@ def precheck(db_path: str | os.PathLike[str]) -> None:
         raise RegisterError(f"cannot open the register {path}: {exc}") from None
     try:
         version = _version(conn)
+        # Damaged pages found now, not after the round was computed (one pass over the file).
+        check = _one(conn, "PRAGMA quick_check(1)")
+        if check is not None and check[0] != "ok":
+            raise sqlite3.DatabaseError(check[0])
     except sqlite3.DatabaseError as exc:
         raise RegisterError(f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
                             "use another --db or restore it from a backup") from None
