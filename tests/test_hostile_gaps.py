@@ -748,3 +748,17 @@ def test_score_checks_a_damaged_register_before_computing(round_dir, tmp_path, m
     monkeypatch.setattr(pipeline, "_score_round", lambda *a, **k: pytest.fail("scored before the check"))
     res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", tmp_path / "b.xlsx", "--db", db)
     assert res.exit_code == 2 and "damaged" in res.output and not (tmp_path / "b.xlsx").exists()
+
+
+def test_a_name_that_looks_like_rich_markup_prints_as_is(tmp_path):
+    from conftest import applicant, write_xlsx
+
+    paths = build_round(tmp_path / "r", [ent(1), ent(2)])
+    name = "甲[/]公司[bold red]红"
+    write_xlsx(paths["applicants"], [applicant(1, 企业名称=name, 技术水平=None), applicant(2)])
+    db = tmp_path / "r.db"
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--db", db)
+    assert res.exit_code == 1 and "unexpected" not in res.output, res.output
+    assert "甲[/]公司" in res.output and "[bold" in res.output  # shown, not taken as rich markup
+    res = invoke("history", code(1), "--db", db)
+    assert res.exit_code == 0 and "unexpected" not in res.output, res.output

@@ -38,7 +38,7 @@ def _emit_json(data, path: Optional[Path]) -> None:
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, markup=False)  # names are data, never markup
 
 
 def _written(outcome, lang: str, quiet: bool) -> None:

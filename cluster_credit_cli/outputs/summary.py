@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cluster_credit_cli.i18n import status_words, t
 from cluster_credit_cli.rating.pipeline import RoundResult
@@ -15,7 +16,9 @@ MAX_PROBLEMS_SHOWN = 20
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    # markup=False: names and messages come from the inputs; "[/]" in a firm's name must print as
+    # is, not end (or crash) rich's markup. Styles are given as Text styles instead.
+    return Console(highlight=False, soft_wrap=False, markup=False)
 
 
 def _files(console: Console, result: RoundResult, sources: dict[str, Path]) -> None:
@@ -57,12 +60,9 @@ def _written(console: Console, outcomes, lang: str) -> None:
     for o in outcomes:
         console.print(("Written: " if lang == "en" else "已写入：") + str(o.written))
         if o.diverted:
-            console.print(f"[bold red]{o.note}[/]")
+            console.print(Text(o.note, style="bold red"))
         for note in getattr(o, "truncated", ()):
-            from rich.markup import escape
-
-            console.print(("[bold red]Not all shown: [/]" if lang == "en" else "[bold red]未全部写入：[/]")
-                          + escape(note))
+            console.print(Text.assemble(("Not all shown: " if lang == "en" else "未全部写入：", "bold red"), note))
 
 
 def print_summary(result: RoundResult, sources: dict[str, Path], outcomes) -> None:
@@ -91,7 +91,7 @@ def print_summary(result: RoundResult, sources: dict[str, Path], outcomes) -> No
     console.print((f"Pool: {pool['allocated']:,.0f} of {pool['capacity']:,.0f} {pool['unit']} allocated"
                    if en else f"资金池：已分配 {pool['allocated']:,.0f} / {pool['capacity']:,.0f} {pool['unit']}"))
     for w in result.warnings:
-        console.print(("[yellow]Model warning: [/]" if en else "[yellow]模型警告：[/]") + w)
+        console.print(Text.assemble(("Model warning: " if en else "模型警告：", "yellow"), w))
     _problems(console, result)
     _written(console, outcomes, lang)
 
