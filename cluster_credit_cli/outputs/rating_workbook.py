@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
+from cluster_credit_cli.outputs.columnar_csv import value_key
 from cluster_credit_cli.outputs.excel import EXCEL_MAX_ROWS, Column, Workbook, write_table
 from cluster_credit_cli.i18n import status_words, t
 from cluster_credit_cli.model.config import Model
@@ -183,7 +185,16 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
 
     if total_rows > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.indicators', lang)}.csv")
-        _write_csv(csv_path, [c.header for c in cols], rows())
+        # The same cells as rows(), as whole columns (see columnar_csv): a city round has millions.
+        nl = len(leaves)
+        flat_inputs = input_arr.ravel().tolist()
+        flat_scores = score_arr.ravel()
+        weight_col = np.tile(np.array(weights, dtype=float), len(codes))
+        _write_csv(csv_path, [c.header for c in cols], [
+            np.repeat(np.array(codes, dtype=object), nl), np.repeat(np.array([names[c] for c in codes], dtype=object), nl),
+            np.tile(np.array(leaves, dtype=object), len(codes)), np.tile(np.array(labels, dtype=object), len(codes)),
+            [None if isinstance(v, float) and v != v else v for v in flat_inputs], flat_scores, weight_col,
+            weight_col * flat_scores, [s for row in source_arr for s in row]])
         write_table(wb, t("sheet.indicators", lang), [Column(t("message", lang), width=80)],
                     [[f"{total_rows} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
         return
@@ -276,7 +287,10 @@ def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int,
              r.sheet, r.row, r.column] for r in prov.itertuples(index=False))
     if len(prov) > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.provenance', lang)}.csv")
-        _write_csv(csv_path, [c.header for c in cols], rows)
+        field_labels = {f: labels.get(f, f) for f in pd.unique(prov["field"])}
+        _write_csv(csv_path, [c.header for c in cols], [
+            prov["code"], prov["field"].map(field_labels), _cell_column(prov["value"]),
+            prov["source"].map(src_labels), prov["file"], prov["sheet"], prov["row"], prov["column"]])
         write_table(wb, t("sheet.provenance", lang), [Column(t("message", lang), width=80)],
                     [[f"{len(prov)} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
     else:
@@ -342,23 +356,53 @@ def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
                            autofilter=False)
 
 
-def _write_csv(path: Path, header: list[str], rows) -> None:
-    import csv
+def _cell_column(values: pd.Series) -> list[Any]:
+    """``_cell`` over a column, once per distinct (type, value)."""
+    cache: dict[tuple, Any] = {}
+    out = []
+    for v in values.to_numpy(dtype=object).tolist():
+        key = value_key(v)
+        try:
+            c = cache[key]
+        except KeyError:
+            c = cache[key] = _cell(v)
+        except TypeError:
+            c = _cell(v)
+        out.append(c)
+    return out
 
+
+def _write_csv(path: Path, header: list[str], columns) -> None:
     from cluster_credit_cli.atomic import atomic_path
-    from cluster_credit_cli.outputs.excel import INJECTION_PREFIXES
+    from cluster_credit_cli.outputs.columnar_csv import write_columns
 
     with atomic_path(path) as (tmp, _):
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            # escape_for_text_output inlined: millions of cells for a city's detail CSVs.
-            w.writerows([("'" + v) if isinstance(v, str) and v.startswith(INJECTION_PREFIXES) else v for v in row]
-                        for row in rows)
+            write_columns(fh, header, columns)
+
+
+def json_text(result: RoundResult) -> str:
+    """The result as JSON text: indented, but one line per enterprise.
+
+    The stdlib encoder is in C only without ``indent``; a 20,000-firm round's enterprises
+    indented in pure Python took seconds. So the envelope is indented and each enterprise is one
+    compact line (easy to grep, same data; ``json.load`` sees no difference).
+    """
+    doc = result.to_json()
+    ents = doc["enterprises"]
+    marker = f"@@enterprises-{uuid.uuid4().hex}@@"
+    doc["enterprises"] = marker
+    text = json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+    if ents:
+        encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+        body = "[\n" + ",\n".join("    " + encode(e) for e in ents) + "\n  ]"
+    else:
+        body = "[]"
+    return text.replace(json.dumps(marker), body, 1)
 
 
 def write_json(result: RoundResult, path: Path) -> WriteOutcome:
-    return atomic_write_text(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
+    return atomic_write_text(path, json_text(result))
 
 
 def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
