@@ -23,7 +23,7 @@ from cluster_credit_cli.outputs.columnar_csv import value_key
 from cluster_credit_cli.outputs.excel import EXCEL_MAX_ROWS, Column, Workbook, write_table
 from cluster_credit_cli.i18n import status_words, t
 from cluster_credit_cli.model.config import Model
-from cluster_credit_cli.rating.pipeline import RoundResult
+from cluster_credit_cli.rating.pipeline import RoundResult, python_strings
 
 
 def default_output(applicants: Path, as_of: _dt.date, lang: str, kind: str = "ratings") -> Path:
@@ -77,7 +77,7 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
     ranked = result.ranked()
     dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
     detail_limit = min(detail_limit or DEFAULT_DETAIL_LIMIT, EXCEL_MAX_ROWS - 10)
-    with Workbook(path) as wb:
+    with python_strings(), Workbook(path) as wb:
         _ratings_sheet(wb, ranked, model, dims1, lang)
         _grades_sheet(wb, result, lang)
         _indicator_sheet(wb, result, ranked, lang, detail_limit, path)

@@ -195,11 +195,22 @@ def _applicant_codes(table: SourceTable) -> set[str]:
     return set(codes[reasons.isna()])
 
 
+def python_strings():
+    """Pandas text in Python-object storage for the duration (see ``score_round``)."""
+    return pd.option_context("mode.string_storage", "python")
+
+
 def score_round(applicants: Path, sources: dict[str, Path] | None = None, *, model: Model,
                 as_of: _dt.date, lang: str = "zh", check_only: bool = False,
                 progress=None) -> RoundResult:
-    """Score one review round. ``sources`` maps source kind → file (applicants is added)."""
-    with use_lang(lang):
+    """Score one review round. ``sources`` maps source kind → file (applicants is added).
+
+    Text columns are kept in Python-object storage even where pyarrow is installed: the round's
+    work is per-value Python (codes, names, choices), where pandas' Arrow-backed strings convert
+    value by value and made a 20,000-firm round ~25 % slower (benchmarks/README.md). Scoped to
+    this call, so a caller's own pandas settings are untouched.
+    """
+    with use_lang(lang), python_strings():
         return _score_round(applicants, sources, model=model, as_of=as_of, lang=lang, check_only=check_only,
                             progress=progress)
 
