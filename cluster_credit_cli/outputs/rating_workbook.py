@@ -66,13 +66,22 @@ def _rule_text(model: Model, key: str, lang: str) -> str:
 DEFAULT_DETAIL_LIMIT = 250_000
 
 
-def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int | None = None) -> WriteOutcome:
+DETAIL_MODES = ("auto", "csv", "off")
+
+
+def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int | None = None,
+                          detail: str = "auto") -> WriteOutcome:
     """The ranked rating workbook; returns where it was written (see ``atomic``).
 
     ``detail_limit``: the most rows the indicator and provenance sheets hold in the workbook
-    (default ``DEFAULT_DETAIL_LIMIT``, never more than Excel's row limit); beyond it that sheet
-    is a CSV beside the workbook and the sheet says where.
+    (default ``DEFAULT_DETAIL_LIMIT``, never more than Excel's row limit). ``detail`` says what
+    happens to a larger one: ``auto`` (default) leaves it out and the sheet says how to get it,
+    ``csv`` writes it as a CSV beside the workbook (the sheet names the file), ``off`` leaves
+    both detail sheets out whatever their size. The per-leaf scores stay in the JSON and the
+    register either way.
     """
+    if detail not in DETAIL_MODES:
+        raise ValueError(f"detail must be one of {DETAIL_MODES}")
     lang, model = result.lang, result.model
     ranked = result.ranked()
     dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
@@ -80,9 +89,9 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
     with python_strings(), Workbook(path) as wb:
         _ratings_sheet(wb, ranked, model, dims1, lang)
         _grades_sheet(wb, result, lang)
-        _indicator_sheet(wb, result, ranked, lang, detail_limit, path)
+        _indicator_sheet(wb, result, ranked, lang, detail_limit, path, detail)
         write_model_sheet(wb, model, lang)
-        _provenance_sheets(wb, result, lang, detail_limit, path)
+        _provenance_sheets(wb, result, lang, detail_limit, path, detail)
         _missing_sheet(wb, ranked, lang)
         write_problems_sheet(wb, result.problems.as_dicts(), lang)
         _run_sheet(wb, result, lang)
@@ -152,8 +161,27 @@ def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
         wb.write_cell(sheet, r0 + i, 1, value, wb.fmt(num_format="#,##0"))
 
 
+def _detail_left_out(wb: Workbook, sheet: str, rows: int, limit: int, detail: str, lang: str) -> bool:
+    """Write the note sheet for a detail sheet that is not written; True if so."""
+    if detail == "csv" or (detail == "auto" and rows <= limit):
+        return False
+    if detail == "off":
+        zh = f"未写入（--detail off）：共 {rows:,} 行。如需明细，请加 --detail auto 或 --detail csv 重新运行。"
+        en = f"Not written (--detail off): {rows:,} rows. Rerun with --detail auto or --detail csv for them."
+    else:
+        zh = (f"共 {rows:,} 行，超过工作簿明细上限 {limit:,} 行，未写入。"
+              f"如需全部明细，请加 --detail csv 重新运行（写成本工作簿旁的 CSV 文件）；"
+              f"各企业各指标得分另见 JSON 结果和评级登记簿。")
+        en = (f"{rows:,} rows, more than the workbook's detail limit of {limit:,}: not written. "
+              f"Rerun with --detail csv to write them as a CSV beside this workbook; every "
+              f"enterprise's leaf scores are also in the JSON result and the rating register.")
+    write_table(wb, sheet, [Column(t("message", lang), width=100)], [[en if lang == "en" else zh]],
+                autofilter=False)
+    return True
+
+
 def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, lang: str, limit: int,
-                     path: Path) -> None:
+                     path: Path, detail: str = "csv") -> None:
     model, scores, merged = result.model, result.scores, result.merged
     cols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("key", lang)),
             Column(t("indicator", lang), width=16), Column(t("input", lang), "number", 4),
@@ -163,6 +191,8 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
     codes = [c for c in ranked["code"] if c not in merged.conflict_codes]
     names = dict(zip(ranked["code"], ranked["name"]))
     total_rows = len(codes) * len(leaves)
+    if _detail_left_out(wb, t("sheet.indicators", lang), total_rows, limit, detail, lang):
+        return
     # Whole-column lookups up front: a per-cell .at is the slow part of a 40,000-firm sheet.
     pos = scores.scores.index.get_indexer(pd.Index(codes))
     score_arr = scores.scores[leaves].to_numpy(dtype=float)[pos] if len(codes) else np.zeros((0, len(leaves)))
@@ -276,10 +306,19 @@ def write_model_sheet(wb: Workbook, model: Model, lang: str) -> None:
         wb.write_cell(sheet, n + 2 + i, 2, w)
 
 
-def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int, path: Path) -> None:
+def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int, path: Path,
+                       detail: str = "csv") -> None:
+    merged, model = result.merged, result.model
+    labels = {k: f.header(lang) for k, f in model.fields.items()}
+    if not _detail_left_out(wb, t("sheet.provenance", lang), merged.provenance_rows(), limit, detail, lang):
+        _provenance_sheet(wb, result, lang, limit, path, labels)
+    _conflicts_sheet(wb, result, lang, labels)
+
+
+def _provenance_sheet(wb: Workbook, result: RoundResult, lang: str, limit: int, path: Path,
+                      labels: dict[str, str]) -> None:
     merged, model = result.merged, result.model
     prov = merged.provenance(model)
-    labels = {k: f.header(lang) for k, f in model.fields.items()}
     cols = [Column(t("code", lang)), Column(t("field", lang)), Column(t("value", lang)), Column(t("source", lang)),
             Column(t("file", lang)), Column(t("sheet", lang)), Column(t("row", lang), "int"), Column(t("column", lang))]
     src_labels = {k: _source_label(model, k, lang) for k in set(prov["source"])} if len(prov) else {}
@@ -295,7 +334,11 @@ def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int,
                     [[f"{len(prov)} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
     else:
         write_table(wb, t("sheet.provenance", lang), cols, rows)
-    conf = merged.conflicts
+
+
+def _conflicts_sheet(wb: Workbook, result: RoundResult, lang: str, labels: dict[str, str]) -> None:
+    model = result.model
+    conf = result.merged.conflicts
     ccols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("field", lang)),
              Column(t("source", lang)), Column(t("file", lang)), Column(t("row", lang), "int"),
              Column(t("column", lang)), Column(t("value", lang)), Column(t("used", lang))]
