@@ -21,6 +21,9 @@ from cluster_credit_cli.validation import stats
 from cluster_credit_cli.validation.settings import Settings
 
 
+PLANNING_AUC = 0.75  # the AUC the "defaults needed" figure is planned for (at most)
+
+
 @dataclass
 class Cohort:
     """Rated obligors with outcomes. ``frame`` columns: code, name, rating_date, score, grade, pd
@@ -253,12 +256,14 @@ def validate(cohort: Cohort, settings: Settings, model: Model, *, lang: str = "z
     # Enough defaults to conclude?
     half = settings.auc_half_width
     if 0 < d < n:
+        # Planned at the observed AUC but at most PLANNING_AUC: an AUC from a few defaults may look
+        # better than it is, and a higher AUC would promise a narrower interval than it delivers.
         rate = d / n
-        needed = stats.defaults_needed(auc.auc, rate, half)
-    else:  # no AUC to go by: assume a fair one (0.70) at the default rate the PD table expects
+        needed = stats.defaults_needed(min(auc.auc, PLANNING_AUC), rate, half)
+    else:  # no AUC to go by: plan with PLANNING_AUC at the default rate the PD table expects
         with_pd = [g for g in used if g["pd"] is not None]
         rate = sum(g["n"] * g["pd"] for g in with_pd) / sum(g["n"] for g in with_pd) if with_pd else None
-        needed = stats.defaults_needed(0.70, rate, half) if rate else None
+        needed = stats.defaults_needed(PLANNING_AUC, rate, half) if rate else None
     conclusive = bool(d and d < n and needed is not None and d >= needed)
     note = _note(lang, n, d, needed, half, conclusive, rate)
     return Validation(cohort, settings, lang, order, score_kind, n, d, auc, ks, stats.roc_points(score, bad),
@@ -298,9 +303,9 @@ def _note(lang: str, n: int, d: int, needed: int | None, half: float, conclusive
     total = f"{int(np.ceil(needed / rate)):,}" if rate else None
     assumed = not 0 < d < n
     if en:
-        tail = ((" Assuming an AUC of 0.70 and the PD table's default rate, a" if assumed else " A") +
+        tail = ((" Assuming an AUC of 0.75 and the PD table's default rate, a" if assumed else " A") +
                 f"bout {needed} defaults would be needed for the AUC's 95 % interval to be within ±{half:.2f}"
                 + (f" (about {total} rated obligors at the present default rate)." if total else "."))
     else:
-        tail = (("假定 AUC 为 0.70、违约率如 PD 表，" if assumed else "") + f"AUC 的 95% 区间要窄到 ±{half:.2f}，约需 {needed} 户违约" + (f"（按目前违约率约需 {total} 户）。" if total else "。"))
+        tail = (("假定 AUC 为 0.75、违约率如 PD 表，" if assumed else "") + f"AUC 的 95% 区间要窄到 ±{half:.2f}，约需 {needed} 户违约" + (f"（按目前违约率约需 {total} 户）。" if total else "。"))
     return head + tail

@@ -70,9 +70,9 @@ def auc_delong(score, bad) -> Auc:
     v10 = (tz[:m] - tx) / n  # per non-defaulter: share of defaulters it outscores (ties ½)
     v01 = 1.0 - (tz[m:] - ty) / m  # per defaulter: share of non-defaulters that outscore it
     auc = float(v10.mean())
-    s10 = float(np.var(v10, ddof=1)) if m > 1 else 0.0
-    s01 = float(np.var(v01, ddof=1)) if n > 1 else 0.0
-    var = s10 / m + s01 / n
+    if m < 2 or n < 2:  # DeLong's variance needs two of each class
+        return Auc(auc, None, None, m, n)
+    var = float(np.var(v10, ddof=1)) / m + float(np.var(v01, ddof=1)) / n
     half = Z95 * math.sqrt(var)
     return Auc(auc, var, (max(0.0, auc - half), min(1.0, auc + half)), m, n)
 
