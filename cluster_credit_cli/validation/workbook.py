@@ -82,14 +82,14 @@ def summary_rows(v: Validation) -> list[tuple[str, Any, str | None, str]]:
     rows.append(("Hosmer–Lemeshow", None if hl is None else round(hl[0], 3), v.hl_light,
                  "" if hl is None else f"df = {hl[1]}, p = {hl[2]:.4f}"))
     mono = v.monotonic
-    rows.append(("Default rates rise with worse grades" if en else "违约率随等级单调", None if mono is None else
+    rows.append(("Monotonic default rates" if en else "违约率随等级单调", None if mono is None else
                  t("yes" if mono else "no", v.lang), None,
                  "; ".join(f"{x} > {y}" for x, y in v.monotonic_breaks)))
     reds = [g["grade"] for g in v.grades if g["light"] == "red"]
     yellows = [g["grade"] for g in v.grades if g["light"] == "yellow"]
     worst = "red" if reds else "yellow" if yellows else ("green" if any(g["light"] for g in v.grades) else None)
     rows.append(("Calibration per grade" if en else "分等级校准", ", ".join(reds + yellows) or "—", worst,
-                 (f"{v.settings.light_test} test; PD from {v.pd_source}" if en else
+                 (f"{'Jeffreys' if v.settings.light_test == 'jeffreys' else 'binomial'} test; PD from {v.pd_source}" if en else
                   f"{'Jeffreys' if v.settings.light_test == 'jeffreys' else '二项'}检验；PD 来自 {v.pd_source}")
                  if v.pd_source else ""))
     ref = c.reference_label or ""
@@ -127,7 +127,8 @@ def write_validation_workbook(v: Validation, path: Path) -> WriteOutcome:
         _calibration_sheet(wb, v)
         if v.indicators:
             _indicator_sheet(wb, v)
-        _stability_sheet(wb, v)
+        if v.cohort.reference is not None or v.migration:
+            _stability_sheet(wb, v)
         _cohort_sheet(wb, v)
         if len(v.cohort.problems):
             pcols = [Column(t(k, lang), width=w) for k, w in (("file", 24), ("sheet", 12), ("row", 6), ("column", 16),
