@@ -203,7 +203,9 @@ def test_cli_all_green_exits_0_and_prints_80_columns(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     assert max(len(x) for x in lines) <= 80
-    assert lines[0].startswith("Scorecard validation")
+    assert lines[0] == "Scorecard validation — o.xlsx"
+    assert lines[1] == "Default: as given in o.xlsx (column defaulted)"
+    assert lines[2] == "300 obligors, 34 defaults"
     assert any(x.startswith("AUC") and "yellow" in x for x in lines)  # 0.699 on two grades: below 0.70
     assert "No test is red." in res.output
     assert "Written: " in lines[-1]
@@ -355,3 +357,56 @@ def test_cli_register_path(register, tmp_path, monkeypatch):
     assert "违约太少，尚不能下结论" in res.output
     wb = load_workbook(tmp_path / "v.xlsx")
     assert "指标区分能力" in wb.sheetnames and "稳定性" in wb.sheetnames
+
+
+# -- the lights and the sample --------------------------------------------------------------------
+
+def test_auc_light_is_red_only_when_the_interval_is_below_the_threshold():
+    from cluster_credit_cli.validation.analysis import _auc_light
+
+    s = load_settings(load_model())  # auc_red 0.60, auc_yellow 0.70
+    assert _auc_light(stats.Auc(0.55, 0.01, (0.35, 0.75), 10, 5), s) == "yellow"  # poor but not shown to be
+    assert _auc_light(stats.Auc(0.52, 0.0004, (0.48, 0.56), 900, 90), s) == "red"
+    assert _auc_light(stats.Auc(0.72, 0.0004, (0.68, 0.76), 900, 90), s) == "green"
+    assert _auc_light(stats.Auc(None, None, None, 10, 0), s) is None
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The sample script at a small size, through the pool's real import (a harsh cycle: PDs × 6)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "make_validation_sample", Path(__file__).resolve().parents[1] / "sample_data" / "make_validation_sample.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path_factory.mktemp("vs") / "validation"
+    info = mod.build(out, enterprises=150, rounds=3, pd_scale=6.0, seed=18)
+    return out, info
+
+
+def test_sample_register_validates_against_its_truth(sample, tmp_path):
+    out, info = sample
+    truth = pd.read_csv(out / "truth.csv", dtype=str)
+    res = runner.invoke(app, ["validate", "--db", str(out / "ccredit.db"), "--json", str(tmp_path / "v.json"),
+                              "--out", str(tmp_path / "v.xlsx"), "--lang", "en"])
+    assert res.exit_code in (0, 1), res.output
+    data = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))
+    # Loans of the first two rounds are mature at the last snapshot (2025-12-31); the third round's are not.
+    mature = truth[truth["disbursed"] < "2025-01-01"]
+    assert data["n"] == len(mature) == len(mature.drop_duplicates(["code", "disbursed"]))  # one loan per firm and round
+    assert data["defaults"] == int((mature["defaulted"] == "是").sum())
+    assert "disbursed less than 12 months before 2025-12-31 (window still open)" in " ".join(res.output.split())
+    # The PDs were 6 × the table: the table is too low, and the Jeffreys test sees it somewhere.
+    assert any(g["light"] == "red" for g in data["grades"] if g["n"]) and res.exit_code == 1
+    assert data["psi"]["grade"] is not None and data["auc"] > 0.5
+
+
+def test_validate_as_of_uses_the_outcomes_known_then(sample, tmp_path):
+    out, _ = sample
+    res = runner.invoke(app, ["validate", "--db", str(out / "ccredit.db"), "--as-of", "2024-12-31", "--json", "-",
+                              "--out", str(tmp_path / "v.xlsx")])
+    data = json.loads(res.stdout)
+    truth = pd.read_csv(out / "truth.csv", dtype=str)
+    assert data["n"] == int((truth["disbursed"] < "2024-01-01").sum())  # only the first round is mature then

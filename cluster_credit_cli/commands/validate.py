@@ -141,21 +141,36 @@ def print_summary(v) -> None:
     def light(x):
         return f"[{LIGHT_STYLE[x]}]{t(x, v.lang)}[/]" if x else ""
 
-    table = Table(title=("Scorecard validation" if en else "评分卡验证"), title_justify="left", show_header=False,
-                  box=None, pad_edge=False)
+    c = v.cohort
+    source = ("the register's loan book" if en else "登记簿贷款台账") if c.source == "register" else c.source
+    when = (f", outcomes as of {c.as_of}" if en else f"，结果截至 {c.as_of}") if c.as_of else ""
+    console.print(escape(("Scorecard validation — " if en else "评分卡验证 — ") + source + when), style="bold")
+    horizon = ((f"; within {c.horizon_months} months" if en else f"；观察期 {c.horizon_months} 个月")
+               if c.horizon_months else "")
+    console.print(escape(("Default: " if en else "违约定义：") + c.definition + horizon))
+    counts = (f"{v.n:,} obligors, {v.defaults:,} defaults" if en else f"样本 {v.n:,} 户，违约 {v.defaults:,} 户")
+    for reason, count in c.excluded:
+        counts += (f"; left out {count:,}: {reason}" if en else f"；未计入 {count:,}：{reason}")
+    console.print(escape(counts))
+    table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
+    skip = {"Source", "数据来源", "Default definition", "违约定义", "Horizon (months)", "观察期（月）", "Outcomes as of",
+            "结果截至", "Obligors", "样本户数", "Defaults", "违约户数", "Left out", "未计入", "Note", "说明",
+            "Conclusive", "结论是否可靠"}
     for item, value, lt, detail in summary_rows(v):
-        if item in ("Note", "说明", "Conclusive", "结论是否可靠", "Default definition", "违约定义") or (
-                value is None and not detail):
+        if item in skip or (value is None and not detail):
             continue
+        if item.startswith("PSI") or item.endswith("PSI"):
+            detail = ""  # the round compared with is named once, below
         shown = "" if value is None else f"{value:,}" if isinstance(value, int) else (
             f"{value:.4f}" if isinstance(value, float) else str(value))
         table.add_row(escape(item), escape(shown), light(lt), escape(str(detail)))
     console.print(table)
-    console.print(escape(("Default: " if en else "违约定义：") + v.cohort.definition))
+    if c.reference_label and (v.psi_score is not None or v.psi_grade is not None):
+        console.print(escape(("PSI: this cohort against " if en else "PSI：本样本对比") + c.reference_label))
     if v.grades:
         g = Table(box=None, pad_edge=False, header_style="bold")
         for h, j in ((t("grade", v.lang), "left"), (t("n", v.lang), "right"), (t("defaults", v.lang), "right"),

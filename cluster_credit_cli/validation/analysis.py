@@ -140,10 +140,13 @@ def grade_order(frame: pd.DataFrame, model: Model) -> list[str]:
     return sorted(present)
 
 
-def _auc_light(auc: float | None, s: Settings) -> str | None:
-    if auc is None:
+def _auc_light(auc: stats.Auc, s: Settings) -> str | None:
+    """Red only when the AUC is shown to be poor (its whole 95 % interval below auc_red); yellow when
+    the estimate is below auc_yellow (or below auc_red without the evidence to call it red)."""
+    if auc.auc is None:
         return None
-    return "red" if auc < s.auc_red else "yellow" if auc < s.auc_yellow else "green"
+    hi = auc.ci[1] if auc.ci else auc.auc
+    return "red" if hi < s.auc_red else "yellow" if auc.auc < s.auc_yellow else "green"
 
 
 def _psi_light(value: float | None, s: Settings) -> str | None:
@@ -267,7 +270,7 @@ def validate(cohort: Cohort, settings: Settings, model: Model, *, lang: str = "z
     conclusive = bool(d and d < n and needed is not None and d >= needed)
     note = _note(lang, n, d, needed, half, conclusive, rate)
     return Validation(cohort, settings, lang, order, score_kind, n, d, auc, ks, stats.roc_points(score, bad),
-                      stats.cap_points(score, bad), _auc_light(auc.auc, settings), grades, pd_source, mono,
+                      stats.cap_points(score, bad), _auc_light(auc, settings), grades, pd_source, mono,
                       mono_breaks, hl, hl_light, psi_score, psi_grade, psi_lights, psi_tables, csi, indicators,
                       migration, needed, conclusive, note, notes)
 

@@ -200,27 +200,31 @@ def register_cohort(db: Path, model: Model, settings: Settings, *, as_of: _dt.da
     meta = {k: {"name": model.nodes[k].name, "name_en": model.nodes[k].name_en,
                 "level": "leaf" if model.nodes[k].is_leaf else "dimension"} for k in ind.columns}
 
-    reference, ref_label = latest_reference(db, model, lang)
+    reference, ref_label = latest_reference(db, model, lang, admitted=True)
     return Cohort(frame=frame, source="register", definition=settings.describe(lang), horizon_months=horizon,
                   indicators=ind, indicator_meta=meta, excluded=excluded, reference=reference,
                   reference_label=ref_label, migrations=migrations(db, model), as_of=day)
 
 
-def latest_reference(db: Path, model: Model, lang: str = "zh") -> tuple[pd.DataFrame | None, str | None]:
-    """The graded enterprises of the register's latest run (score, grade, leaf scores) and its label."""
+def latest_reference(db: Path, model: Model, lang: str = "zh", *,
+                     admitted: bool = False) -> tuple[pd.DataFrame | None, str | None]:
+    """The graded enterprises of the register's latest run (score, grade, leaf scores) and its label.
+    ``admitted``: only those granted a quota, the population a loan cohort is drawn from."""
     from cluster_credit_cli.register.store import get_run, list_runs, opened, results_of
 
     if not list_runs(db):
         return None, None
     with opened(db) as conn:
         latest = get_run(conn)
-        graded = [r for r in results_of(conn, latest["id"]) if r["grade"]]
+        graded = [r for r in results_of(conn, latest["id"]) if r["grade"] and (not admitted or (r["quota"] or 0) > 0)]
     keys = model.leaves()
     frame = pd.DataFrame({"code": [r["code"] for r in graded], "score": [r["total"] for r in graded],
                           "grade": [r["grade"] for r in graded],
                           **{k: [(r.get("scores") or {}).get(k, np.nan) for r in graded] for k in keys}})
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
     label = _word(lang, f"运行 #{latest['id']}（{latest['as_of']}）", f"run #{latest['id']} ({latest['as_of']})")
+    if admitted:
+        label += _word(lang, "获得额度的企业", ", enterprises granted a quota")
     return frame, label
 
 
