@@ -9,8 +9,7 @@ Definitions (docs/readme-pool.md):
   leverage (the model's ``[pool] leverage``); utilisation = outstanding ÷ capacity; effective
   leverage = outstanding ÷ balance;
 * days-past-due buckets 1–30, 31–90, >90 (a loan at 30 days is in 1–30, at 31 in 31–90, at 90 in
-  31–90, at 91 in >90); non-performing = classified 次级/可疑/损失, or past 90 days when the ledger
-  gives no class;
+  31–90, at 91 in >90); non-performing = classified 次级/可疑/损失, or more than 90 days past due;
 * concentration over borrowers' outstanding (a borrower = one credit code): CR_n = share of the n
   largest; HHI = Σ shareᵢ² (1 for one borrower, 1/n for n equal ones) and its equivalent number
   of borrowers 1/HHI; Gini = Σᵢ (2i − n − 1)·xᵢ ÷ (n·Σx) over ascending exposures (0 when all are
@@ -50,6 +49,12 @@ def bucket(dpd: int) -> str | None:
     if dpd <= 90:
         return "31-90"
     return ">90"
+
+
+def is_npl(classification: str | None, dpd: int) -> bool:
+    """Non-performing: classified 次级/可疑/损失, or more than 90 days past due whatever the class
+    says (a loan that late is non-performing under the five-category rules)."""
+    return (isinstance(classification, str) and classification in NPL_CLASSES) or dpd > 90
 
 
 def concentration(exposures: Sequence[float]) -> dict[str, Any]:
@@ -179,8 +184,7 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     loans["grade_key"] = loans["grade"].map(lambda g: g if isinstance(g, str) and g else UNRATED)
     live = loans[loans["outstanding"].fillna(0) > 0].copy()
     live["bucket"] = live["dpd"].map(bucket)
-    live["npl"] = [(c in NPL_CLASSES) if isinstance(c, str) else d > 90
-                   for c, d in zip(live["classification"], live["dpd"])]
+    live["npl"] = [is_npl(c, d) for c, d in zip(live["classification"], live["dpd"])]
     outstanding = float(live["outstanding"].sum())
     n = len(live)
     capacity = book.capacity
@@ -396,7 +400,7 @@ def pool_history(db: str | Path, *, model: Model) -> pd.DataFrame:
         live = book.loans[book.loans["outstanding"].fillna(0) > 0]
         keys = [_key(x) for _, x in live.iterrows()]
         out = float(live["outstanding"].sum())
-        npl = [(c in NPL_CLASSES) if isinstance(c, str) else d > 90 for c, d in zip(live["classification"], live["dpd"])]
+        npl = [is_npl(c, d) for c, d in zip(live["classification"], live["dpd"])]
         npl_amt = float(live.loc[npl, "outstanding"].sum()) if len(live) else 0.0
         conc = concentration(live.assign(k=keys).groupby("k")["outstanding"].sum().tolist() if len(live) else [])
         rows.append({"as_of": book.as_of, "loans": len(live), "borrowers": len(set(keys)), "outstanding": out,
