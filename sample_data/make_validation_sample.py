@@ -48,7 +48,7 @@ from cluster_credit_cli.rating.pipeline import score_round  # noqa: E402
 from cluster_credit_cli.register.store import record_run  # noqa: E402
 from cluster_credit_cli.validation.settings import load_settings  # noqa: E402
 
-TILT = 1.0  # how strongly the hidden quality moves the PD within a grade
+TILT = 3.0  # how strongly the hidden quality moves the PD within a grade
 
 RATINGS = ["战略定位", "企业使命", "领导力水平", "财务管理水平", "设备设施管理", "人力资源管理水平", "质量管理水平",
            "技术水平", "销售水平"]
@@ -193,7 +193,8 @@ def build(out: Path, enterprises: int, rounds: int, pd_scale: float, seed: int) 
             pd = min(0.95, pd_table.get(e["grade"], 0.05) * pd_scale * tilt)
             loan = {"loan_no": f"HL{as_of.year}07{k + 1:04d}", "code": e["code"], "name": e["name"],
                     "grade": e["grade"], "amount": float(e["quota"]), "disbursed": disbursed,
-                    "maturity": add_months(disbursed, 12), "pd": pd, "defaulted": rng.random() < pd}
+                    "maturity": add_months(disbursed, 12), "pd": pd, "defaulted": rng.random() < pd,
+                    "quality": q[e["code"]], "total": e["total"]}
             if loan["defaulted"]:
                 # Payments stop some time in the year; more than 90 days past due inside the horizon.
                 loan["default_start"] = disbursed + dt.timedelta(days=rng.randint(20, 260))
@@ -229,10 +230,10 @@ def build(out: Path, enterprises: int, rounds: int, pd_scale: float, seed: int) 
             raise SystemExit(f"{path.name}: {errors[0].message}")
     with open(out / "truth.csv", "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["loan_no", "code", "grade", "disbursed", "pd", "defaulted"])
+        w.writerow(["loan_no", "code", "grade", "total", "quality", "disbursed", "pd", "defaulted"])
         for loan in loans:
-            w.writerow([loan["loan_no"], loan["code"], loan["grade"], loan["disbursed"].isoformat(),
-                        round(loan["pd"], 6), "是" if loan["defaulted"] else "否"])
+            w.writerow([loan["loan_no"], loan["code"], loan["grade"], loan["total"], round(loan["quality"], 4),
+                        loan["disbursed"].isoformat(), round(loan["pd"], 6), "是" if loan["defaulted"] else "否"])
     return {"db": db, "loans": len(loans), "defaults": sum(x["defaulted"] for x in loans), "snapshots": len(snaps)}
 
 
