@@ -196,8 +196,9 @@ def build(out: Path, enterprises: int, rounds: int, pd_scale: float, seed: int) 
                     "maturity": add_months(disbursed, 12), "pd": pd, "defaulted": rng.random() < pd,
                     "quality": q[e["code"]], "total": e["total"]}
             if loan["defaulted"]:
-                # Payments stop some time in the year; more than 90 days past due inside the horizon.
-                loan["default_start"] = disbursed + dt.timedelta(days=rng.randint(20, 260))
+                # Payments stop some time in the year, early enough for a quarter-end ledger inside the
+                # 12-month horizon to show it more than 90 days past due (the truth stays observable).
+                loan["default_start"] = disbursed + dt.timedelta(days=rng.randint(20, 240))
                 loan["pool_pays"] = rng.random() < 0.5
                 loan["paid_date"] = loan["default_start"] + dt.timedelta(days=120)
             elif rng.random() < 0.05:
