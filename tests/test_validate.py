@@ -410,3 +410,68 @@ def test_validate_as_of_uses_the_outcomes_known_then(sample, tmp_path):
     data = json.loads(res.stdout)
     truth = pd.read_csv(out / "truth.csv", dtype=str)
     assert data["n"] == int((truth["disbursed"] < "2024-01-01").sum())  # only the first round is mature then
+
+
+# -- odd files and other paths -------------------------------------------------------------------
+
+def test_header_only_and_not_a_workbook_exit_1_with_the_problem(tmp_path):
+    hdr = tmp_path / "hdr.csv"
+    hdr.write_text("统一社会信用代码,评级日期,总分,是否违约\n", encoding="utf-8")
+    res = runner.invoke(app, ["validate", "--outcomes", str(hdr), "--out", str(tmp_path / "a.xlsx")])
+    assert res.exit_code == 1
+    assert "表头下没有数据行" in res.output and "样本为空：无可检验。" in res.output
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("hello\n", encoding="utf-8")
+    res = runner.invoke(app, ["validate", "--outcomes", str(fake), "--out", str(tmp_path / "b.xlsx"), "--lang", "en"])
+    assert res.exit_code == 1 and "not an Excel workbook" in " ".join(res.output.split())
+    assert (tmp_path / "b.xlsx").is_file()  # the workbook with the problem is still written
+
+
+def test_control_characters_and_formulas_in_names_stay_text(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text(",".join(HEADER) + "\n" + f'{R.code(1)},"=HYPERLINK(""x"")",2025-01-31,95,AAA,否\n'
+                    + f"{R.code(2)},乙\x07公司,2025-01-31,60,BBB,是\n", encoding="utf-8")
+    res = runner.invoke(app, ["validate", "--outcomes", str(path), "--out", str(tmp_path / "v.xlsx")])
+    assert res.exit_code in (0, 1), res.output
+    ws = load_workbook(tmp_path / "v.xlsx")["验证样本"]
+    names = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert "=HYPERLINK(\"x\")" in names  # written as text, never a formula
+    assert ws.cell(row=2, column=2).data_type == "s"
+
+
+def test_bank_grades_are_ordered_by_their_pd(tmp_path):
+    rows = [[R.code(i + 1), "", "2025-01-31", g, d, p] for i, (g, d, p) in enumerate(
+        [("1", "否", 0.01), ("1", "否", 0.01), ("3", "是", 0.2), ("3", "否", 0.2), ("2", "否", 0.05), ("2", "是", 0.05)])]
+    path = xlsx(tmp_path / "o.xlsx", ["统一社会信用代码", "企业名称", "评级日期", "等级", "是否违约", "PD"], rows)
+    model = load_model()
+    settings = load_settings(model)
+    v = validate(file_cohort(path, model, settings), settings, model)
+    assert v.grade_order == ["1", "2", "3"] and v.pd_source == "file"
+    assert v.score_kind == "grade"
+    # grade ranks 3, 2, 1 (better grade higher): goods 3, 3, 2, 1 vs bads 2 (grade 2), 1 (grade 3)
+    assert v.auc.auc == pytest.approx(brute([3, 3, 1, 2], [2, 1]))
+    assert v.to_json()["ks_score"] in ("1", "2", "3")
+
+
+def brute(goods, bads):
+    return sum(1.0 if g > b else 0.5 if g == b else 0.0 for g in goods for b in bads) / (len(goods) * len(bads))
+
+
+def test_outcomes_with_a_register_compare_with_its_latest_round(register, tmp_path):
+    db, _ = register
+    path, _ = simulated(tmp_path / "sim.xlsx", n=120)
+    res = runner.invoke(app, ["validate", "--outcomes", str(path), "--db", str(db), "--json", "-",
+                              "--out", str(tmp_path / "v.xlsx")])
+    data = json.loads(res.stdout)
+    assert data["psi"]["grade"] is not None and data["psi"]["score"] is not None
+    assert "稳定性" in load_workbook(tmp_path / "v.xlsx").sheetnames
+
+
+def test_chinese_summary_fits_80_columns(tmp_path, monkeypatch):
+    from rich.cells import cell_len
+
+    path, _ = simulated(tmp_path / "sim.xlsx")
+    monkeypatch.setenv("COLUMNS", "80")
+    res = runner.invoke(app, ["validate", "--outcomes", str(path), "--out", str(tmp_path / "v.xlsx")])
+    assert max(cell_len(x) for x in res.output.splitlines()) <= 80
+    assert res.output.splitlines()[0] == "评分卡验证 — sim.xlsx"

@@ -15,6 +15,7 @@ from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, La
 app = typer.Typer()
 
 LIGHT_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
+MAX_PROBLEMS_SHOWN = 10
 
 
 @app.command()
@@ -171,7 +172,7 @@ def print_summary(v) -> None:
     console.print(table)
     if c.reference_label and (v.psi_score is not None or v.psi_grade is not None):
         console.print(escape(("PSI: this cohort against " if en else "PSI：本样本对比") + c.reference_label))
-    if v.grades:
+    if v.n and v.grades:
         g = Table(box=None, pad_edge=False, header_style="bold")
         for h, j in ((t("grade", v.lang), "left"), (t("n", v.lang), "right"), (t("defaults", v.lang), "right"),
                      ("Observed" if en else "实际违约率", "right"), ("PD", "right"),
@@ -194,9 +195,18 @@ def print_summary(v) -> None:
     verdict = ("RED: at least one test failed" if en else "红灯：至少一项检验未通过") if v.red else (
         "No test is red" if en else "没有红灯")
     console.print(f"[{'bold red' if v.red else 'green'}]{escape(verdict)}[/]" + (". " if en else "。") + escape(v.note))
-    if len(v.cohort.problems):
-        console.print(escape((f"{len(v.cohort.problems)} problem(s) in the input: see the workbook's Problems sheet"
-                              if en else f"输入文件有 {len(v.cohort.problems)} 个问题：见工作簿“问题清单”")))
+    problems = sorted(v.cohort.problems, key=lambda x: (x.row is not None, x.row or 0))
+    if problems:
+        p = Table(title=(f"{len(problems)} problem(s) in the input" if en else f"输入文件有 {len(problems)} 个问题"),
+                  title_justify="left", box=None, pad_edge=False, header_style="bold")
+        for h in (("Row", "行"), ("Column", "列"), ("Problem", "问题")):
+            p.add_column(h[0] if en else h[1], overflow="fold", no_wrap=h[0] != "Problem")
+        for x in problems[:MAX_PROBLEMS_SHOWN]:
+            p.add_row("" if x.row is None else str(x.row), escape(x.column or ""), escape(x.message))
+        console.print(p)
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            console.print(escape(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more: see the workbook's Problems sheet"
+                                 if en else f"……另有 {len(problems) - MAX_PROBLEMS_SHOWN} 个：见工作簿“问题清单”"))
 
 
 def _pct(x) -> str:

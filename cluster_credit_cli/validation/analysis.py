@@ -143,9 +143,9 @@ def grade_order(frame: pd.DataFrame, model: Model) -> list[str]:
 def _auc_light(auc: stats.Auc, s: Settings) -> str | None:
     """Red only when the AUC is shown to be poor (its whole 95 % interval below auc_red); yellow when
     the estimate is below auc_yellow (or below auc_red without the evidence to call it red)."""
-    if auc.auc is None:
+    if auc.auc is None or auc.ci is None:  # no interval (fewer than two of a class): no verdict
         return None
-    hi = auc.ci[1] if auc.ci else auc.auc
+    hi = auc.ci[1]
     return "red" if hi < s.auc_red else "yellow" if auc.auc < s.auc_yellow else "green"
 
 
@@ -183,6 +183,7 @@ def validate(cohort: Cohort, settings: Settings, model: Model, *, lang: str = "z
                                                                      "measured on the grades"))
     else:
         score_kind, score = "score", frame["score"].to_numpy(dtype=float)
+    if n and score_kind == "score" and frame["score"].isna().any():
         left = int(frame["score"].isna().sum())
         notes.append(_word(lang, f"{left} 条记录没有评分，未计入区分能力", f"{left} rows without a score are left out of "
                                                                    "the discrimination measures"))

@@ -66,6 +66,10 @@ def read_outcomes(path: Path, model: Model, problems: Problems, *, lang: str = "
     cols = ["code", "name", "rating_date", "score", "grade", "defaulted", "pd", "default_date", "_row"]
     if table is None:
         return pd.DataFrame(columns=cols)
+    if table.data.empty:
+        problems.add(path.name, table.sheet, table.header_row, None, "no_rows",
+                     say("表头下没有数据行", "no data rows below the header"))
+        return pd.DataFrame(columns=cols)
     data = table.data.copy()
     file, sheet = path.name, table.sheet
     header = table.columns
@@ -83,6 +87,7 @@ def read_outcomes(path: Path, model: Model, problems: Problems, *, lang: str = "
     reported = {(p.row, p.column) for p in problems if p.file == file}
 
     def drop(mask, column_key, code, message_fn, severity="error"):
+        mask = np.asarray(mask, dtype=bool)
         for i in np.flatnonzero(mask & keep):
             row, column = int(data["_row"].iloc[i]), header.get(column_key)
             if (row, column) not in reported:

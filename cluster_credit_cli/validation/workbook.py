@@ -69,15 +69,18 @@ def summary_rows(v: Validation) -> list[tuple[str, Any, str | None, str]]:
     for reason, count in c.excluded:
         rows.append(("Left out" if en else "未计入", count, None, reason))
     ci = f"[{a.ci[0]:.3f}, {a.ci[1]:.3f}]" if a.ci else ""
-    rows += [
-        ("AUC", None if a.auc is None else round(a.auc, 4), v.auc_light,
-         (f"DeLong 95% CI {ci}" if en else f"DeLong 95% 区间 {ci}") +
-         ("" if v.score_kind == "score" else (" (on grades)" if en else "（按等级）"))),
-        ("Accuracy ratio (Gini)" if en else "准确率比AR（基尼）", None if a.auc is None else round(a.accuracy_ratio, 4), None,
-         "2·AUC − 1"),
-        ("KS", None if v.ks.ks is None else round(v.ks.ks, 4), None,
-         "" if v.ks.score is None else (f"largest at score {_ks_where(v)}" if en else f"最大处：评分 {_ks_where(v)}")),
-    ]
+    if a.auc is None:
+        rows.append(("AUC", None, None, "needs defaulters and non-defaulters" if en else "需要既有违约也有未违约的样本"))
+    else:
+        rows += [
+            ("AUC", round(a.auc, 4), v.auc_light,
+             ((f"DeLong 95% CI {ci}" if en else f"DeLong 95% 区间 {ci}") if a.ci else
+              ("no interval: fewer than two of a class" if en else "无区间：某一类少于两户")) +
+             ("" if v.score_kind == "score" else (" (on grades)" if en else "（按等级）"))),
+            ("Accuracy ratio (Gini)" if en else "准确率比AR（基尼）", round(a.accuracy_ratio, 4), None, "2·AUC − 1"),
+            ("KS", None if v.ks.ks is None else round(v.ks.ks, 4), None,
+             "" if v.ks.score is None else (f"largest at score {_ks_where(v)}" if en else f"最大处：评分 {_ks_where(v)}")),
+        ]
     hl = v.hosmer_lemeshow
     rows.append(("Hosmer–Lemeshow", None if hl is None else round(hl[0], 3), v.hl_light,
                  "" if hl is None else f"df = {hl[1]}, p = {hl[2]:.4f}"))
@@ -85,13 +88,16 @@ def summary_rows(v: Validation) -> list[tuple[str, Any, str | None, str]]:
     rows.append(("Monotonic default rates" if en else "违约率随等级单调", None if mono is None else
                  t("yes" if mono else "no", v.lang), None,
                  "; ".join(f"{x} > {y}" for x, y in v.monotonic_breaks)))
+    source = {"file": ("结果文件", "the outcome file")}.get(v.pd_source or "", (v.pd_source, v.pd_source))[1 if en else 0]
     reds = [g["grade"] for g in v.grades if g["light"] == "red"]
     yellows = [g["grade"] for g in v.grades if g["light"] == "yellow"]
     worst = "red" if reds else "yellow" if yellows else ("green" if any(g["light"] for g in v.grades) else None)
-    rows.append(("Calibration per grade" if en else "分等级校准", ", ".join(reds + yellows) or "—", worst,
-                 (f"{'Jeffreys' if v.settings.light_test == 'jeffreys' else 'binomial'} test; PD from {v.pd_source}" if en else
-                  f"{'Jeffreys' if v.settings.light_test == 'jeffreys' else '二项'}检验；PD 来自 {v.pd_source}")
-                 if v.pd_source else ""))
+    if v.n:
+        rows.append(("Calibration per grade" if en else "分等级校准", ", ".join(reds + yellows) or "—", worst,
+                     (f"{'Jeffreys' if v.settings.light_test == 'jeffreys' else 'binomial'} test; PD from "
+                      f"{source}" if en else
+                      f"{'Jeffreys' if v.settings.light_test == 'jeffreys' else '二项'}检验；PD 来自 {source}")
+                     if v.pd_source else ""))
     ref = c.reference_label or ""
     rows.append(("PSI of the score" if en else "评分PSI", None if v.psi_score is None else round(v.psi_score, 4),
                  v.psi_lights["score"], ref))
