@@ -19,7 +19,8 @@ What it builds (deterministic: the same files for the same arguments):
   A few good loans run a little late (≤ 60 days) without defaulting.
 * the bank's loan ledger at every quarter end (``ledgers/贷款台账_YYYY-MM-DD.csv``), imported with
   ``ccredit pool import`` semantics into the register; ``truth.csv`` lists every loan with the PD
-  it was drawn from and whether it defaulted, so the validation can be checked against the truth.
+  it was drawn from and whether it defaulted, so the validation can be checked against the truth;
+  ``违约结果.xlsx`` holds the mature ones as a bank would send them (``validate --outcomes``).
 
 The loans of the last round are still inside their 12-month window at the last snapshot: the
 validation leaves them out and says so.
@@ -235,6 +236,18 @@ def build(out: Path, enterprises: int, rounds: int, pd_scale: float, seed: int) 
         for loan in loans:
             w.writerow([loan["loan_no"], loan["code"], loan["grade"], loan["total"], round(loan["quality"], 4),
                         loan["disbursed"].isoformat(), round(loan["pd"], 6), "是" if loan["defaulted"] else "否"])
+    # The same outcomes as a bank would send them for `validate --outcomes`: one row per rating, with the
+    # known PD, only where the 12-month window has closed by the last snapshot.
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "违约结果"
+    ws.append([f"合作银行 贷后结果导出（截至 {snaps[-1].isoformat()}）"])
+    ws.append(["统一社会信用代码", "企业名称", "评级日期", "总分", "等级", "违约概率PD", "是否违约"])
+    for loan in loans:
+        if add_months(loan["disbursed"], 12) <= snaps[-1]:
+            ws.append([loan["code"], loan["name"], dt.date(loan["disbursed"].year, 6, 30), loan["total"], loan["grade"],
+                       round(loan["pd"], 6), "是" if loan["defaulted"] else "否"])
+    wb.save(out / "违约结果.xlsx")
     return {"db": db, "loans": len(loans), "defaults": sum(x["defaulted"] for x in loans), "snapshots": len(snaps)}
 
 

@@ -184,7 +184,7 @@ def test_cli_outcomes_json_exit_and_workbook(tmp_path):
     assert red  # the config's PDs are far below this simulation's rates in BBB and B
     assert res.exit_code == 1
     wb = load_workbook(tmp_path / "v.xlsx")
-    assert wb.sheetnames == ["验证概览", "区分能力", "等级校准", "验证样本"]
+    assert wb.sheetnames == ["验证概览", "区分能力", "等级校准", "验证样本", "验证设置"]
     assert len(wb["区分能力"]._charts) == 2 and len(wb["等级校准"]._charts) == 1
     summary = {r[0]: r for r in wb["验证概览"].iter_rows(min_row=4, values_only=True)}
     assert summary["AUC"][1] == round(data["auc"], 4) and summary["AUC"][2] == "绿"
@@ -475,3 +475,28 @@ def test_chinese_summary_fits_80_columns(tmp_path, monkeypatch):
     res = runner.invoke(app, ["validate", "--outcomes", str(path), "--out", str(tmp_path / "v.xlsx")])
     assert max(cell_len(x) for x in res.output.splitlines()) <= 80
     assert res.output.splitlines()[0] == "评分卡验证 — sim.xlsx"
+
+
+def test_outcome_template_round_trip(tmp_path):
+    """`ccredit template outcomes`, filled in below its hint row, reads back (the hint row skipped)."""
+    path = tmp_path / "t.xlsx"
+    res = runner.invoke(app, ["template", "outcomes", "--out", str(path)])
+    assert res.exit_code == 0, res.output
+    wb = load_workbook(path)
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    assert header[:4] == ["统一社会信用代码", "企业名称", "评级日期", "是否违约"]
+    row = {"统一社会信用代码": R.code(1), "企业名称": "甲", "评级日期": "2025-06-30", "是否违约": "否", "等级": "AA"}
+    ws.append([row.get(h) for h in header])
+    wb.save(path)
+    problems = Problems()
+    frame = read_outcomes(path, load_model(), problems)
+    assert not list(problems) and frame["code"].tolist() == [R.code(1)] and frame["grade"].tolist() == ["AA"]
+
+
+def test_file_as_of_leaves_later_ratings_out(tmp_path):
+    path = xlsx(tmp_path / "o.xlsx", HEADER, [[R.code(1), "", "2025-01-31", 95, "AAA", "否"],
+                                              [R.code(2), "", "2025-08-31", 60, "BBB", "是"]])
+    model = load_model()
+    c = file_cohort(path, model, load_settings(model), as_of=dt.date(2025, 6, 30))
+    assert c.frame["code"].tolist() == [R.code(1)] and c.excluded == [("评级日期晚于 2025-06-30", 1)]

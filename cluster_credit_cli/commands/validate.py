@@ -86,10 +86,10 @@ def validate(
         settings.definition = parse_definition(definition)
     with use_lang(lang):
         if outcomes is not None:
-            cohort = file_cohort(outcomes, model, settings, lang=lang, horizon_given=horizon is not None)
+            cohort = file_cohort(outcomes, model, settings, lang=lang, horizon_given=horizon is not None, as_of=day)
             if db is not None:
                 existing_file(db, "--db")
-                cohort.reference, cohort.reference_label = latest_reference(db, model, lang)
+                cohort.reference, cohort.reference_label = latest_reference(db, model, lang, admitted=True)
             base = Path(outcomes).resolve().parent
         else:
             db = db or Path("ccredit.db")
@@ -172,6 +172,12 @@ def print_summary(v) -> None:
     console.print(table)
     if c.reference_label and (v.psi_score is not None or v.psi_grade is not None):
         console.print(escape(("PSI: this cohort against " if en else "PSI：本样本对比") + c.reference_label))
+    for m in v.migration:
+        if m["n"]:
+            console.print(escape((f"Migration run #{m['from']} → #{m['to']}: {m['n']} graded in both, {m['stay']:.0%} kept "
+                                  f"their grade, {m['within_one']:.0%} within one notch" if en else
+                                  f"评级迁移 #{m['from']} → #{m['to']}：两轮均评级 {m['n']} 户，{m['stay']:.0%} 等级不变，"
+                                  f"{m['within_one']:.0%} 变动不超过一级")))
     if v.n and v.grades:
         g = Table(box=None, pad_edge=False, header_style="bold")
         for h, j in ((t("grade", v.lang), "left"), (t("n", v.lang), "right"), (t("defaults", v.lang), "right"),

@@ -75,6 +75,7 @@ class Validation:
     conclusive: bool
     note: str
     notes: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)  # model name, file, hash; tool version
 
     @property
     def lights(self) -> list[str]:
@@ -270,10 +271,13 @@ def validate(cohort: Cohort, settings: Settings, model: Model, *, lang: str = "z
         needed = stats.defaults_needed(PLANNING_AUC, rate, half) if rate else None
     conclusive = bool(d and d < n and needed is not None and d >= needed)
     note = _note(lang, n, d, needed, half, conclusive, rate)
+    from cluster_credit_cli import __version__
+
+    meta = {"model": model.name, "model_file": str(model.path), "model_hash": model.hash, "tool_version": __version__}
     return Validation(cohort, settings, lang, order, score_kind, n, d, auc, ks, stats.roc_points(score, bad),
                       stats.cap_points(score, bad), _auc_light(auc, settings), grades, pd_source, mono,
                       mono_breaks, hl, hl_light, psi_score, psi_grade, psi_lights, psi_tables, csi, indicators,
-                      migration, needed, conclusive, note, notes)
+                      migration, needed, conclusive, note, notes, meta)
 
 
 def _bin_rows(edges: np.ndarray, e: np.ndarray, a: np.ndarray) -> list[dict[str, Any]]:

@@ -36,12 +36,18 @@ def _word(lang: str, zh: str, en: str) -> str:
 
 
 def file_cohort(path: Path, model: Model, settings: Settings, *, lang: str = "zh",
-                horizon_given: bool = False) -> Cohort:
+                horizon_given: bool = False, as_of: _dt.date | None = None) -> Cohort:
     """The cohort of an outcome file. With ``horizon_given`` (``--horizon``) a default dated later
-    than the horizon after the rating counts as no default within it (needs the default date)."""
+    than the horizon after the rating counts as no default within it (needs the default date);
+    with ``as_of`` ratings dated after it are left out (counted)."""
     problems = Problems()
     frame = read_outcomes(path, model, problems, lang=lang)
     excluded: list[tuple[str, int]] = []
+    if as_of is not None and len(frame):
+        later = (frame["rating_date"] > as_of).to_numpy()
+        if later.any():
+            excluded.append((_word(lang, f"评级日期晚于 {as_of}", f"rated after {as_of}"), int(later.sum())))
+            frame = frame[~later].reset_index(drop=True)
     if len(frame) and frame["default_date"].notna().any():
         dd = pd.to_datetime(frame["default_date"])
         rd = pd.to_datetime(frame["rating_date"])
@@ -68,7 +74,7 @@ def file_cohort(path: Path, model: Model, settings: Settings, *, lang: str = "zh
         definition += _word(lang, f"，{settings.horizon_months} 个月内", f", within {settings.horizon_months} months")
     return Cohort(frame=frame, source=Path(path).name, definition=definition,
                   horizon_months=settings.horizon_months if horizon_given else None,
-                  excluded=excluded, problems=problems)
+                  excluded=excluded, problems=problems, as_of=as_of)
 
 
 # -- the register ---------------------------------------------------------------------------------

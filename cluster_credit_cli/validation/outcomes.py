@@ -34,7 +34,7 @@ _FIELDS = [
     ("grade", "等级", "Grade", "text", ["评级", "信用等级", "评级结果", "评级等级", "grade", "rating", "rating grade"]),
     ("defaulted", "是否违约", "Defaulted", "yesno",
      ["违约", "违约标志", "是否违约(是/否)", "default", "defaulted", "default flag", "bad"]),
-    ("pd", "违约概率", "PD", "number", ["PD", "预测违约概率", "probability of default"]),
+    ("pd", "违约概率", "PD", "number", ["PD", "违约概率PD", "违约概率(PD)", "预测违约概率", "probability of default"]),
     ("default_date", "违约日期", "Default date", "date", ["违约时间", "default date", "date of default"]),
 ]
 # Words for "defaulted" besides the model's yes/no lists.

@@ -14,6 +14,7 @@ L = {
     "summary": ("验证概览", "Summary"), "discrimination": ("区分能力", "Discrimination"),
     "calibration": ("等级校准", "Calibration"), "indicators": ("指标区分能力", "Indicators"),
     "stability": ("稳定性", "Stability"), "cohort": ("验证样本", "Cohort"), "problems": ("问题清单", "Problems"),
+    "settings": ("验证设置", "Settings"),
     "item": ("项目", "Item"), "value": ("数值", "Value"), "light": ("信号灯", "Light"), "detail": ("说明", "Detail"),
     "grade": ("等级", "Grade"), "n": ("户数", "Obligors"), "defaults": ("违约户数", "Defaults"),
     "observed": ("实际违约率", "Observed rate"), "ci_lo": ("95%区间下限", "95% CI low"),
@@ -136,6 +137,7 @@ def write_validation_workbook(v: Validation, path: Path) -> WriteOutcome:
         if v.cohort.reference is not None or v.migration:
             _stability_sheet(wb, v)
         _cohort_sheet(wb, v)
+        _settings_sheet(wb, v)
         if len(v.cohort.problems):
             pcols = [Column(t(k, lang), width=w) for k, w in (("file", 24), ("sheet", 12), ("row", 6), ("column", 16),
                                                                ("problem_code", 18), ("severity", 8), ("message", 80))]
@@ -315,6 +317,28 @@ def _stability_sheet(wb: Workbook, v: Validation) -> None:
                 wb.write_cell(sheet, r, j, x, f)
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, 6, 16)
+
+
+def _settings_sheet(wb: Workbook, v: Validation) -> None:
+    """What the figures rest on: the model, the settings and thresholds, the PD table."""
+    import datetime as _dt
+
+    lang = v.lang
+    en = lang == "en"
+    s, m = v.settings, v.meta
+    items = [("Model" if en else "评价模型", m.get("model")), ("Model file" if en else "模型文件", m.get("model_file")),
+             ("Model hash" if en else "模型哈希", (m.get("model_hash") or "")[:16]),
+             ("Tool version" if en else "工具版本", m.get("tool_version")),
+             ("Created" if en else "生成时间", _dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")),
+             ("Horizon (months)" if en else "观察期（月）", s.horizon_months), ("Definition" if en else "违约定义",
+                                                                          v.cohort.definition),
+             ("Light test" if en else "信号灯检验", s.light_test), ("p yellow / red", f"{s.p_yellow} / {s.p_red}"),
+             ("AUC yellow / red", f"{s.auc_yellow} / {s.auc_red}"), ("PSI yellow / red", f"{s.psi_yellow} / {s.psi_red}"),
+             ("AUC ± (enough defaults)" if en else "AUC 区间半宽（违约是否足够）", s.auc_half_width),
+             ("PD table" if en else "PD 表来源", v.pd_source or "—")]
+    items += [(f"PD {g}", p) for g, p in s.pd.items()]
+    write_table(wb, t("settings", lang), [Column(t("item", lang), width=28), Column(t("value", lang), width=60)],
+                [[a, b] for a, b in items], autofilter=False)
 
 
 def _cohort_sheet(wb: Workbook, v: Validation) -> None:
