@@ -500,3 +500,12 @@ def test_file_as_of_leaves_later_ratings_out(tmp_path):
     model = load_model()
     c = file_cohort(path, model, load_settings(model), as_of=dt.date(2025, 6, 30))
     assert c.frame["code"].tolist() == [R.code(1)] and c.excluded == [("评级日期晚于 2025-06-30", 1)]
+
+
+def test_a_register_without_loan_snapshots_is_a_usage_error(register, monkeypatch):
+    db, _ = register  # rated rounds, but the pool's ledger was never imported
+    res = runner.invoke(app, ["validate", "--db", str(db)])
+    assert res.exit_code == 2
+    assert "no loan snapshots to validate against" in res.output and "ccredit pool import" in res.output
+    res = runner.invoke(app, ["validate", "--db", str(db), "--definition", "dpd,npl"])
+    assert res.exit_code == 2 and "unknown criterion 'npl'" in res.output
