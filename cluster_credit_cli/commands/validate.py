@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
-                                                existing_file, guard)
+from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang, existing_file,
+                                                guard)
 
 # This module's top-level command; cli.py adds it to the root app.
 app = typer.Typer()
