@@ -159,16 +159,20 @@ def register_cohort(db: Path, model: Model, settings: Settings, *, as_of: _dt.da
                          int(unlinked.sum())))
     loans = loans[~unlinked]
     horizon = settings.horizon_months
-    obs = []
+    obs, undated = [], 0
     for (code, run_id), g in loans.groupby(["code", "run_id"], sort=True):
-        start = min(d for d in g["disbursed"] if d is not None) if g["disbursed"].notna().any() else None
-        if start is None:
+        days = [d for d in g["disbursed"] if d is not None and d == d]
+        if not days:
+            undated += 1
             continue
+        start = min(days)
         end = months_after(start, horizon)
         defaults = [d for d in g["default_date"] if d is not None and start <= d <= end]
         obs.append({"code": code, "name": g["name"].iloc[0], "run_id": int(run_id), "start": start, "end": end,
                     "defaulted": bool(defaults), "default_date": min(defaults) if defaults else None,
                     "mature": end <= day})
+    if undated:
+        excluded.append((_word(lang, "贷款没有放款日期", "loans without a disbursement date"), undated))
     frame = pd.DataFrame(obs, columns=["code", "name", "run_id", "start", "end", "defaulted", "default_date", "mature"])
     young = ~frame["mature"].astype(bool) if len(frame) else pd.Series([], dtype=bool)
     if young.any():
