@@ -509,3 +509,13 @@ def test_a_register_without_loan_snapshots_is_a_usage_error(register, monkeypatc
     assert "no loan snapshots to validate against" in res.output and "ccredit pool import" in res.output
     res = runner.invoke(app, ["validate", "--db", str(db), "--definition", "dpd,npl"])
     assert res.exit_code == 2 and "unknown criterion 'npl'" in res.output
+
+
+def test_a_loan_without_disbursement_date_is_counted_not_dropped(register):
+    db, book = register
+    book = book.copy()
+    book.loc[book["loan_no"] == "L4", "disbursed"] = None
+    model = load_model()
+    c = register_cohort(db, model, load_settings(model), history=book)
+    assert R.code(4) not in set(c.frame["code"])
+    assert ("贷款没有放款日期", 1) in c.excluded
