@@ -172,6 +172,10 @@ def print_summary(v) -> None:
     console.print(table)
     if c.reference_label and (v.psi_score is not None or v.psi_grade is not None):
         console.print(escape(("PSI: this cohort against " if en else "PSI：本样本对比") + c.reference_label))
+    moved = [c for c in v.csi if c["light"] in ("yellow", "red")]
+    if moved:
+        console.print(("Leaves whose distribution moved (CSI): " if en else "分布变动的末级指标（CSI）：") + ", ".join(
+            f"{escape(c['key'])} {c['csi']:.2f} {light(c['light'])}" for c in sorted(moved, key=lambda c: -c["csi"])))
     for m in v.migration:
         if m["n"]:
             console.print(escape((f"Migration run #{m['from']} → #{m['to']}: {m['n']} graded in both, {m['stay']:.0%} kept "
