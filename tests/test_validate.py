@@ -519,3 +519,21 @@ def test_a_loan_without_disbursement_date_is_counted_not_dropped(register):
     c = register_cohort(db, model, load_settings(model), history=book)
     assert R.code(4) not in set(c.frame["code"])
     assert ("贷款没有放款日期", 1) in c.excluded
+
+
+def test_csi_per_leaf_against_the_latest_round(register):
+    """Leaf K2 (sales): cohort scores vs the latest round's admitted firms, binned by distinct value."""
+    db, book = register
+    model = load_model()
+    settings = load_settings(model)
+    c = register_cohort(db, model, settings, history=book)
+    v = validate(c, settings, model)
+    csi = {x["key"]: x["csi"] for x in v.csi}
+    assert set(csi) <= set(model.leaves()) and "K2" in csi
+    mine, ref = c.indicators["K2"].tolist(), c.reference["K2"].tolist()
+    values = sorted(set(mine))
+    e = [mine.count(x) for x in values]
+    # each reference score falls in the bin of the nearest cohort value (edges at midpoints)
+    a = [sum(1 for y in ref if (i == 0 or y >= (values[i - 1] + x) / 2) and
+             (i == len(values) - 1 or y < (x + values[i + 1]) / 2)) for i, x in enumerate(values)]
+    assert csi["K2"] == pytest.approx(stats.psi(e, a))
