@@ -537,3 +537,43 @@ def test_csi_per_leaf_against_the_latest_round(register):
     a = [sum(1 for y in ref if (i == 0 or y >= (values[i - 1] + x) / 2) and
              (i == len(values) - 1 or y < (x + values[i + 1]) / 2)) for i, x in enumerate(values)]
     assert csi["K2"] == pytest.approx(stats.psi(e, a))
+
+
+SIX_EN = """\
+Scorecard validation — six.xlsx
+Default: as given in six.xlsx (column defaulted)
+6 obligors, 2 defaults
+AUC                       0.7500  green  DeLong 95% CI [0.260, 1.000]
+Accuracy ratio (Gini)     0.5000         2·AUC − 1
+KS                        0.7500         largest at score 82.00
+Hosmer–Lemeshow          53.3090  red    df = 3, p = 0.0000
+Monotonic default rates      yes
+Calibration per grade        2/3  red    red: AA; yellow: BB; Jeffreys test; PD
+                                         from validation.pd
+Grade  Obligors  Defaults  Observed      PD  Binomial p  Jeffreys p  Light
+AAA           2         0     0.00%   0.50%       1.000       0.120  green
+AA            2         1    50.00%   1.00%       0.020       0.002  red
+A             0         0             2.00%
+BBB           0         0             4.00%
+BB            2         1    50.00%   8.00%       0.154       0.037  yellow
+B             0         0            15.00%
+Note: no latest round to compare with: stability (PSI) is not computed (give the
+register, --db)
+RED: at least one test failed. 2 defaults among 6: too few to conclude. About 31
+defaults would be needed for the AUC's 95 % interval to be within ±0.10 (about
+93 rated obligors at the present default rate).
+"""
+
+
+def test_exact_english_summary_of_six_obligors(tmp_path, monkeypatch):
+    """KS 0.75 at 82 (defaulters ≤ 82: 2 of 2, others: 1 of 4); HL = .01/.00995 + .98²/.0198 + .84²/.1472."""
+    rows = [[R.code(1), "a", "2025-01-31", 95, "AAA", "否"], [R.code(2), "b", "2025-01-31", 91, "AAA", "否"],
+            [R.code(3), "c", "2025-01-31", 82, "AA", "是"], [R.code(4), "d", "2025-01-31", 84, "AA", "否"],
+            [R.code(5), "e", "2025-01-31", 55, "BB", "是"], [R.code(6), "f", "2025-01-31", 52, "BB", "否"]]
+    path = xlsx(tmp_path / "six.xlsx", HEADER, rows)
+    monkeypatch.setenv("COLUMNS", "80")
+    res = runner.invoke(app, ["validate", "--outcomes", str(path), "--out", str(tmp_path / "v.xlsx"), "--lang", "en"])
+    assert res.exit_code == 1
+    lines = [x.rstrip() for x in res.output.splitlines()]
+    assert "\n".join(lines[:-1]) + "\n" == SIX_EN
+    assert lines[-1] == f"Written: {tmp_path / 'v.xlsx'}"

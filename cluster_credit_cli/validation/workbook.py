@@ -94,11 +94,15 @@ def summary_rows(v: Validation) -> list[tuple[str, Any, str | None, str]]:
     yellows = [g["grade"] for g in v.grades if g["light"] == "yellow"]
     worst = "red" if reds else "yellow" if yellows else ("green" if any(g["light"] for g in v.grades) else None)
     if v.n:
-        rows.append(("Calibration per grade" if en else "分等级校准", ", ".join(reds + yellows) or "—", worst,
-                     (f"{'Jeffreys' if v.settings.light_test == 'jeffreys' else 'binomial'} test; PD from "
-                      f"{source}" if en else
-                      f"{'Jeffreys' if v.settings.light_test == 'jeffreys' else '二项'}检验；PD 来自 {source}")
-                     if v.pd_source else ""))
+        flagged = ("; " if en else "；").join(x for x in (
+            (("red: " if en else "红：") + ", ".join(reds)) if reds else "",
+            (("yellow: " if en else "黄：") + ", ".join(yellows)) if yellows else "") if x)
+        test = "Jeffreys" if v.settings.light_test == "jeffreys" else ("binomial" if en else "二项")
+        tested = sum(1 for g in v.grades if g["light"])
+        how = (f"{test} test; PD from {source}" if en else f"{test}检验；PD 来自 {source}") if v.pd_source else ""
+        # value: grades flagged of those tested; the detail names them
+        rows.append(("Calibration per grade" if en else "分等级校准", f"{len(reds) + len(yellows)}/{tested}", worst,
+                     ("; " if en else "；").join(x for x in (flagged, how) if x)))
     ref = c.reference_label or ""
     rows.append(("PSI of the score" if en else "评分PSI", None if v.psi_score is None else round(v.psi_score, 4),
                  v.psi_lights["score"], ref))
