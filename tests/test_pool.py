@@ -471,3 +471,23 @@ def test_sample_early_warnings(sample_db):
     snaps = json.loads(r.stdout)["snapshots"]
     assert [s["as_of"] for s in snaps][-1] == "2027-11-30" and snaps[-1]["fund_balance"] == 886.01
     assert len(load_workbook(sample_db.parent / "h.xlsx")["历史"]._charts) == 1
+
+
+def test_an_empty_ledger_and_a_loan_without_dates_do_not_break_status(db, tmp_path, model):
+    r = runner.invoke(app, ["pool", "import", str(write_ledger(tmp_path / "e.xlsx", [])), "--as-of", "2026-10-31",
+                            "--db", str(db)])
+    assert r.exit_code == 0 and "台账中没有贷款" in r.output
+    r = runner.invoke(app, ["pool", "status", "--as-of", "2026-10-31", "--db", str(db), "--json", "-",
+                            "--out", str(tmp_path / "s.xlsx")])
+    assert r.exit_code == 0, r.output
+    js = json.loads(r.stdout)
+    assert (js["outstanding"], js["loans"], js["npl_ratio"], js["concentration"]["borrower"]["hhi"]) == (0.0, 0, None, None)
+    rows = [loan("L1", 1, 100, disbursed=None, dpd=3)]
+    res = import_snapshot(db, write_ledger(tmp_path / "l.xlsx", rows), as_of=D(2026, 11, 30), model=model)
+    assert [p.code for p in res.problems] == ["missing_disbursed"]
+    st = pool_status(db, model=model, as_of=D(2026, 11, 30))
+    assert [w["kind"] for w in st.warnings] == ["overdue", "unrated"]
+    assert st.warnings[1]["detail"] == "贷款 L1 在放款日（无放款日期）没有有效的入池评级"
+    r = runner.invoke(app, ["pool", "history", "--db", str(db), "--json", "-", "--out", str(tmp_path / "h.xlsx")])
+    snaps = json.loads(r.stdout)["snapshots"]
+    assert [(s["as_of"], s["loans"], s["hhi"]) for s in snaps] == [("2026-10-31", 0, None), ("2026-11-30", 1, 1.0)]

@@ -152,8 +152,8 @@ def link_ratings(loans: pd.DataFrame, ratings: dict[str, list[tuple]], problems:
                                      f"the quota {run[3]:g} of run #{run[1]}"), "warning")
             continue
         out.append(None)
-        if not code or code_problem(code) is not None:
-            continue  # reported as a bad code already
+        if not code or code_problem(code) is not None or day is None:
+            continue  # reported already (a bad code, no disbursement date)
         if not runs:
             problems.add(file, None, row, header, "unrated_code",
                          say(f"贷款 {loan['loan_no']}：{code} 从未经过评级（登记簿中没有该企业）：资金池只为评级入池企业担保，请核实",

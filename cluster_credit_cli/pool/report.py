@@ -154,7 +154,8 @@ def print_summary(st: PoolStatus, lang: str, db: Path, low_grade: str | None, co
         over = sum(r[f"overdue_{b}"] for b in BUCKETS)
         table.add_row(r["grade"] if r["grade"] != UNRATED or not en else "unrated", str(r["loans"]),
                       _amt(r["outstanding"]), _pct(r["share"]), _amt(over), _pct(r["npl_ratio"]))
-    console.print(table)
+    if len(st.live):
+        console.print(table)
     if st.warnings:
         wt = Table(title=(f"Early warnings: {len(st.warnings)}" if en else f"预警：{len(st.warnings)} 条"),
                    title_justify="left")

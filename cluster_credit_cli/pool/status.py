@@ -184,7 +184,8 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     loans["grade_key"] = loans["grade"].map(lambda g: g if isinstance(g, str) and g else UNRATED)
     live = loans[loans["outstanding"].fillna(0) > 0].copy()
     live["bucket"] = live["dpd"].map(bucket)
-    live["npl"] = [is_npl(c, d) for c, d in zip(live["classification"], live["dpd"])]
+    live["npl"] = pd.Series([is_npl(c, d) for c, d in zip(live["classification"], live["dpd"])], index=live.index,
+                            dtype=bool)  # typed: an empty object column would select columns, not rows
     outstanding = float(live["outstanding"].sum())
     n = len(live)
     capacity = book.capacity
@@ -215,7 +216,7 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     by_grade = pd.DataFrame(rows)
     cls_rows = []
     for c in CLASSES + [None]:
-        sel = live[live["classification"].map(lambda v: v == c if c else not isinstance(v, str))]
+        sel = live[live["classification"].map(lambda v: v == c if c else not isinstance(v, str)).astype(bool)]
         if c is None and sel.empty:
             continue
         cls_rows.append({"class": c or "", **{g: float(sel.loc[sel["grade_key"] == g, "outstanding"].sum())
@@ -226,7 +227,7 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     exposures = live.groupby("key", sort=False)["outstanding"].sum() if n else pd.Series(dtype=float)
     conc = concentration(exposures.tolist())
     sector = None
-    with_sector = live[live["sector"].map(lambda s: isinstance(s, str) and bool(s))]
+    with_sector = live[live["sector"].map(lambda s: isinstance(s, str) and bool(s)).astype(bool)]
     if len(with_sector):
         by_sector = with_sector.groupby("sector")["outstanding"].sum()
         sector = concentration(by_sector.tolist())
@@ -381,9 +382,10 @@ def early_warnings(loans: pd.DataFrame, live: pd.DataFrame, as_of: _dt.date, cfg
             x["loan_no"], x["outstanding"], days)
     for _, x in live.iterrows():
         if x["run_id"] is None:
+            when = x["disbursed"] or ("no date" if en else "无放款日期")
             add(x["code"], x["name"], "unrated",
-                f"loan {x['loan_no']} links to no rating in force at its disbursement ({x['disbursed']})" if en else
-                f"贷款 {x['loan_no']} 在放款日（{x['disbursed']}）没有有效的入池评级", x["loan_no"], x["outstanding"])
+                f"loan {x['loan_no']} links to no rating in force at its disbursement ({when})" if en else
+                f"贷款 {x['loan_no']} 在放款日（{when}）没有有效的入池评级", x["loan_no"], x["outstanding"])
     rank = {k: i for i, k in enumerate(WARNING_KINDS)}
     # By kind, then the worst first: most days past due, soonest maturity, largest amount.
     out.sort(key=lambda w: (rank[w["kind"]], w.pop("_order"), -(w["amount"] or 0), w["code"] or ""))
