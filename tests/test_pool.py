@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import regdata as R
 from cluster_credit_cli.cli import app
 from cluster_credit_cli.model.config import load_model
+from cluster_credit_cli.outputs.excel import display_width
 from cluster_credit_cli.pool.book import BOOK_COLUMNS, import_snapshot, load_book, loan_history, snapshots
 from cluster_credit_cli.pool.config import pool_config
 from cluster_credit_cli.pool.status import bucket, concentration, lorenz, pool_history, pool_status
@@ -342,7 +343,7 @@ def test_status_cli_json_summary_and_exit_codes(db, tmp_path, model):
     assert lines[3] == "在贷      4 笔 / 4 家；逾期 0 笔 0.00（0.0%）；不良率 0.0%（0 笔）"
     assert "集中度    最大户 25.0% 前5 100.0% 前10 100.0% HHI 0.250（≈4.0 户）基尼 0.00" in lines
     assert "限额      ✗ 最大单户占比 25.0% > 15.0%  突破" in lines
-    assert all(len(line) <= 80 for line in lines)
+    assert [line for line in lines if display_width(line) > 80 and not line.startswith("已写入")] == []
     assert "无预警。" in r.output and out.is_file()
     wb = load_workbook(out)
     assert wb.sheetnames == ["概览", "按评级", "额度使用", "贷款明细", "集中度", "预警", "资金池", "导入问题"]
@@ -465,6 +466,8 @@ def test_sample_early_warnings(sample_db):
                             "--out", str(sample_db.parent / "s.xlsx")])
     assert r.exit_code == 1
     assert "Early warnings: 7" in r.output and "overdue" in r.output
+    assert [x for x in r.output.splitlines() if display_width(x) > 80 and not x.startswith("Written")] == []
+    assert "Fund      886.01 = contributions 1,000.00 − guarantees paid 200.00" in r.output.splitlines()
     r = runner.invoke(app, ["pool", "history", "--db", str(sample_db), "--out", str(sample_db.parent / "h.xlsx"),
                             "--json", "-"])
     assert r.exit_code == 0

@@ -97,8 +97,9 @@ def summary_lines(st: PoolStatus, lang: str, db: Path, low_grade: str | None) ->
     lines = [
         (f"Pool status on {st.asked} (snapshot of {snap}, {db.name}; amounts in {u})" if en else
          f"资金池状况 {st.asked}（台账快照 {snap}；登记簿 {db.name}）"),
-        (f"Fund      {_amt(f['balance'])} = paid in {_amt(f['contributions'])} − guarantees "
-         f"{_amt(f['payouts'])} + recovered {_amt(f['recoveries'])} + interest {_amt(f['interest'])}" if en else
+        (f"Fund      {_amt(f['balance'])} = contributions {_amt(f['contributions'])} − guarantees paid "
+         f"{_amt(f['payouts'])}\n          + recoveries {_amt(f['recoveries'])} + interest {_amt(f['interest'])}"
+         if en else
          f"资金池余额 {_amt(f['balance'])} {u} = 出资 {_amt(f['contributions'])} − 代偿 {_amt(f['payouts'])}"
          f" + 追回 {_amt(f['recoveries'])} + 利息 {_amt(f['interest'])}"),
         (f"Capacity  {_amt(st.capacity)} (×{st.book.leverage:g}); outstanding {_amt(st.outstanding)}, "
@@ -135,7 +136,7 @@ def summary_lines(st: PoolStatus, lang: str, db: Path, low_grade: str | None) ->
         lines.append(f"{head}{'✗' if b['breached'] else '✓'} {limit_label(b['limit'], lang, low_grade)} {v} "
                      f"{'>' if b['breached'] else '≤'} {th}{mark}")
     lines.extend(st.notes)
-    return lines
+    return [part for line in lines for part in line.split("\n")]
 
 
 def print_summary(st: PoolStatus, lang: str, db: Path, low_grade: str | None, console) -> None:
