@@ -341,6 +341,9 @@ def test_status_cli_json_summary_and_exit_codes(db, tmp_path, model):
     assert lines[1] == "资金池余额 1,000.00 万元 = 出资 1,000.00 − 代偿 0.00 + 追回 0.00 + 利息 0.00"
     assert lines[2] == "授信容量  10,000.00（10 倍）；在贷 400.00，使用 4.0%；实际杠杆 0.40 倍"
     assert lines[3] == "在贷      4 笔 / 4 家；逾期 0 笔 0.00（0.0%）；不良率 0.0%（0 笔）"
+    # quotas at the loans' rating (run A): E1 400, E6 400, E3 200, E8 300; and the enterprises with a
+    # quota in the latest run on 2026-11-30 (run A again) and no loan: E2 300, E4 400 → 2000, 6 firms, 2 idle
+    assert "额度      核定 2,000.00（6 家）；已用 400.00（20.0%）；2 家未用款" in lines
     assert "集中度    最大户 25.0% 前5 100.0% 前10 100.0% HHI 0.250（≈4.0 户）基尼 0.00" in lines
     assert "限额      ✗ 最大单户占比 25.0% > 15.0%  突破" in lines
     assert [line for line in lines if display_width(line) > 80 and not line.startswith("已写入")] == []
@@ -494,3 +497,29 @@ def test_an_empty_ledger_and_a_loan_without_dates_do_not_break_status(db, tmp_pa
     r = runner.invoke(app, ["pool", "history", "--db", str(db), "--json", "-", "--out", str(tmp_path / "h.xlsx")])
     snaps = json.loads(r.stdout)["snapshots"]
     assert [(s["as_of"], s["loans"], s["hhi"]) for s in snaps] == [("2026-10-31", 0, None), ("2026-11-30", 1, 1.0)]
+
+
+def test_sample_new_negative_records_join_the_early_warnings(sample_db):
+    r = runner.invoke(app, ["pool", "status", "--as-of", "2027-11-30", "--db", str(sample_db), "--json", "-",
+                            "--credit-system", str(SAMPLE / "pool" / "信用系统新增_2027-11-30.csv"),
+                            "--out", str(sample_db.parent / "s2.xlsx")])
+    assert r.exit_code == 1, r.output
+    warnings = json.loads(r.stdout)["warnings"]
+    (new,) = [w for w in warnings if w["kind"] == "new_negative"]
+    book = load_book(sample_db, D(2027, 11, 30))
+    borrower = book.loans.set_index("loan_no").loc["HL2026120006"]
+    assert (new["code"], new["name"]) == (borrower["code"], borrower["name"])
+    assert "S1 行政处罚：新增 2 条" in new["detail"] and "S3 劳资纠纷：新增 1 条" in new["detail"]
+    assert len(warnings) == 8
+
+
+def test_a_newer_pool_schema_is_refused(db, tmp_path, model):
+    import_snapshot(db, write_ledger(tmp_path / "l.xlsx", [loan("L1", 1, 100)]), as_of=D(2026, 10, 31), model=model)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE pool_schema SET version = 99")
+    con.commit()
+    con.close()
+    r = runner.invoke(app, ["pool", "status", "--as-of", "2026-10-31", "--db", str(db)])
+    assert r.exit_code == 2 and "newer ccredit" in r.output
+    r = runner.invoke(app, ["pool", "import", str(tmp_path / "l.xlsx"), "--as-of", "2026-10-31", "--db", str(db)])
+    assert r.exit_code == 2 and "newer ccredit" in r.output

@@ -115,7 +115,14 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 
 
 def _has_pool(conn: sqlite3.Connection) -> bool:
-    return _one(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='pool_snapshots'") is not None
+    """Whether the register has pool tables this ccredit can read (a newer pool schema is refused)."""
+    if _one(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='pool_snapshots'") is None:
+        return False
+    got = _one(conn, "SELECT version FROM pool_schema")
+    if got is not None and int(got[0]) > POOL_SCHEMA_VERSION:
+        raise RegisterError(f"the pool tables of this register were written by a newer ccredit (pool schema "
+                            f"v{got[0]}; this version reads up to v{POOL_SCHEMA_VERSION}): upgrade ccredit")
+    return True
 
 
 # -- linking loans to ratings ---------------------------------------------------------------------

@@ -118,6 +118,14 @@ def summary_lines(st: PoolStatus, lang: str, db: Path, low_grade: str | None) ->
             f"{b}{'' if en else '天'} {st.overdue[b]['count']}{'' if en else '笔'} {_amt(st.overdue[b]['amount'])}"
             for b in BUCKETS),
     ]
+    q = st.borrowers
+    granted = float(q["quota"].fillna(0).sum()) if len(q) else 0.0
+    drawn = float(q.loc[q["quota"].notna(), "outstanding"].sum()) if len(q) else 0.0
+    idle = int(((q["quota"].fillna(0) > 0) & (q["outstanding"] <= 0)).sum()) if len(q) else 0
+    lines.append((f"Quotas    granted {_amt(granted)} to {int(q['quota'].notna().sum())}; drawn {_amt(drawn)} "
+                  f"({_pct(drawn / granted if granted else None)}); {idle} not drawn" if en else
+                  f"额度      核定 {_amt(granted)}（{int(q['quota'].notna().sum())} 家）；已用 {_amt(drawn)}"
+                  f"（{_pct(drawn / granted if granted else None)}）；{idle} 家未用款"))
     if c["n"]:
         lines.append((f"Borrowers CR1 {_pct(c['cr1'])}  CR5 {_pct(c['cr5'])}  CR10 {_pct(c['cr10'])}  "
                       f"HHI {c['hhi']:.3f} (≈{c['equivalent_n']:.1f} equal)  Gini {c['gini']:.2f}" if en else
