@@ -175,6 +175,9 @@ def test_buckets_npl_fund_and_utilisation_by_hand(db, tmp_path, model):
     assert by["AAA"]["outstanding"] == 400.0 and by["AAA"]["overdue_>90"] == 300.0 and by["AAA"]["overdue_1-30"] == 100.0
     assert by["AA"]["outstanding"] == 500.0 and by["AA"]["overdue_31-90"] == 200.0 and by["AA"]["npl_amount"] == 0.0
     assert by["A"]["npl_ratio"] == 1.0
+    # five-category classes × grade at rating (L8 carries no class)
+    assert js["classes"] == {"正常": {"AAA": 300.0}, "关注": {"AAA": 100.0, "AA": 200.0}, "次级": {"A": 100.0}, "可疑": {}, "损失": {},
+                             "": {"AA": 300.0}}
     assert set(js) >= {"as_of", "fund", "leverage", "capacity", "outstanding", "utilisation", "loans", "borrowers",
                        "overdue", "npl_ratio", "concentration", "breaches", "warnings"}
     assert set(js["concentration"]["borrower"]) == {"cr1", "cr5", "cr10", "hhi", "equivalent_n", "gini"}

@@ -141,7 +141,7 @@ def link_ratings(loans: pd.DataFrame, ratings: dict[str, list[tuple]], problems:
     """The rating run in force at each loan's disbursement: the latest run dated on or before it in
     which the code passed (graded, with a quota). Loans without one are problems, never silent."""
     out: list[int | None] = []
-    for _, loan in loans.iterrows():
+    for loan in loans.to_dict("records"):
         code, day, row = loan["code"], loan["disbursed"], int(loan["_row"])
         runs = ratings.get(code, [])
         passed = [r for r in runs if r[2] and (r[3] or 0) > 0]
@@ -219,10 +219,10 @@ def import_snapshot(db: str | os.PathLike[str], ledger: Path, *, as_of: _dt.date
                              f"the fund's guarantee payouts ({totals['payouts']:,.2f}) differ from the ledger's "
                              f"guarantees paid ({ledger_paid:,.2f})"), "warning")
     rows = [[_clean(loan[c]) if c not in ("disbursed", "maturity", "paid_date", "recovered_date") else _iso(loan[c])
-             for c in LOAN_COLUMNS] for _, loan in loans.iterrows()]
+             for c in LOAN_COLUMNS] for loan in loans.to_dict("records")]
     fund_rows = [] if movements is None else [
         [_iso(m["date"]), m["kind"], float(m["amount"]), m["party"], m["loan_no"], m["remark"]]
-        for _, m in movements.iterrows()]
+        for m in movements.to_dict("records")]
     content = hashlib.sha256(json.dumps({"loans": rows, "fund": fund_rows, "totals": totals}, ensure_ascii=False,
                                         sort_keys=True, default=str).encode()).hexdigest()
     path = Path(db)
@@ -260,11 +260,11 @@ def import_snapshot(db: str | os.PathLike[str], ledger: Path, *, as_of: _dt.date
                 conn.executemany(
                     f"INSERT INTO pool_loans (snapshot_id, {', '.join(LOAN_COLUMNS)}, run_id, source_row) "
                     f"VALUES ({', '.join('?' * (len(LOAN_COLUMNS) + 3))})",
-                    [[sid, *r, run_ids[i], int(loans["_row"].iat[i])] for i, r in enumerate(rows)])
+                    [[sid, *r, run_ids[i], int(n)] for i, (r, n) in enumerate(zip(rows, loans["_row"].tolist()))])
                 conn.executemany(
                     f"INSERT INTO pool_fund (snapshot_id, seq, {', '.join(FUND_COLUMNS)}, source_row) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[sid, i, *r, int(movements["_row"].iat[i])] for i, r in enumerate(fund_rows)])
+                    [[sid, i, *r, int(n)] for i, (r, n) in enumerate(zip(fund_rows, [] if movements is None else movements["_row"].tolist()))])
                 conn.execute("COMMIT")
             except BaseException:
                 _rollback(conn)
