@@ -526,3 +526,25 @@ def test_a_newer_pool_schema_is_refused(db, tmp_path, model):
     assert r.exit_code == 2 and "newer ccredit" in r.output
     r = runner.invoke(app, ["pool", "import", str(tmp_path / "l.xlsx"), "--as-of", "2026-10-31", "--db", str(db)])
     assert r.exit_code == 2 and "newer ccredit" in r.output
+
+
+def test_pool_config_errors_name_the_key_and_model_check_reports_them(model, tmp_path):
+    with pytest.raises(ConfigError, match=r"pool\.warnings\.maturing_days: must be a whole number"):
+        pool_config(with_pool(model, warnings={"maturing_days": -3}))
+    fields = json.loads(json.dumps(model.pool["fields"]))
+    del fields["loan_no"]
+    with pytest.raises(ConfigError, match=r"pool\.fields\.loan_no: missing"):
+        pool_config(with_pool(model, fields=fields))
+    fields = json.loads(json.dumps(model.pool["fields"]))
+    fields["name"]["aliases"].append("借据号")
+    with pytest.raises(ConfigError, match=r"pool\.fields\.(name|loan_no)\.aliases: header '借据号' also names"):
+        pool_config(with_pool(model, fields=fields))
+    fields = json.loads(json.dumps(model.pool["fields"]))
+    fields["kind"]["synonyms"]["划出"] = "支出"
+    with pytest.raises(ConfigError, match=r"pool\.fields\.kind\.synonyms\.划出: '支出' is not one of"):
+        pool_config(with_pool(model, fields=fields))
+    cfg = tmp_path / "model.toml"
+    cfg.write_text(Path(model.path).read_text(encoding="utf-8").replace("top10_share = 0.80", "top10_share = 80"),
+                   encoding="utf-8")
+    r = runner.invoke(app, ["model", "check", "-c", str(cfg)])
+    assert r.exit_code == 2 and "pool.limits.top10_share: must be a fraction between 0 and 1, got 80" in r.output
