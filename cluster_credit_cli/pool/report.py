@@ -272,9 +272,11 @@ def _grades_sheet(wb: Workbook, st: PoolStatus, lang: str, uu: str) -> None:
         rows.append(row + [r["npl_amount"], _v(r["npl_ratio"])])
     sheet, n = write_table(wb, t("grades", lang), cols, rows, autofilter=False)
     # Five-category classes × grade at rating, below.
-    r0 = n + 3
+    r0 = n + 4
     head = wb.header_format()
     grades = st.grades
+    sheet.write_string(r0 - 1, 0, "Outstanding by five-category class × grade at rating" if en
+                       else "在贷余额：五级分类 × 放款时等级", wb.fmt(bold=True))
     sheet.write_string(r0, 0, t("class", lang), head)
     for j, g in enumerate(grades):
         sheet.write_string(r0, 1 + j, g if not (en and g == UNRATED) else "unrated", head)
