@@ -30,7 +30,7 @@ from cluster_credit_cli.model.config import Model
 from cluster_credit_cli.pool.config import pool_config
 from cluster_credit_cli.pool.ledger import FUND_COLUMNS, LOAN_COLUMNS, fund_totals, read_fund, read_ledger
 from cluster_credit_cli.problems import Problems, UsageError
-from cluster_credit_cli.register.store import RegisterError, _one, _rollback, opened
+from cluster_credit_cli.register.store import RegisterError, opened
 
 POOL_SCHEMA_VERSION = 1
 
@@ -90,6 +90,21 @@ class ImportResult:
 
 
 # -- schema ---------------------------------------------------------------------------------------
+
+def _one(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> Any:
+    """First row with the statement finished (an open SELECT would keep a read transaction and make
+    a later BEGIN IMMEDIATE fail at once instead of waiting)."""
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchone()
+    finally:
+        cur.close()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:  # SQLite may have rolled back by itself (disk full, I/O error)
+        conn.execute("ROLLBACK")
+
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the pool's tables if missing; refuse a pool schema newer than this ccredit."""
