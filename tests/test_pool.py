@@ -548,3 +548,17 @@ def test_pool_config_errors_name_the_key_and_model_check_reports_them(model, tmp
                    encoding="utf-8")
     r = runner.invoke(app, ["model", "check", "-c", str(cfg)])
     assert r.exit_code == 2 and "pool.limits.top10_share: must be a fraction between 0 and 1, got 80" in r.output
+
+
+def test_a_failed_import_leaves_the_register_unchanged(db, tmp_path, model):
+    import_snapshot(db, write_ledger(tmp_path / "l.xlsx", [loan("L1", 1, 100)]), as_of=D(2026, 10, 31), model=model)
+    con = sqlite3.connect(db)  # the fund rows fail after the snapshot and its loans were inserted
+    con.execute("CREATE TRIGGER boom BEFORE INSERT ON pool_fund BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    con.commit()
+    con.close()
+    fund = write_fund(tmp_path / "f.xlsx", [["2026-07-01", "出资", 1000, "镇政府", None, None]])
+    with pytest.raises(UsageError, match="could not be stored .* the register is unchanged"):
+        import_snapshot(db, write_ledger(tmp_path / "l2.xlsx", [loan("L2", 2, 300)]), as_of=D(2026, 11, 30),
+                        model=model, fund=fund)
+    assert snapshots(db)["as_of"].tolist() == [D(2026, 10, 31)]
+    assert loan_history(db)["loan_no"].tolist() == ["L1"]
