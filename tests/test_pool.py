@@ -562,3 +562,26 @@ def test_a_failed_import_leaves_the_register_unchanged(db, tmp_path, model):
                         model=model, fund=fund)
     assert snapshots(db)["as_of"].tolist() == [D(2026, 10, 31)]
     assert loan_history(db)["loan_no"].tolist() == ["L1"]
+
+
+def test_sectors_come_from_the_applicants_where_the_ledger_has_none(tmp_path, model):
+    paths = R.write_round(tmp_path / "a", [R.ent(1, 5), R.ent(2, 3), R.ent(3, 2), R.ent(4, 4)])
+    wb = load_workbook(paths["applicants"])
+    ws = wb.active
+    ws.cell(1, ws.max_column + 1, "所属行业")
+    for r, sector in zip(range(2, 6), ["注塑模具", "注塑模具", "冲压模具", None]):
+        ws.cell(r, ws.max_column, sector)
+    wb.save(paths["applicants"])
+    db = tmp_path / "reg.db"
+    record_run(db, R.score(paths, R.A_DAY))
+    rows = [loan("L1", 1, 100), loan("L2", 2, 100), loan("L3", 3, 200, sector="压铸模具"), loan("L4", 4, 100)]
+    import_snapshot(db, write_ledger(tmp_path / "l.xlsx", rows), as_of=D(2026, 10, 31), model=model)
+    book = load_book(db, model=model)
+    assert book.loans["sector"].tolist() == ["注塑模具", "注塑模具", "压铸模具", None]  # the ledger's wins for L3
+    assert loan_history(db, model=model)["sector"].tolist() == ["注塑模具", "注塑模具", "压铸模具", None]
+    sec = pool_status(db, model=model, as_of=D(2026, 10, 31)).to_json()["concentration"]["sector"]
+    assert (sec["sectors"], sec["hhi"], sec["coverage"]) == (2, 0.5, 0.8)  # 200 + 200 of 500 carry a sector
+    paths["applicants"].rename(tmp_path / "moved.xlsx")
+    book = load_book(db, model=model)
+    assert book.loans["sector"].tolist() == [None, None, "压铸模具", None]
+    assert book.notes == [f"运行 #1 的申报文件已不在 {paths['applicants'].resolve()}：细分行业只取自台账"]

@@ -72,6 +72,7 @@ class Book:
     movements: pd.DataFrame | None = None  # the fund file's movements up to as_of (None: none imported)
     fund_source: str = "config"  # "fund" (a fund file) or "config" (guarantee_fund + the ledger)
     problems: list[dict[str, Any]] = field(default_factory=list)  # what the import reported
+    notes: list[str] = field(default_factory=list)  # e.g. an applicants file no longer where the run saw it
 
     @property
     def capacity(self) -> float:
@@ -332,6 +333,45 @@ def _loan_frame(rows: list[sqlite3.Row], with_snapshot: bool = False) -> pd.Data
     return frame
 
 
+def _applicant_sectors(conn: sqlite3.Connection, run_ids: set[int], model: Model,
+                       notes: list[str]) -> dict[tuple[int, str], str]:
+    """(run, code) -> sub-sector, from the applicants file each run rated (where it carries one).
+
+    The register keeps the file's path and SHA-256; a file moved away is noted and skipped, a file
+    changed since the rating is noted and read as it is now."""
+    from cluster_credit_cli.inputs.identity import normalize_codes
+    from cluster_credit_cli.inputs.reading import read_source
+
+    if "sector" not in model.fields or "applicants" not in model.fields["sector"].sources:
+        return {}
+    out: dict[tuple[int, str], str] = {}
+    for run_id in sorted(run_ids):
+        row = _one(conn, "SELECT applicants_file, inputs_json FROM runs WHERE id = ?", (run_id,))
+        if row is None or not row[0]:
+            continue
+        path = Path(row[0])
+        if not path.is_file():
+            notes.append(say(f"运行 #{run_id} 的申报文件已不在 {path}：细分行业只取自台账",
+                             f"the applicants file of run #{run_id} is no longer at {path}: sub-sectors come "
+                             "from the ledger only"))
+            continue
+        recorded = next((i.get("sha256") for i in json.loads(row[1] or "[]") if i.get("kind") == "applicants"), None)
+        if recorded and recorded != _sha256(path):
+            notes.append(say(f"运行 #{run_id} 的申报文件 {path.name} 在评级后已被修改：细分行业按现在的内容读取",
+                             f"the applicants file {path.name} of run #{run_id} changed after the rating: "
+                             "sub-sectors are read as it is now"))
+        table = read_source(path, "applicants", model, Problems())
+        if table is None or "sector" not in table.data.columns:
+            continue
+        codes, _ = normalize_codes(table.data["code"].fillna("")) if "code" in table.data else (None, None)
+        if codes is None:
+            continue
+        for code, sector in zip(codes.tolist(), table.data["sector"].tolist()):
+            if code and isinstance(sector, str) and sector.strip():
+                out.setdefault((run_id, code), sector.strip())
+    return out
+
+
 def load_book(db: str | os.PathLike[str], as_of: _dt.date | None = None, *, model: Model | None = None) -> Book:
     """The latest snapshot on or before ``as_of`` (None: the latest). Leverage from the model's
     ``[pool] leverage`` (default model when none is given)."""
@@ -351,6 +391,8 @@ def load_book(db: str | os.PathLike[str], as_of: _dt.date | None = None, *, mode
         loans = _loan_frame(conn.execute(_LOAN_SQL + "WHERE l.snapshot_id = ? ORDER BY l.source_row, l.loan_no",
                                          (snap["id"],)).fetchall())
         fund_rows = conn.execute("SELECT * FROM pool_fund WHERE snapshot_id = ? ORDER BY seq", (snap["id"],)).fetchall()
+        notes: list[str] = []
+        _fill_sectors(conn, loans, model, notes)
     totals = json.loads(snap["fund_json"])
     movements = None
     if totals.get("source") == "fund":
@@ -358,7 +400,21 @@ def load_book(db: str | os.PathLike[str], as_of: _dt.date | None = None, *, mode
         movements["date"] = movements["date"].map(_date_or_none)
     fund = {k: float(totals[k]) for k in ("contributions", "payouts", "recoveries", "interest", "balance")}
     return Book(_dt.date.fromisoformat(snap["as_of"]), loans, fund, leverage, int(snap["id"]), movements,
-                totals.get("source", "config"), json.loads(snap["problems_json"]))
+                totals.get("source", "config"), json.loads(snap["problems_json"]), notes)
+
+
+def _fill_sectors(conn: sqlite3.Connection, loans: pd.DataFrame, model: Model, notes: list[str]) -> None:
+    """The ledger's sub-sector where it gives one, else the applicants' at the loan's rating."""
+    missing = [i for i, (s, r) in enumerate(zip(loans["sector"], loans["run_id"])) if not s and r is not None]
+    if not missing:
+        return
+    sectors = _applicant_sectors(conn, {loans["run_id"].iat[i] for i in missing}, model, notes)
+    if not sectors:
+        return
+    values = loans["sector"].tolist()
+    for i in missing:
+        values[i] = sectors.get((loans["run_id"].iat[i], loans["code"].iat[i]))
+    loans["sector"] = pd.Series(values, index=loans.index, dtype=object)
 
 
 def snapshots(db: str | os.PathLike[str]) -> pd.DataFrame:
@@ -376,11 +432,17 @@ def snapshots(db: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=cols)
 
 
-def loan_history(db: str | os.PathLike[str]) -> pd.DataFrame:
+def loan_history(db: str | os.PathLike[str], *, model: Model | None = None) -> pd.DataFrame:
     """Every loan row of every snapshot (the Book.loans columns + snapshot_as_of), oldest snapshot first."""
+    if model is None:
+        from cluster_credit_cli.model.config import load_model
+
+        model = load_model()
     with opened(Path(db)) as conn:
         if not _has_pool(conn):
             return _loan_frame([], with_snapshot=True)
         rows = conn.execute(_LOAN_SQL + "ORDER BY s.as_of, l.source_row, l.loan_no").fetchall()
-    return _loan_frame(rows, with_snapshot=True)
+        frame = _loan_frame(rows, with_snapshot=True)
+        _fill_sectors(conn, frame, model, [])
+    return frame
 

@@ -243,7 +243,7 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     warnings = early_warnings(loans, live, as_of, cfg, grades, results, run, monitor, lang)
     hist = snapshots(db)
     hist = hist[hist["as_of"] <= book.as_of].reset_index(drop=True) if len(hist) else hist
-    notes = []
+    notes = list(book.notes)
     if (as_of - book.as_of).days > 45:
         notes.append(say(f"最新快照为 {book.as_of}，距 {as_of} 已 {(as_of - book.as_of).days} 天：请导入新的台账",
                          f"the latest snapshot is of {book.as_of}, {(as_of - book.as_of).days} days before {as_of}: "
