@@ -40,6 +40,8 @@ def _rule_text(model: Model, key: str, lang: str) -> str:
         return ""
     kind = rule["kind"]
     en = lang == "en"
+    if kind == "todo":
+        return "to be written" if en else "待编写"
     if kind == "rating":
         return (f"rating 1–5 × {model.ratings.get('points_per_step', 20)}" if en
                 else f"评分1–5 × {model.ratings.get('points_per_step', 20)}")
@@ -252,9 +254,15 @@ def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]
     return [list(r) for r in zip(*columns)] if columns and n else [[""] * len(leaves) for _ in range(n)]
 
 
+def _weight_decimals(model: Model) -> int:
+    """As many decimals as the printed weights have (2 for the paper's, 4 for AHP-derived), at most 6."""
+    return max([2] + [next(d for d in range(7) if d == 6 or abs(n.weight - round(n.weight, d)) < 1e-12)
+                      for n in model.nodes.values()])
+
+
 def write_model_sheet(wb: Workbook, model: Model, lang: str) -> None:
     cols = [Column(t("key", lang)), Column(t("level", lang), "int"), Column(t("indicator", lang), width=20),
-            Column(t("parent", lang)), Column(t("printed_weight", lang), "number", 2),
+            Column(t("parent", lang)), Column(t("printed_weight", lang), "number", _weight_decimals(model)),
             Column(t("weight", lang), "number", 6), Column(t("rule", lang), width=70)]
     rows = [[n.key, n.level, n.label(lang), n.parent or "", n.weight, model.effective[n.key],
              _rule_text(model, n.key, lang)] for n in model.walk()]

@@ -170,6 +170,7 @@ def score_round(applicants: Path, sources: dict[str, Path] | None = None, *, mod
 
 
 def _score_round(applicants, sources, *, model, as_of, lang, check_only, progress) -> RoundResult:
+    model.require_rules()  # a scaffolded model (model init) scores only once its placeholder rules are written
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     problems = Problems()
