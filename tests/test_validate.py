@@ -577,3 +577,15 @@ def test_exact_english_summary_of_six_obligors(tmp_path, monkeypatch):
     lines = [x.rstrip() for x in res.output.splitlines()]
     assert "\n".join(lines[:-1]) + "\n" == SIX_EN
     assert lines[-1] == f"Written: {tmp_path / 'v.xlsx'}"
+
+
+def test_model_check_validates_the_validation_section(tmp_path):
+    from cluster_credit_cli.model.config import DEFAULT_CONFIG
+
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace("p_red = 0.01", "p_red = 0.5")
+    path = tmp_path / "model.toml"
+    path.write_text(text, encoding="utf-8")
+    res = runner.invoke(app, ["model", "check", "--config", str(path)])
+    assert res.exit_code == 2 and "validation.p_red: must not exceed validation.p_yellow" in res.output
+    res = runner.invoke(app, ["model", "check"])
+    assert res.exit_code == 0, res.output

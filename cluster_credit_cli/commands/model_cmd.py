@@ -67,6 +67,9 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
     from cluster_credit_cli.pool.config import pool_config
 
     pool_config(model)  # the [pool] section too: limits, the ledger's and the fund's columns
+    from cluster_credit_cli.validation.settings import load_settings
+
+    load_settings(model)  # and [validation]: the default definition, thresholds, the PD table
     en = lang == "en"
     typer.echo(f"{model.path}: {len(model.nodes)} nodes, {len(model.leaves('base'))} base leaves, "
                f"{len(model.leaves('bonus'))} bonus leaves, {len(model.rules)} rules" if en else
