@@ -364,7 +364,7 @@ def early_warnings(loans: pd.DataFrame, live: pd.DataFrame, as_of: _dt.date, cfg
             for a in items:
                 if a["code"] not in codes:
                     continue
-                reasons = "; ".join(a.get("reasons") or []) or ", ".join(
+                reasons = ("; " if en else "；").join(a.get("reasons") or []) or ", ".join(
                     str(e.get("type") or e.get("key") or "") for e in a.get("events") or [])
                 grade = (f"{a['grade_then']} → {a['grade_now'] or ('vetoed' if en else '否决')}"
                          if kind == "alert" else a["grade_then"])
