@@ -233,8 +233,21 @@ def _calibration_sheet(wb: Workbook, v: Validation) -> None:
         _light_cell(wb, sheet, 3 + i, 10, g["light"], lang)
     if n:
         chart = wb.book.add_chart({"type": "column"})
+        # The exact 95 % interval of each observed rate as error bars, from two columns beside the table.
+        pct = wb.fmt(num_format="0.00%", font_color="#7F7F7F")
+        sheet.write_string(2, 12, "+" if lang == "en" else "区间上距", wb.header_format())
+        sheet.write_string(2, 13, "−" if lang == "en" else "区间下距", wb.header_format())
+        for i, g in enumerate(v.grades):
+            up = (g["ci"][1] - g["observed_rate"]) if g["ci"] else 0.0
+            down = (g["observed_rate"] - g["ci"][0]) if g["ci"] else 0.0
+            sheet.write_number(3 + i, 12, up, pct)
+            sheet.write_number(3 + i, 13, down, pct)
+        quoted = "'" + name.replace("'", "''") + "'"
         chart.add_series({"name": t("observed", lang), "categories": [name, 3, 0, 2 + n, 0],
-                          "values": [name, 3, 3, 2 + n, 3], "fill": {"color": "#2E75B6"}})
+                          "values": [name, 3, 3, 2 + n, 3], "fill": {"color": "#2E75B6"},
+                          "y_error_bars": {"type": "custom", "end_style": 1, "line": {"color": "#404040"},
+                                           "plus_values": f"={quoted}!$M$4:$M${3 + n}",
+                                           "minus_values": f"={quoted}!$N$4:$N${3 + n}"}})
         if v.pd_source:
             chart.add_series({"name": "PD", "categories": [name, 3, 0, 2 + n, 0], "values": [name, 3, 6, 2 + n, 6],
                               "fill": {"color": "#F4B183"}})
