@@ -186,6 +186,12 @@ def test_cli_outcomes_json_exit_and_workbook(tmp_path):
     wb = load_workbook(tmp_path / "v.xlsx")
     assert wb.sheetnames == ["验证概览", "区分能力", "等级校准", "验证样本", "验证设置"]
     assert len(wb["区分能力"]._charts) == 2 and len(wb["等级校准"]._charts) == 1
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "v.xlsx") as z:
+        charts = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert sum("<c:errBars>" in c for c in charts) == 1  # the calibration chart's exact intervals
+    assert sum("<c:scatterChart>" in c for c in charts) == 2  # ROC and CAP
     summary = {r[0]: r for r in wb["验证概览"].iter_rows(min_row=4, values_only=True)}
     assert summary["AUC"][1] == round(data["auc"], 4) and summary["AUC"][2] == "绿"
 
