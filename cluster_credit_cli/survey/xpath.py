@@ -144,7 +144,7 @@ def parse(text: str) -> tuple:
                 return ("call", v, tuple(args))
             if v.lower() in ("true", "false"):  # yes/no style constants some forms use
                 return ("call", v.lower(), ())
-            raise XPathError(f"{v!r} in {text!r} is not a ${{question}} reference, a quoted text or a function")
+            raise XPathError(f"{v!r} in {text!r} is not a quoted text or a function; refer to questions as ${{name}}")
         raise XPathError(f"unexpected {v!r} in {text!r}")
 
     def expect(v: str) -> None:
