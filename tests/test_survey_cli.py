@@ -44,7 +44,7 @@ def test_sample_reproduces_table1(tmp_path):
     assert r.exit_code == 0, r.output
     assert "发放问卷109份，收回109份，有效问卷104份" in r.output
     doc = json.loads(js.read_text(encoding="utf-8"))
-    assert set(doc) == {"handed_out", "returned", "valid", "problems", "questions", "dimensions"}
+    assert set(doc) == {"handed_out", "returned", "valid", "problems", "questions", "dimensions", "layout", "not_tabulated"}
     assert (doc["handed_out"], doc["returned"], doc["valid"], doc["problems"]) == (109, 109, 104, [])
     got = {q["name"]: [(c["label"], c["count"]) for c in q["categories"]] for q in doc["questions"]}
     assert got == TABLE1
@@ -66,7 +66,8 @@ def test_table1_workbook_layout(tmp_path):
     assert (ws["A5"].value, ws["B5"].value, ws["C5"].value, ws["D5"].value) == ("企业性质", "民营", 71, 68.3)
     merged = {str(m) for m in ws.merged_cells.ranges}
     assert "A5:A10" in merged  # 5 categories + total row
-    assert (ws["B10"].value, ws["C10"].value, ws["D10"].value) == ("合计", 104, 100)
+    # the total percent is the sum of the printed parts: 68.3 + 8.7 + 7.7 + 8.7 + 6.7
+    assert (ws["B10"].value, ws["C10"].value, ws["D10"].value) == ("合计", 104, 100.1)
     assert "A11:A14" in merged and ws["A11"].value == "年销售收入"
     assert "无效问卷" in wb.sheetnames and wb["无效问卷"].max_row == 6  # header + 5 invalid
 

@@ -28,6 +28,7 @@ from cluster_credit_cli.survey.codebook import ChoiceList, Codebook, Question, c
 from cluster_credit_cli.text import clean_text, normalize_choice, normalize_header
 
 BLANK, UNKNOWN, NA = -1, -2, -3
+EPOCH_D = np.datetime64("1970-01-01", "D")
 MAX_CELL_PROBLEMS = 20  # per question and kind; the rest are summarised in one problem
 HEADER_SCAN_ROWS = 30
 _SPLIT = re.compile(r"[,，、;；|┋\n]+")
@@ -783,7 +784,9 @@ class QuestionStat:
 
 
 def _count(x: float, weighted: bool):
-    return float(x) if weighted else int(round(x))
+    """Counts are integers; weighted counts are sums of weights, rounded to 6 decimals so float
+    noise (243.74400000000003) never reaches a table."""
+    return round(float(x), 6) if weighted else int(round(x))
 
 
 def frequencies(data: SurveyData, *, decimals: int = 1, sum_100: bool = False, lang: str = "zh") -> list[QuestionStat]:
@@ -829,6 +832,19 @@ def frequencies(data: SurveyData, *, decimals: int = 1, sum_100: bool = False, l
                 pcts = [_rounded(p, decimals) for p in exact]
             for ch, cnt, p in zip(lst.choices, counts, pcts):
                 st.categories.append(CategoryStat(ch.name, ch.text(lang), _count(cnt, weighted), p))
+        elif c.kind == "date":
+            vals = c.values[v]
+            ok = ~np.isnan(vals) & (codes >= 0)
+            st.n = _count(wsum(ok), weighted)
+            if ok.any():
+                st.summary = {"min": float(vals[ok].min()), "max": float(vals[ok].max())}
+                months = (EPOCH_D + vals[ok].astype("int64")).astype("datetime64[M]")
+                keys, inv = np.unique(months, return_inverse=True)
+                if len(keys) <= 36:  # a count per month where that is readable
+                    cnt = np.bincount(inv, weights=w[ok] if weighted else None, minlength=len(keys))
+                    for key, x in zip(keys, cnt):
+                        st.categories.append(CategoryStat(str(key), str(key), _count(x, weighted),
+                                                          _rounded(exact_percent(x, cnt.sum()), decimals)))
         elif c.kind == "number":
             vals = c.values[v]
             ok = ~np.isnan(vals) & (codes >= 0)
@@ -848,7 +864,26 @@ def _describe(x: np.ndarray, w: np.ndarray | None) -> dict[str, float]:
     if len(x) == 0:
         return {}
     mean, sd = weighted_mean_sd(x, w)
-    return {"mean": mean, "sd": sd, "min": float(x.min()), "median": float(np.median(x)), "max": float(x.max())}
+    return {"mean": mean, "sd": sd, "min": float(x.min()), "median": weighted_median(x, w), "max": float(x.max())}
+
+
+def weighted_median(x: np.ndarray, w: np.ndarray | None) -> float:
+    """Median with frequency weights: the value where the cumulative weight reaches half the total;
+    exactly half -> the mean of that value and the next (so integer weights give the median of the
+    expanded sample, and no weights give ``np.median``)."""
+    if w is None:
+        return float(np.median(x))
+    keep = w > 0
+    x, w = x[keep], w[keep]
+    if len(x) == 0:
+        return math.nan
+    order = np.argsort(x, kind="stable")
+    x, cw = x[order], np.cumsum(w[order])
+    half = cw[-1] / 2
+    i = int(np.searchsorted(cw, half - 1e-9 * cw[-1]))
+    if abs(cw[i] - half) <= 1e-9 * cw[-1] and i + 1 < len(x):
+        return float((x[i] + x[i + 1]) / 2)
+    return float(x[i])
 
 
 def weighted_mean_sd(x: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
@@ -905,7 +940,7 @@ def likert(data: SurveyData, *, decimals: int = 1, lang: str = "zh") -> tuple[li
         hit = np.isin(x[ok], top)
         n = float(wi.sum()) if wi is not None else float(ok.sum())
         top_n = float(wi[hit].sum()) if wi is not None else float(hit.sum())
-        items.append(LikertStat(q.name, q.text(lang), q.dimension, n if w is not None else int(n), mean, sd,
+        items.append(LikertStat(q.name, q.text(lang), q.dimension, _count(n, w is not None), mean, sd,
                                 _rounded(exact_percent(top_n, n), decimals)))
         per_dim.setdefault(q.dimension, []).append((x, np.isin(x, top)))
     dims: list[LikertStat] = []
@@ -924,7 +959,7 @@ def likert(data: SurveyData, *, decimals: int = 1, lang: str = "zh") -> tuple[li
             n = float(wd.sum())
         else:
             n_ans, n_top, n = float(answered.sum()), float(tops.sum()), int(has.sum())
-        dims.append(LikertStat(d, cb.dimensions[d].text(lang), d, n, mean, sd,
+        dims.append(LikertStat(d, cb.dimensions[d].text(lang), d, _count(n, w is not None), mean, sd,
                                _rounded(exact_percent(n_top, n_ans), decimals)))
     return items, dims
 
@@ -948,7 +983,8 @@ class CrossTable:
     note: str = ""
     row_label: str = ""
     col_label: str = ""
-    missing: int = 0  # valid questionnaires without an answer to one of the two
+    missing: int = 0
+    cramers_v: float | None = None  # effect size: sqrt(chi2 / (n (min(r, c) - 1))) over the non-empty part  # valid questionnaires without an answer to one of the two
 
 
 def _categorical(data: SurveyData, name: str, flag: str) -> tuple[Question, np.ndarray, list[str], str]:
@@ -1009,6 +1045,7 @@ def _test(t: CrossTable, lang: str) -> None:
                   "test not computable: fewer than 2 non-empty rows or columns")
         return
     chi2, p, dof, expected = stats.chi2_contingency(sub, correction=False)
+    t.cramers_v = float(math.sqrt(chi2 / (sub.sum() * (min(sub.shape) - 1))))
     small = int((expected < 5).sum())
     if sub.shape == (2, 2) and small:
         _, p_f = stats.fisher_exact(sub)
@@ -1060,17 +1097,21 @@ class SurveyResult:
                           for q in self.questions],
             "dimensions": [{"name": d.name, "label": d.label, "n": d.n, "mean": rnd(d.mean), "sd": rnd(d.sd),
                             "top2": num(d.top2)} for d in self.dimensions],
+            "layout": self.data.layout_en if self.lang == "en" else self.data.layout,
+            "not_tabulated": [{"name": q.name, "label": q.text(self.lang), "type": q.not_tabulated}
+                              for q in self.data.codebook.skipped if q.type != "note"],
         }
 
 
 def analyse(data_path: str | Path, codebook_path: str | Path, *, decimals: int = 1, sum_100: bool = False,
-            weight: str | None = None, lang: str = "zh", sheet: str | None = None) -> SurveyResult:
+            weight: str | None = None, lang: str = "zh", sheet: str | None = None,
+            language: str | None = None) -> SurveyResult:
     """Read the codebook and the responses; frequencies and Likert summaries of the valid questionnaires."""
     from cluster_credit_cli.survey.codebook import load_codebook
 
     if not 0 <= decimals <= 6:
         raise UsageError(f"--decimals {decimals}: use 0 to 6")
-    cb = load_codebook(codebook_path)
+    cb = load_codebook(codebook_path, language=language)
     with use_lang(lang):
         data = read_responses(data_path, cb, sheet=sheet, weight=weight)
     items, dims = likert(data, decimals=decimals, lang=lang)

@@ -1,0 +1,128 @@
+"""Surveys as they really arrive: the four silent miscounts of issue 14, XLSForm features, layouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from cluster_credit_cli.problems import ConfigError
+from cluster_credit_cli.survey.codebook import load_codebook
+from cluster_credit_cli.survey.stats import analyse
+
+
+def xlsform(path: Path, survey: list[list], choices: list[list], *, survey_head=("type", "name", "label", "relevant"),
+            choice_head=("list_name", "name", "label"), settings: dict | None = None) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    ws.append(list(survey_head))
+    for r in survey:
+        ws.append(list(r))
+    ws = wb.create_sheet("choices")
+    ws.append(list(choice_head))
+    for r in choices:
+        ws.append(list(r))
+    if settings:
+        ws = wb.create_sheet("settings")
+        ws.append(list(settings))
+        ws.append(list(settings.values()))
+    wb.save(path)
+    return path
+
+
+def sheet(path: Path, header: list, rows: list[list]) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def by_name(res):
+    return {q.name: q for q in res.questions}
+
+
+def counts(q):
+    return [c.count for c in q.categories]
+
+
+# -- 1. a group's relevant applies to every question inside it --------------------------------
+
+def test_group_relevant_applies_to_its_questions(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [
+        ["select_one yn", "consent", "Consent?"],
+        ["begin group", "g", "Details", "${consent} = 'yes'"],
+        ["integer", "age", "Age"],
+        ["begin group", "inner", "Inner", "${age} >= 18"],
+        ["select_one yn", "own", "Own a firm?"],
+        ["end group"],
+        ["end group"],
+    ], [["yn", "yes", "Yes"], ["yn", "no", "No"]])
+    head = ["consent", "g/age", "g/inner/own"]
+    rows = [["yes", 30, "yes"]] * 6 + [["no", None, None]] * 4
+    rows[5] = ["yes", 16, None]  # adult condition of the nested group: not asked
+    data = sheet(tmp_path / "d.xlsx", head, rows)
+    res = analyse(data, cb)
+    st = by_name(res)
+    assert counts(st["consent"]) == [6, 4]  # today's code: Yes 6 = 100 %, the 4 "no" dropped as invalid
+    assert st["consent"].n == 10 and res.data.n_valid == 10
+    assert (st["age"].n, st["age"].not_asked) == (6, 4)
+    assert (st["own"].n, st["own"].not_asked, counts(st["own"])) == (5, 5, [5, 0])  # nested: both conditions
+    assert not res.problems.items
+
+
+# -- 2. numeric choice names are never glued together -----------------------------------------
+
+def test_space_separated_numeric_names_are_two_choices(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_multiple m", "months", "Months"], ["select_one m", "best", "Best"]],
+                 [["m", str(i), f"M{i}"] for i in range(1, 13)])
+    data = sheet(tmp_path / "d.xlsx", ["months", "best"], [["1 2", "12"], ["12", "1 2"], ["3", "3"]])
+    res = analyse(data, cb)
+    st = by_name(res)
+    got = dict(zip([c.name for c in st["months"].categories], counts(st["months"])))
+    assert (got["1"], got["2"], got["12"], got["3"]) == (1, 1, 1, 1)  # today: "1 2" counted as 12
+    assert dict(zip([c.name for c in st["best"].categories], counts(st["best"])))["12"] == 1
+    assert [(p.row, p.code) for p in res.problems] == [(3, "unknown_answer")]  # "1 2" is no single choice
+
+
+# -- 3. split option columns whose option looks like a unit -----------------------------------
+
+def test_split_column_option_looking_like_a_unit(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_multiple dur", "duration", "Loan duration"]],
+                 [["dur", "days", "Days"], ["dur", "months", "Months"], ["dur", "years", "Years"]])
+    data = sheet(tmp_path / "d.xlsx", ["duration/days", "duration/months", "duration/years"],
+                 [[1, 0, 0], [0, 0, 1], [0, 1, 1], [1, 0, 0]])
+    res = analyse(data, cb)
+    st = by_name(res)["duration"]
+    assert counts(st) == [2, 1, 2]  # today: the years column read as codes, 2 "years" counted as Days
+    assert st.n == 4
+    assert not res.problems.items
+    assert "one column per option" in analyse(data, cb, lang="en").data.layout_en
+
+
+# -- 4. an answer matching no name, label or explicit code is reported -------------------------
+
+def test_out_of_range_code_is_reported_not_read_by_position(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_one b", "loan", "Got a loan"]], [["b", "0", "No"], ["b", "1", "Yes"]])
+    data = sheet(tmp_path / "d.xlsx", ["loan"], [[0], [1], [2], [1]])
+    res = analyse(data, cb)
+    st = by_name(res)["loan"]
+    assert counts(st) == [1, 2] and st.unknown == 1  # today: "2" counted as the 2nd choice, Yes 3
+    assert [(p.row, p.column, p.code) for p in res.problems] == [(4, "loan", "unknown_answer")]
+    # positions only when the codebook says so, and then the output says so
+    cb2 = xlsform(tmp_path / "cb2.xlsx", [["select_one b", "loan", "Got a loan"]],
+                  [["b", "no", "No"], ["b", "yes", "Yes"]], settings={"positional_codes": "yes"})
+    res2 = analyse(sheet(tmp_path / "d2.xlsx", ["loan"], [[1], [2], [2]]), cb2, lang="en")
+    assert counts(by_name(res2)["loan"]) == [1, 2] and not res2.problems.items
+    from cluster_credit_cli.survey.report import notes
+
+    assert any("position" in n for n in notes(res2))
+    # an explicit code column is always honoured
+    cb3 = xlsform(tmp_path / "cb3.xlsx", [["select_one b", "loan", "Got a loan"]],
+                  [["b", "no", "No", "2"], ["b", "yes", "Yes", "1"]], choice_head=("list_name", "name", "label", "code"))
+    res3 = analyse(sheet(tmp_path / "d3.xlsx", ["loan"], [[1], [2], [2]]), cb3)
+    assert counts(by_name(res3)["loan"]) == [2, 1] and not res3.problems.items
