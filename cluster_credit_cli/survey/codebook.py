@@ -592,6 +592,8 @@ def load_codebook(path: str | Path, language: str | None = None) -> Codebook:
                 q.list_name = _with_other(lists, list_name)
         if loop:
             q.not_tabulated = f"loop over {loop}"
+        elif repeat:  # answered once per repeat instance, on the repeat's own sheet: not a respondent column
+            q.not_tabulated = f"repeat {repeat}"
         elif base not in TYPES and not q.is_date:
             q.not_tabulated = raw.split(" ")[0] if so else base
         if q.not_tabulated:
