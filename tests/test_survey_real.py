@@ -126,3 +126,73 @@ def test_out_of_range_code_is_reported_not_read_by_position(tmp_path):
                   [["b", "no", "No", "2"], ["b", "yes", "Yes", "1"]], choice_head=("list_name", "name", "label", "code"))
     res3 = analyse(sheet(tmp_path / "d3.xlsx", ["loan"], [[1], [2], [2]]), cb3)
     assert counts(by_name(res3)["loan"]) == [2, 1] and not res3.problems.items
+
+
+# -- 问卷星 downloads ------------------------------------------------------------------------
+
+WJX_META = ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP"]
+
+
+def _wjx_rows():
+    # (gender, channels, loan amount): a skip rule sends people without a loan past question 3
+    return [("男", ["银行贷款", "民间借贷"], 50), ("女", ["银行贷款"], 20), ("男", [], None), ("女", ["自有资金"], 80),
+            ("男", ["民间借贷", "自有资金"], None), ("女", ["银行贷款"], 10)]
+
+
+def test_wjx_text_download(tmp_path):
+    head = WJX_META + ["1、您的性别", "2、您的融资渠道", "3、贷款金额（万元）"]
+    rows = []
+    for i, (g, ch, amt) in enumerate(_wjx_rows(), start=1):
+        rows.append([i, "2024/3/1 10:00:00", "60秒", "手机提交", "直接访问", "1.2.3.4(浙江-杭州)", g,
+                     "┋".join(ch) if ch else "(空)", amt if amt is not None else "(跳过)"])
+    data = sheet(tmp_path / "wjx_text.xlsx", head, rows)
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_one g", "Q1", "您的性别"], ["select_multiple ch", "Q2", "您的融资渠道"],
+                                        ["decimal", "Q3", "贷款金额"]],
+                 [["g", "1", "男"], ["g", "2", "女"], ["ch", "1", "银行贷款"], ["ch", "2", "民间借贷"], ["ch", "3", "自有资金"]])
+    res = analyse(data, cb)
+    st = by_name(res)
+    assert counts(st["Q1"]) == [3, 3]
+    assert counts(st["Q2"]) == [3, 2, 2] and (st["Q2"].n, st["Q2"].missing) == (5, 1)
+    assert (st["Q3"].n, st["Q3"].not_asked, st["Q3"].missing) == (4, 2, 0)  # (跳过) is "not asked", not missing
+    assert st["Q3"].summary["mean"] == 40
+    assert "问卷星" in res.data.layout and not res.problems.items
+
+
+def test_wjx_number_download_and_drafted_codebook(tmp_path):
+    opts = ["银行贷款", "民间借贷", "自有资金"]
+    head = WJX_META + ["1、您的性别"] + [f"2({o})" for o in opts] + ["3、贷款金额（万元）"]
+    rows = []
+    for i, (g, ch, amt) in enumerate(_wjx_rows(), start=1):
+        rows.append([i, "2024/3/1 10:00:00", "60秒", "手机提交", "直接访问", "1.2.3.4", 1 if g == "男" else 2]
+                    + ([int(o in ch) for o in opts] if ch else [-2] * 3) + [amt if amt is not None else -3])
+    data = sheet(tmp_path / "wjx_num.xlsx", head, rows)
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_one g", "Q1", "您的性别"], ["select_multiple ch", "Q2", "您的融资渠道"],
+                                        ["decimal", "Q3", "贷款金额"]],
+                 [["g", "1", "男"], ["g", "2", "女"], ["ch", "1", "银行贷款"], ["ch", "2", "民间借贷"], ["ch", "3", "自有资金"]])
+    res = analyse(data, cb)
+    st = by_name(res)
+    assert counts(st["Q1"]) == [3, 3]
+    assert counts(st["Q2"]) == [3, 2, 2] and st["Q2"].n == 5
+    assert (st["Q3"].n, st["Q3"].not_asked) == (4, 2) and st["Q3"].summary["mean"] == 40
+    assert "-3" in res.data.layout and not res.problems.items
+    # survey codebook drafts from such a file: metadata left out, option columns become one question
+    from cluster_credit_cli.survey.draft import draft_codebook
+
+    d = draft_codebook(data)
+    assert [(q["name"], q["type"].split(" ")[0]) for q in d.survey] == [
+        ("Q1", "select_one"), ("Q2", "select_multiple"), ("Q3", "select_one")]  # 4 distinct amounts: a short list
+    assert [c["name"] for c in d.choices if c["list_name"] == "Q2_list"] == opts
+    assert d.survey[0]["label"] == "您的性别"
+
+
+def test_kobo_metadata_never_drafted(tmp_path):
+    from cluster_credit_cli.survey.draft import draft_codebook
+
+    data = sheet(tmp_path / "kobo.xlsx", ["start", "grp/q1", "grp/ch", "grp/ch/a", "grp/ch/b", "_id", "_uuid",
+                                          "_submission_time", "_index", "_validation_status", "meta/instanceID"],
+                 [["2024-01-01", "x", "a b", 1, 1, 1, "u1", "2024", 1, "", "uuid:1"],
+                  ["2024-01-01", "y", "a", 1, 0, 2, "u2", "2024", 2, "", "uuid:2"]])
+    d = draft_codebook(data)
+    names = [q["name"] for q in d.survey]
+    assert not any(n.startswith(("_", "meta")) or n == "start" for n in names), names
+    assert len([q for q in d.survey if q["type"].startswith("select_multiple")]) == 1
