@@ -66,14 +66,16 @@ def draft_codebook(path: str | Path, sheet: str | None = None) -> Draft:
     h = max(range(len(scan)), key=lambda i: (sum(1 for c in scan[i] if c), -i))
     header = rows[h]
     body = [r for r in rows[h + 1:] if any(r)]
-    _skip_markers(body, wjx=bool({exact_key(x) for x in header} & {"提交答卷时间", "所用时间", "来自ip"}))
+    wjx = bool({exact_key(x) for x in header} & {"提交答卷时间", "所用时间", "来自ip"})
+    _skip_markers(body, wjx=wjx)
+    platform = "wjx" if wjx else ""
     draft = Draft(settings={"title": path.stem, "survey_date": "", "handed_out": "", "valid_min_share": "0.5"})
     used: set[str] = set()
-    groups = _option_groups(header, body)
+    groups = _option_groups(header, body, platform)
     in_group = {j for cols in groups.values() for j, _opt in cols}
     done_groups: set[str] = set()
     for j, head in enumerate(header):
-        if not head or is_metadata(head):  # platform metadata (_uuid, KEY, 提交答卷时间 ...) is no question
+        if not head or is_metadata(head, platform):  # platform metadata (_uuid, KEY, 提交答卷时间 ...) is no question
             continue
         if j in in_group:
             key = next(k for k, cols in groups.items() if any(jj == j for jj, _ in cols))
@@ -134,12 +136,12 @@ def _skip_markers(body: list[list[str]], wjx: bool) -> None:
                 r[i] = ""
 
 
-def _option_groups(header: list[str], body: list[list[str]]) -> dict[str, list[tuple[int, str]]]:
+def _option_groups(header: list[str], body: list[list[str]], platform: str) -> dict[str, list[tuple[int, str]]]:
     """Columns that are the options of one multiple choice question: Kobo ``q/option`` and 问卷星
     ``3(option)`` / ``第3题(option)``, whose answers are 0/1 (-3/-2/blank for skipped or empty)."""
     groups: dict[str, list[tuple[int, str]]] = {}
     for j, head in enumerate(header):
-        if not head or is_metadata(head):
+        if not head or is_metadata(head, platform):
             continue
         values = {r[j] for r in body if j < len(r) and r[j]}
         if not values <= {"0", "1", "-3", "-2"}:

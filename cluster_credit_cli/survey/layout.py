@@ -37,9 +37,10 @@ KOBO_META = {"_id", "_uuid", "_submission_time", "_index", "_parent_index", "_pa
 ODK_META = {"key", "submissiondate", "meta-instanceid", "meta-instancename", "meta-audit", "submitterid",
             "submittername", "attachmentspresent", "attachmentsexpected", "status", "reviewstate", "deviceid",
             "edits", "formversion", "parent_key", "instanceid", "meta/instanceid"}
-WJX_META = {"序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自ip", "总分", "答题时间", "ip地址", "用户名", "微信昵称"}
+WJX_META = {"序号", "提交答卷时间", "所用时间", "来源详情", "来自ip", "ip地址", "微信昵称"}
+# only distinctive names: a question may well be called 渠道 or 开始时间
 TENCENT_META = {"编号", "开始答题时间", "结束答题时间", "答题时长", "地理位置国家和地区", "地理位置省", "地理位置市", "ip",
-                "用户id", "昵称", "自定义字段", "渠道", "答卷编号", "提交时间", "开始时间", "结束时间", "作答时长", "填写时长"}
+                "用户id", "答卷编号", "作答时长", "填写时长"}
 FORM_META = {"start", "end", "today", "deviceid", "simserial", "subscriberid", "phonenumber", "username", "email",
              "audit", "instanceid"}
 
@@ -56,8 +57,13 @@ def exact_key(value: object) -> str:
     return re.sub(r"\s+", "", halfwidth(str(value if value is not None else ""))).lower()
 
 
-def is_metadata(header: str) -> bool:
+WJX_CONTEXT_META = {"来源", "总分", "答题时间", "用户名"}  # metadata only beside 提交答卷时间 & co.
+
+
+def is_metadata(header: str, platform: str = "") -> bool:
     k = exact_key(header)
+    if platform == "wjx" and k in WJX_CONTEXT_META:
+        return True
     return (k in KOBO_META or k in ODK_META or k in WJX_META or k in TENCENT_META or k in FORM_META
             or k.startswith("meta/") or k.startswith("meta-") or k.startswith("_submission_")
             or k.startswith("__"))
