@@ -196,3 +196,70 @@ def test_kobo_metadata_never_drafted(tmp_path):
     names = [q["name"] for q in d.survey]
     assert not any(n.startswith(("_", "meta")) or n == "start" for n in names), names
     assert len([q for q in d.survey if q["type"].startswith("select_multiple")]) == 1
+
+
+# -- statistics gaps -------------------------------------------------------------------------
+
+def test_weighted_median_is_the_median_of_the_expanded_sample():
+    import numpy as np
+
+    from cluster_credit_cli.survey.stats import weighted_median
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        x = rng.normal(20, 5, rng.integers(1, 30)).round(2)
+        w = rng.integers(0, 5, len(x)).astype(float)
+        if w.sum() == 0:
+            continue
+        assert weighted_median(x, w) == pytest.approx(float(np.median(np.repeat(x, w.astype(int)))))
+    assert weighted_median(np.array([18.0, 19.15, 30.0]), np.array([1.0, 3.0, 1.0])) == 19.15
+    assert weighted_median(np.array([1.0, 2.0]), None) == 1.5
+
+
+def test_weighted_tables_use_weighted_median_and_clean_n(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["decimal", "income", "Income"]], [])
+    rows = [[10.0, 0.1], [18.98, 0.1], [19.15, 243.544], [40.0, 0.1]]
+    res = analyse(sheet(tmp_path / "d.xlsx", ["income", "w"], rows), cb, weight="w")
+    st = by_name(res)["income"]
+    assert st.summary["median"] == 19.15  # unweighted: (18.98 + 19.15) / 2
+    assert st.n == 243.844 and repr(st.n) == "243.844"  # not 243.84400000000002
+
+
+def test_crosstab_cramers_v_and_honest_row_totals(tmp_path):
+    import numpy as np
+    from scipy.stats.contingency import association
+
+    from cluster_credit_cli.survey.report import crosstab_blocks
+    from cluster_credit_cli.survey.stats import crosstab, read_responses
+
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_one a", "r", "R"], ["select_one b", "c", "C"]],
+                 [["a", "x", "X"], ["a", "y", "Y"], ["b", "p", "P"], ["b", "q", "Q"], ["b", "s", "S"], ["b", "t", "T"]])
+    # row x: 9/60/93/39 of 201 -> 4.5 29.9 46.3 19.4 (sum 100.1); row y: a plain mix
+    rows = [["x", k] for k, m in zip("pqst", (9, 60, 93, 39)) for _ in range(m)]
+    rows += [["y", k] for k, m in zip("pqst", (30, 20, 10, 40)) for _ in range(m)]
+    data = read_responses(sheet(tmp_path / "d.xlsx", ["r", "c"], rows), load_codebook(cb))
+    (t,) = crosstab(data, "r", "c")
+    assert t.cramers_v == pytest.approx(association(np.array(t.counts), method="cramer", correction=False))
+    blocks = crosstab_blocks(t, "en")
+    x_row = next(b for b in blocks[blocks.index([]) + 1:] if b and b[0] == "X")
+    assert x_row[1:] == [4.5, 29.9, 46.3, 19.4, 100.1]  # today: the total says 100.0
+    assert "Cramér's V" in __import__("cluster_credit_cli.survey.report", fromlist=["x"]).test_text(t, "en")
+
+
+# -- LibreOffice-saved files: 1,024 formatted columns, a million formatted rows ---------------
+
+def test_sparse_preflight_reads_libreoffice_ranges_but_not_far_values(tmp_path):
+    from hostile import sheet_xml, write_xlsx
+
+    from cluster_credit_cli.inputs.filecheck import Limits, preflight
+
+    formatted = '<row r="5"><c r="AMJ5" s="1"/></row><row r="1048576" s="1" customFormat="true"></row>'
+    lo = write_xlsx(tmp_path / "lo.xlsx", [("survey", "visible", sheet_xml([["type", "name"], ["text", "q"]],
+                                                                           dimension="A1:AMJ1048576",
+                                                                           extra_cells=formatted))])
+    assert not preflight(lo, max_rows=2_000_000, max_cols=500).ok  # the default judges the declared range
+    assert preflight(lo, max_rows=2_000_000, max_cols=500, limits=Limits(sparse=True)).ok
+    far = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    bomb = write_xlsx(tmp_path / "far.xlsx", [("survey", "visible", sheet_xml([["type"]], extra_cells=far))])
+    v = preflight(bomb, max_rows=2_000_000, max_cols=500, limits=Limits(sparse=True))
+    assert (v.ok, v.code) == (False, "sheet_too_large")  # a value far away is still refused
