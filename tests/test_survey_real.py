@@ -263,3 +263,37 @@ def test_sparse_preflight_reads_libreoffice_ranges_but_not_far_values(tmp_path):
     bomb = write_xlsx(tmp_path / "far.xlsx", [("survey", "visible", sheet_xml([["type"]], extra_cells=far))])
     v = preflight(bomb, max_rows=2_000_000, max_cols=500, limits=Limits(sparse=True))
     assert (v.ok, v.code) == (False, "sheet_too_large")  # a value far away is still refused
+
+
+# -- begin repeat: the repeat's own sheet, per instance and per respondent --------------------
+
+def test_repeat_questions_from_the_repeat_sheet(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [
+        ["select_one yn", "has_loans", "Any loans?"],
+        ["begin repeat", "loan", "Loans", "${has_loans} = 'yes'"],
+        ["select_one src", "source", "Source"],
+        ["decimal", "amount", "Amount"],
+        ["end repeat"],
+    ], [["yn", "yes", "Yes"], ["yn", "no", "No"], ["src", "bank", "Bank"], ["src", "friends", "Friends"]])
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Loans survey"
+    ws.append(["has_loans", "_id", "_uuid", "_index"])
+    for i, a in enumerate(["yes", "yes", "no", "yes"], start=1):
+        ws.append([a, i, f"u{i}", i])
+    ws = wb.create_sheet("loan")
+    ws.append(["loan/source", "loan/amount", "_index", "_parent_table_name", "_parent_index"])
+    for k, (src, amt, parent) in enumerate([("bank", 10, 1), ("bank", 20, 1), ("friends", 5, 1), ("bank", 30, 2),
+                                             ("friends", 7, 4)], start=1):
+        ws.append([src, amt, k, "Loans survey", parent])
+    wb.save(tmp_path / "kobo.xlsx")
+    res = analyse(tmp_path / "kobo.xlsx", cb, lang="en")
+    blocks = {q.label: q for q in res.questions}
+    inst = blocks["Source (loan, per instance)"]
+    assert counts(inst) == [3, 2] and inst.n == 5
+    per = blocks["Source (loan, per respondent)"]
+    assert counts(per) == [2, 2] and per.n == 3  # respondents 1 and 2 used a bank, 1 and 4 friends
+    amt = blocks["Amount (loan, per instance)"]
+    assert amt.n == 5 and amt.summary["mean"] == 14.4
+    assert counts(blocks["Any loans?"]) == [3, 1]
+    assert not res.data.codebook.skipped and not res.problems.items

@@ -28,6 +28,7 @@ from cluster_credit_cli.survey.codebook import ChoiceList, Codebook, Question, c
 from cluster_credit_cli.text import clean_text, normalize_choice, normalize_header
 
 BLANK, UNKNOWN, NA = -1, -2, -3
+TABULATED = ("select_one", "select_multiple", "integer", "decimal", "text")
 EPOCH_D = np.datetime64("1970-01-01", "D")
 MAX_CELL_PROBLEMS = 20  # per question and kind; the rest are summarised in one problem
 HEADER_SCAN_ROWS = 30
@@ -96,6 +97,7 @@ class SurveyData:
     weight_column: str = ""
     layout: str = ""  # the export layout recognised, said in the output
     layout_en: str = ""
+    parent: np.ndarray | None = None  # a repeat's sheet: the respondent (_parent_index) of each instance
 
     @property
     def returned(self) -> int:
@@ -355,6 +357,11 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
 
     data = SurveyData(codebook, file, grid.sheet, rows, valid, answered_count, applicable_count, coded,
                       weights, problems, weight_col, lay.describe("zh"), lay.describe("en"))
+    from cluster_credit_cli.survey.layout import exact_key
+
+    pj = next((j for j, x in enumerate(header) if exact_key(x) in ("_parent_index", "parent_key")), None)
+    if pj is not None:
+        data.parent = np.array(columns[pj].texts, dtype=object)[columns[pj].codes]
     _report_unknown(data, rep)
     return data
 
@@ -1114,6 +1121,80 @@ def analyse(data_path: str | Path, codebook_path: str | Path, *, decimals: int =
     cb = load_codebook(codebook_path, language=language)
     with use_lang(lang):
         data = read_responses(data_path, cb, sheet=sheet, weight=weight)
-    items, dims = likert(data, decimals=decimals, lang=lang)
-    return SurveyResult(data, frequencies(data, decimals=decimals, sum_100=sum_100, lang=lang), items, dims,
-                        decimals, sum_100, lang)
+        items, dims = likert(data, decimals=decimals, lang=lang)
+        questions = frequencies(data, decimals=decimals, sum_100=sum_100, lang=lang)
+        if sheet is None:
+            questions += repeat_frequencies(data_path, cb, data.problems, decimals=decimals, sum_100=sum_100, lang=lang)
+    return SurveyResult(data, questions, items, dims, decimals, sum_100, lang)
+
+
+def repeat_frequencies(data_path: str | Path, cb: Codebook, problems: Problems, *, decimals: int = 1,
+                       sum_100: bool = False, lang: str = "zh") -> list[QuestionStat]:
+    """Questions inside a ``begin repeat``, tabulated from the repeat's own sheet (Kobo writes each
+    repeat to a sheet named after it, joined to the respondents by ``_parent_index``): per repeat
+    instance, and for choice questions per respondent (respondents with at least one instance
+    giving the choice; percents of respondents with an answer, may sum above 100)."""
+    from dataclasses import replace as dc_replace
+
+    from python_calamine import CalamineWorkbook
+
+    from cluster_credit_cli.survey.xpath import parse, refs
+
+    reps: dict[str, list[Question]] = {}
+    for q in cb.skipped:
+        if q.not_tabulated.startswith("repeat ") and q.type not in ("note",) and (q.type in TABULATED or q.is_date):
+            reps.setdefault(q.repeat, []).append(q)
+    if not reps or Path(data_path).suffix.lower() not in (".xlsx", ".xlsm", ".xls"):
+        return []
+    try:
+        sheets = {str(x).strip().lower(): x for x in CalamineWorkbook.from_path(str(data_path)).sheet_names}
+    except Exception:  # noqa: BLE001 - the main sheet was read; a repeat sheet is a bonus
+        return []
+    out: list[QuestionStat] = []
+    for rep, qs in reps.items():
+        sheet = sheets.get(rep.lower()) or sheets.get(rep.lower()[:31])
+        if sheet is None:
+            continue
+        names = {q.name for q in qs}
+        sub = []
+        for q in qs:
+            own = [c for c in ([q.relevant] if q.relevant else []) if not set(refs(parse(c))) <= names]
+            if q.type == "calculate" or own:
+                continue
+            inner = tuple(g for g in q.group_relevant if set(refs(parse(g[1]))) <= names)
+            sub.append(dc_replace(q, not_tabulated="", group_relevant=inner))
+        if not sub:
+            continue
+        done = {x.name for x in sub}
+        cb.skipped = [q for q in cb.skipped if q.name not in done]  # tabulated now: no longer "not tabulated"
+        rcb = Codebook(questions=sub, lists=cb.lists, path=cb.path, valid_min_answered=1,
+                       positional_codes=cb.positional_codes)
+        rdata = read_responses(data_path, rcb, sheet=sheet, problems=problems)
+        per_instance = frequencies(rdata, decimals=decimals, sum_100=sum_100, lang=lang)
+        v = rdata.valid
+        for st in per_instance:
+            st.label = f"{st.label}（{rep}，按条目）" if lang != "en" else f"{st.label} ({rep}, per instance)"
+            out.append(st)
+            c = rdata.coded[st.name]
+            if rdata.parent is None or c.kind not in ("choice", "multi"):
+                continue
+            lst = cb.choices_of(c.question)
+            if lst is None:
+                continue
+            mat = c.multi[v] if c.kind == "multi" else (c.codes[v][:, None] == np.arange(len(lst.choices))[None, :])
+            parent = rdata.parent[v]
+            answered = mat.any(axis=1)
+            n_resp = len(set(parent[answered]) - {""})
+            per = QuestionStat(st.name, (f"{c.question.text(lang)}（{rep}，按受访者）" if lang != "en" else
+                                         f"{c.question.text(lang)} ({rep}, per respondent)"), c.question.type, "multi",
+                               n_resp, 0, 0, 0)
+            for i, ch in enumerate(lst.choices):
+                k = len(set(parent[mat[:, i]]) - {""})
+                per.categories.append(CategoryStat(ch.name, ch.text(lang), k, _rounded(exact_percent(k, n_resp), decimals)))
+            per.answers = sum(x.count for x in per.categories)
+            for x in per.categories:
+                x.percent_answers = _rounded(exact_percent(x.count, per.answers), decimals)
+            per.note = ("按受访者：至少一个条目选择该项的受访者占比" if lang != "en" else
+                        "per respondent: share of respondents with at least one instance giving the choice")
+            out.append(per)
+    return out
