@@ -134,6 +134,8 @@ def _skip_markers(body: list[list[str]], wjx: bool) -> None:
         for i, v in enumerate(r):
             if v in marks:
                 r[i] = ""
+            elif "〖" in v:  # 问卷星's fill-in text of an "other" option: 其他〖众筹〗 is the choice 其他
+                r[i] = re.sub(r"\s*〖[^〗]*〗", "", v)
 
 
 def _option_groups(header: list[str], body: list[list[str]], platform: str) -> dict[str, list[tuple[int, str]]]:

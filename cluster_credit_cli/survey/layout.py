@@ -97,7 +97,11 @@ class Layout:
                  "numbered": ("表头为 题号、题目", "numbered question headers"),
                  "name": ("表头为题目名称或标签", "headers are question names or labels")}[self.header_style]
         multi = []
-        if self.split:
+        both = [q for q in self.split if q in self.single]
+        if both:
+            multi.append(("多选题既有合并列也有每个选项一列（按合并列统计）",
+                          "multiple choice both as one column and one column per option (the joined column is read)"))
+        elif self.split:
             multi.append(("多选题每个选项一列", "one column per option of a multiple choice question"))
         if self.wjx_codes:
             multi.append(("答案为选项序号（-3 跳过，-2 空）", "answers as option numbers (-3 skipped, -2 empty)"))

@@ -270,7 +270,7 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
 
     coded: dict[str, Coded] = {}
     for q in read_qs:
-        if q.name in lay.split:
+        if q.name in lay.split and q.name not in lay.single:  # both exported: the joined column is read
             coded[q.name] = _code_split(q, codebook, {i: columns[j] for i, j in lay.split[q.name].items()},
                                         "、".join(header[j] for j in lay.split[q.name].values()), n)
             continue
@@ -846,8 +846,10 @@ def frequencies(data: SurveyData, *, decimals: int = 1, sum_100: bool = False, l
             if ok.any():
                 st.summary = {"min": float(vals[ok].min()), "max": float(vals[ok].max())}
                 months = (EPOCH_D + vals[ok].astype("int64")).astype("datetime64[M]")
-                keys, inv = np.unique(months, return_inverse=True)
-                if len(keys) <= 36:  # a count per month where that is readable
+                span = int((months.max() - months.min()).astype(int)) + 1
+                unit = "M" if span <= 24 else "Y"  # a count per month over up to two years, else per year
+                keys, inv = np.unique(months.astype(f"datetime64[{unit}]"), return_inverse=True)
+                if len(keys) <= 40:
                     cnt = np.bincount(inv, weights=w[ok] if weighted else None, minlength=len(keys))
                     for key, x in zip(keys, cnt):
                         st.categories.append(CategoryStat(str(key), str(key), _count(x, weighted),
