@@ -297,3 +297,34 @@ def test_repeat_questions_from_the_repeat_sheet(tmp_path):
     assert amt.n == 5 and amt.summary["mean"] == 14.4
     assert counts(blocks["Any loans?"]) == [3, 1]
     assert not res.data.codebook.skipped and not res.problems.items
+
+
+# -- a codebook's problems all at once; label languages ---------------------------------------
+
+def test_every_codebook_problem_in_one_message(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [
+        ["select_one nolist", "a", "A"], ["integer", "b", "B", "pulldata('x') = 1"], ["frobnicate", "d", "D"],
+        ["text", "a", "again"], ["integer", "e", "E", "${nope} > 1"],
+    ], [["yn", "yes", "Yes"], ["yn", "yes", "Yes again"]])
+    with pytest.raises(ConfigError) as exc:
+        load_codebook(cb)
+    msg = str(exc.value)
+    assert "6 problems" in msg
+    for needle in ("row 2: list 'nolist'", "row 3: relevant: uses pulldata()", "row 4: type 'frobnicate'",
+                   "row 5: name 'a' is used twice", "row 6: relevant refers to ${nope}", "sheet choices, row 3"):
+        assert needle in msg, needle
+
+
+def test_label_languages_and_list_name_with_a_space(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_one yn", "ok", "Satisfied?", "满意吗？"]],
+                 [["yn", "yes", "Yes", "是"], ["yn", "no", "No", "否"], ["yn", "NO", "no!", "不"]],
+                 survey_head=("type", "name", "label::English (en)", "label::中文 (zh)"),
+                 choice_head=("list name", "name", "label:English (en)", "label:中文 (zh)"))
+    book = load_codebook(cb, language="zh")
+    assert book.question("ok").label == "满意吗?" and book.question("ok").label_en == "Satisfied?"
+    assert [c.label for c in book.lists["yn"].choices] == ["是", "否", "不"]  # names differing in case: 3 choices
+    assert load_codebook(cb).language == "english (en)"  # no plain label column: the first language
+    with pytest.raises(ConfigError, match="--language 'fr'"):
+        load_codebook(cb, language="fr")
+    res = analyse(sheet(tmp_path / "d.xlsx", ["满意吗？"], [["是"], ["NO"], ["no"], ["不"]]), cb, language="zh")
+    assert counts(by_name(res)["ok"]) == [1, 1, 2] and not res.problems.items

@@ -448,10 +448,13 @@ class _Errors:
 
     def add(self, sheet: str, row: int | None, message: str) -> None:
         self.items.append(_err(self.file, sheet, row, message).args[0])
+        self.keys = getattr(self, "keys", []) + [(SHEETS.index(sheet) if sheet in SHEETS else 9, row or 0)]
 
     def raise_if_any(self) -> None:
         if not self.items:
             return
+        order = sorted(range(len(self.items)), key=lambda i: self.keys[i])  # sheet by sheet, row by row
+        self.items = [self.items[i] for i in order]
         if len(self.items) == 1:
             raise ConfigError(self.items[0])
         head = f"{self.file}: {len(self.items)} problems in the codebook; fix them all, then run again:"

@@ -198,8 +198,9 @@ def compile_checked(text: str) -> tuple:
     node = parse(text)
     bad = unsupported(node)
     if bad:
-        raise XPathError(f"uses {', '.join(bad)}, which ccredit cannot evaluate "
-                         f"(supported: {', '.join(sorted(f + '()' for f in SUPPORTED))})")
+        raise XPathError(f"uses {', '.join(bad)}, which ccredit cannot evaluate (it evaluates if(), round(), "
+                         "int(), coalesce(), selected(), count-selected(), string-length(), concat(), not(), "
+                         "dates and math functions: see docs/readme-survey.md)")
     return node
 
 
