@@ -79,7 +79,14 @@ class Coded:
     relevant: np.ndarray | None = None  # bool: asked
     column: str = ""  # header as found in the data ("" for calculate / not found)
     skipped: np.ndarray | None = None  # bool: the platform marked the answer as skipped ((跳过), -3)
-    texts: np.ndarray | None = None  # answer text per respondent (for XPath on select questions)
+    col: "_Col | None" = None  # the data column (answer texts, for messages and XPath), built on demand
+
+    @property
+    def texts(self) -> np.ndarray | None:
+        if self.col is None:
+            return None
+        return np.array(self.col.texts, dtype=object)[self.col.codes] if len(self.col.codes) else \
+            np.zeros(0, dtype=object)
 
 
 @dataclass
@@ -367,8 +374,8 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
 
 
 def _texts_at(c: Coded, idx: np.ndarray) -> list[str]:
-    if c.texts is not None:
-        return [str(c.texts[i]) for i in idx]
+    if c.col is not None:
+        return c.col.text_at(idx)
     if c.values is not None:
         return [str(c.values[i]) for i in idx]
     return [""] * len(idx)
@@ -502,10 +509,10 @@ def _code_question(q: Question, cb: Codebook, col: _Col, column: str) -> Coded:
     n = len(col.codes)
     answered = col.nonblank
     skipped = col.skipped
-    texts = np.array(col.texts, dtype=object)[col.codes] if n else np.zeros(0, dtype=object)
-    if q.not_tabulated:
+    if q.not_tabulated or q.type not in ("select_one", "select_multiple") and not q.is_numeric and not q.is_date:
+        texts = np.array(col.texts, dtype=object)[col.codes] if n else np.zeros(0, dtype=object)
         return Coded(q, "text", values=texts, answered=answered, column=column, codes=np.where(answered, 0, BLANK),
-                     skipped=skipped, texts=texts)
+                     skipped=skipped, col=col)
     if q.type in ("select_one", "select_multiple"):
         lst = cb.lists[q.list_name]
         k = len(lst.choices)
@@ -513,7 +520,7 @@ def _code_question(q: Question, cb: Codebook, col: _Col, column: str) -> Coded:
             codes_u, res = _decode_unique(col, lambda t: BLANK if not t else _one_choice(lst, t))
             table = np.array(res, dtype=int)
             codes = table[codes_u] if n else np.zeros(0, int)
-            return Coded(q, "choice", codes=codes, answered=answered, column=column, skipped=skipped, texts=texts)
+            return Coded(q, "choice", codes=codes, answered=answered, column=column, skipped=skipped, col=col)
         codes_u, res = _decode_unique(col, lambda t: _split_multi(lst, t))
         mat_u = np.zeros((len(res), k), bool)
         unknown_u = np.zeros(len(res), bool)
@@ -521,7 +528,7 @@ def _code_question(q: Question, cb: Codebook, col: _Col, column: str) -> Coded:
             mat_u[i, list(hits)] = True
             unknown_u[i] = bool(unknown)
         c = Coded(q, "multi", multi=mat_u[codes_u] if n else np.zeros((0, k), bool), answered=answered, column=column,
-                  skipped=skipped, texts=texts)
+                  skipped=skipped, col=col)
         c.codes = np.where(unknown_u[codes_u], UNKNOWN, np.where(answered, 0, BLANK)) if n else np.zeros(0, int)
         c._unknown_tokens = [r[1] for r in res]  # type: ignore[attr-defined]
         c._unique_index = codes_u  # type: ignore[attr-defined]
@@ -538,7 +545,7 @@ def _code_question(q: Question, cb: Codebook, col: _Col, column: str) -> Coded:
         codes_u, res = _decode_unique(col, conv)
         vals = np.array(res, dtype="float64")[codes_u] if n else np.zeros(0)
         codes = np.where(~answered, BLANK, np.where(np.isnan(vals), UNKNOWN, 0))
-        return Coded(q, "date", values=vals, codes=codes, answered=answered, column=column, skipped=skipped, texts=texts)
+        return Coded(q, "date", values=vals, codes=codes, answered=answered, column=column, skipped=skipped, col=col)
     if q.is_numeric:
         bins = cb.lists.get(q.bins) if q.bins else None
 
@@ -557,11 +564,9 @@ def _code_question(q: Question, cb: Codebook, col: _Col, column: str) -> Coded:
         pre_u = np.array([r[1] for r in res], dtype=int)
         values = vals_u[codes_u] if n else np.zeros(0)
         pre = pre_u[codes_u] if n else np.zeros(0, int)
-        c = Coded(q, "number", values=values, answered=answered, column=column, skipped=skipped, texts=texts)
+        c = Coded(q, "number", values=values, answered=answered, column=column, skipped=skipped, col=col)
         c.codes = _bin(values, pre, bins) if bins else np.where(pre == UNKNOWN, UNKNOWN, np.where(answered, 0, BLANK))
         return c
-    return Coded(q, "text", values=texts, answered=answered, column=column,
-                 codes=np.where(answered, 0, BLANK), skipped=skipped, texts=texts)
 
 
 _TRUE = {"1", "true", "yes", "y", "是", "√", "✓", "x"}
@@ -587,9 +592,7 @@ def _code_split(q: Question, cb: Codebook, cols: dict[int, _Col], column: str, n
         unknown |= bad
         answered |= mat[:, i]
         skipped |= col.skipped
-    c = Coded(q, "multi", multi=mat, answered=answered | unknown, column=column, skipped=skipped,
-              texts=np.array([" ".join(cb.lists[q.list_name].choices[i].name for i in np.flatnonzero(r)) for r in mat],
-                             dtype=object) if n else np.zeros(0, dtype=object))
+    c = Coded(q, "multi", multi=mat, answered=answered | unknown, column=column, skipped=skipped)
     c.codes = np.where(unknown, UNKNOWN, np.where(answered, 0, BLANK))
     c._unknown_tokens = [(t,) if t else () for t in bad_texts]  # type: ignore[attr-defined]
     c._unique_index = np.arange(n)  # type: ignore[attr-defined]
@@ -715,7 +718,7 @@ def _calculate(q: Question, cb: Codebook, coded: dict[str, Coded], n: int, env: 
             c.codes = _bin(nums, np.where(answered & np.isnan(nums), UNKNOWN, BLANK), bins) if bins else \
                 np.where(answered, 0, BLANK)
         else:
-            c = Coded(q, "text", values=vals, answered=answered, codes=np.where(answered, 0, BLANK), texts=vals)
+            c = Coded(q, "text", values=vals, answered=answered, codes=np.where(answered, 0, BLANK))
     coded[q.name] = c
     env.changed(q.name)
 
