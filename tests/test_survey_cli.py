@@ -45,6 +45,7 @@ def test_sample_reproduces_table1(tmp_path):
     assert "发放问卷109份，收回109份，有效问卷104份" in r.output
     doc = json.loads(js.read_text(encoding="utf-8"))
     assert set(doc) == {"handed_out", "returned", "valid", "problems", "questions", "dimensions", "layout", "not_tabulated"}
+    assert doc["layout"] == "普通表格；表头为题目名称或标签" and doc["not_tabulated"] == []
     assert (doc["handed_out"], doc["returned"], doc["valid"], doc["problems"]) == (109, 109, 104, [])
     got = {q["name"]: [(c["label"], c["count"]) for c in q["categories"]] for q in doc["questions"]}
     assert got == TABLE1
@@ -153,6 +154,12 @@ def test_crosstab_command(tmp_path):
     doc = json.loads(js.read_text(encoding="utf-8"))
     (t,) = doc["tables"]
     assert t["test"] == "chi-square" and t["total"] == 80 and len(t["counts"]) == 3
+    import numpy as np
+    from scipy.stats.contingency import association
+
+    nz = np.array(t["counts"])
+    nz = nz[nz.sum(axis=1) > 0][:, nz.sum(axis=0) > 0]
+    assert t["cramers_v"] == pytest.approx(association(nz, method="cramer", correction=False))
     assert t["row_totals"] == [sum(r) for r in t["counts"]]
     assert out.exists()
     r = run("survey", "crosstab", C4_DATA, "--codebook", C4_CB, "--rows", "贷款金额", "--cols", "贷款期限",

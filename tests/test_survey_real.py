@@ -328,3 +328,37 @@ def test_label_languages_and_list_name_with_a_space(tmp_path):
         load_codebook(cb, language="fr")
     res = analyse(sheet(tmp_path / "d.xlsx", ["满意吗？"], [["是"], ["NO"], ["no"], ["不"]]), cb, language="zh")
     assert counts(by_name(res)["ok"]) == [1, 1, 2] and not res.problems.items
+
+
+def test_joined_and_split_columns_must_agree(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_multiple s", "src", "Sources"]],
+                 [["s", "bank", "Bank"], ["s", "own", "Own"]])
+    data = sheet(tmp_path / "d.xlsx", ["src", "src/bank", "src/own", "_uuid"],
+                 [["bank own", 1, 1, "a"], ["bank", 1, 0, "b"], ["own", 1, 0, "c"]])
+    res = analyse(data, cb)
+    assert counts(by_name(res)["src"]) == [2, 2]  # the joined column is read
+    assert [(p.row, p.code, p.severity) for p in res.problems] == [(4, "split_columns_disagree", "warning")]
+
+
+def test_dates_constraints_and_empty_markers(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["date", "visit", "Visit", ""], ["integer", "staff", "Staff", ""],
+                                        ["text", "note", "Remark", ""]], [],
+                 survey_head=("type", "name", "label", "constraint"))
+    from openpyxl import load_workbook
+
+    wb = load_workbook(cb)
+    wb["survey"]["D3"] = ". >= 1 and . < 1000"
+    wb.save(cb)
+    import datetime as dt
+
+    data = sheet(tmp_path / "d.xlsx", ["visit", "staff", "note"],
+                 [[dt.date(2024, 1, 5), 10, "ok"], ["2024-01-20", 0, "(空)"], ["2024-03-02", 5000, "x"],
+                  ["not a date", 3, "y"]])
+    res = analyse(data, cb, lang="en")
+    st = by_name(res)
+    assert st["visit"].n == 3 and st["visit"].unknown == 1
+    assert (st["visit"].summary["min"], st["visit"].summary["max"]) == (19727.0, 19784.0)  # 2024-01-05, 2024-03-02
+    assert [(c.label, c.count) for c in st["visit"].categories] == [("2024-01", 2), ("2024-03", 1)]
+    assert st["note"].n == 3 and st["note"].missing == 1  # (空) is an empty answer
+    got = sorted((p.row, p.column, p.code) for p in res.problems)
+    assert got == [(3, "staff", "constraint_failed"), (4, "staff", "constraint_failed"), (5, "visit", "unknown_answer")]

@@ -284,6 +284,18 @@ def read_responses(path: str | Path, codebook: Codebook, *, sheet: str | None = 
         j = lay.single.get(q.name)
         col = columns[j] if j is not None else _Col.empty(n)
         coded[q.name] = _code_question(q, codebook, col, header[j] if j is not None else "")
+    # a multiple choice exported both ways: the option columns must agree with the joined column
+    for qname in [x for x in lay.split if x in lay.single and x in coded]:
+        q = coded[qname].question
+        split = _code_split(q, codebook, {i: columns[j] for i, j in lay.split[qname].items()}, "", n)
+        joined = coded[qname]
+        both = split.answered & joined.answered & (joined.codes != UNKNOWN) & (split.codes != UNKNOWN)
+        differ = np.flatnonzero(both & (split.multi != joined.multi).any(axis=1))
+        if len(differ):
+            rep.cells(rows[differ], joined.col.text_at(differ), joined.column, "split_columns_disagree",
+                      lambda v, q=q: say(f"{q.label}：合并列的答案“{v}”与各选项列（0/1）不一致；按合并列统计，请核对",
+                                         f"{q.label}: the joined answer {v!r} disagrees with the option columns (0/1); "
+                                         "the joined column is counted, check the row"), "warning")
     for q in codebook.skipped:
         if q.type == "note":
             coded[q.name] = Coded(q, "text", values=np.full(n, "", dtype=object), answered=np.zeros(n, bool),
