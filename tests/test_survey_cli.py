@@ -198,3 +198,28 @@ def test_group_help_lists_subcommands():
 def test_subcommand_help(args):
     r = run(*args)
     assert r.exit_code == 0 and "Example" in r.output
+
+
+EXPORTS = ROOT / "sample_data" / "survey_exports"
+LOAN_CB = ROOT / "config" / "survey" / "loan_xlsform.xlsx"
+
+
+@pytest.mark.parametrize("name, layout", [
+    ("kobo.csv", "Kobo；表头为 组/题目；多选题既有合并列也有每个选项一列（按合并列统计）"),
+    ("odk_central.csv", "ODK Central；表头为 组-题目"),
+    ("split.csv", "普通表格；表头为题目名称或标签；多选题每个选项一列"),
+    ("flat.csv", "普通表格；表头为题目名称或标签"),
+    ("问卷星_按选项文本.xlsx", "问卷星；表头为 题号、题目"),
+    ("问卷星_按选项序号.xlsx", "问卷星；表头为 题号、题目；多选题每个选项一列；答案为选项序号（-3 跳过，-2 空）"),
+])
+def test_the_documented_platform_exports_give_the_same_tables(tmp_path, name, layout):
+    js = tmp_path / "o.json"
+    r = run("survey", EXPORTS / name, "--codebook", LOAN_CB, "--out", tmp_path / "o.xlsx", "--json", js)
+    assert r.exit_code == 0, r.output
+    assert f"数据格式：{layout}。" in r.output
+    doc = json.loads(js.read_text(encoding="utf-8"))
+    assert doc["layout"] == layout and not doc["problems"]
+    q = {x["name"]: x for x in doc["questions"]}
+    assert (q["loan"]["n"], [c["count"] for c in q["loan"]["categories"]]) == (4, [3, 1])
+    assert (q["amount"]["n"], q["source"]["n"], [c["count"] for c in q["source"]["categories"]]) == (3, 3, [2, 2])
+    assert "26.67" in r.output and "不适用（跳题）" in r.output

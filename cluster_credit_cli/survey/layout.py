@@ -192,6 +192,27 @@ def resolve(header: list[str], cb: Codebook, questions: list[Question]) -> Layou
                 lay.single[q.name] = j
                 taken.add(j)
             lay.header_style = "numbered"
+        # option columns without the question's text (问卷星 按选项序号: "3(银行)", "3(亲友)"): the one
+        # unmatched multiple choice question whose list has every one of those options
+        for num, cols in by_number.items():
+            free = {j: nums[j][1] for j in cols if j not in taken}
+            if not free or not all(_OPTION.match(t) and not normalize_header(_OPTION.match(t).group(1))
+                                   for t in free.values()):
+                continue
+            options = {j: _OPTION.match(t).group(2).strip() for j, t in free.items()}
+            fits = []
+            for q in multis:
+                if q.name in lay.single or q.name in lay.split:
+                    continue
+                lst = cb.lists[q.list_name]
+                idx = {j: _choice_of_option(lst, exact_key(o), o) for j, o in options.items()}
+                if all(i is not None for i in idx.values()):
+                    fits.append((q, idx))
+            if len(fits) == 1:
+                q, idx = fits[0]
+                lay.split[q.name] = dict((i, j) for j, i in idx.items())
+                taken.update(idx)
+                lay.header_style = "numbered"
     # 4. labels, units ignored; never a column that looks like an option of a multiple choice question
     norm = [normalize_header(h) for h in header]
     multi_prefixes = {p for q in multis for p in _path_keys(q)}
