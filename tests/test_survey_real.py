@@ -362,3 +362,12 @@ def test_dates_constraints_and_empty_markers(tmp_path):
     assert st["note"].n == 3 and st["note"].missing == 1  # (空) is an empty answer
     got = sorted((p.row, p.column, p.code) for p in res.problems)
     assert got == [(3, "staff", "constraint_failed"), (4, "staff", "constraint_failed"), (5, "visit", "unknown_answer")]
+
+
+def test_odk_central_draft_reads_space_separated_choice_names():
+    from cluster_credit_cli.survey.draft import draft_codebook
+
+    d = draft_codebook(Path(__file__).parent.parent / "sample_data" / "survey_exports" / "odk_central.csv")
+    assert [(q["name"], q["type"].split(" ")[0]) for q in d.survey] == [
+        ("loan", "select_one"), ("detail_amount", "select_one"), ("detail_source", "select_multiple")]
+    assert sorted(c["name"] for c in d.choices if c["list_name"] == "detail_source_list") == ["bank", "friends"]

@@ -69,6 +69,9 @@ def draft_codebook(path: str | Path, sheet: str | None = None) -> Draft:
     wjx = bool({exact_key(x) for x in header} & {"提交答卷时间", "所用时间", "来自ip"})
     _skip_markers(body, wjx=wjx)
     platform = "wjx" if wjx else ""
+    keys = {exact_key(x) for x in header}
+    xlsform_export = bool(keys & {"_uuid", "_submission_time", "_index", "meta/instanceid", "key", "submissiondate",
+                                  "meta-instanceid", "formhub/uuid"})
     draft = Draft(settings={"title": path.stem, "survey_date": "", "handed_out": "", "valid_min_share": "0.5"})
     used: set[str] = set()
     groups = _option_groups(header, body, platform)
@@ -94,8 +97,11 @@ def draft_codebook(path: str | Path, sheet: str | None = None) -> Draft:
         nums = [_number(v) for v in values]
         numeric = [x for x in nums if x is not None]
         distinct = Counter(values)
-        parts = Counter(p.strip() for v in values for p in _SEP.split(v) if p.strip())
-        multi_share = sum(1 for v in values if _SEP.search(v)) / len(values)
+        sep = _SEP
+        if xlsform_export and any(" " in v for v in values) and not any(_SEP.search(v) for v in values):
+            sep = re.compile(r"\s+")  # Kobo / ODK Central: the choice names of a select_multiple, space-separated
+        parts = Counter(p.strip() for v in values for p in sep.split(v) if p.strip())
+        multi_share = sum(1 for v in values if sep.search(v)) / len(values)
         if len(numeric) >= 0.9 * len(values) and len(set(numeric)) > MAX_CHOICES:
             arr = np.array(numeric, dtype="float64")
             q["type"] = "integer" if all(float(x).is_integer() for x in numeric) else "decimal"
