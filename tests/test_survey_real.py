@@ -371,3 +371,14 @@ def test_odk_central_draft_reads_space_separated_choice_names():
     assert [(q["name"], q["type"].split(" ")[0]) for q in d.survey] == [
         ("loan", "select_one"), ("detail_amount", "select_one"), ("detail_source", "select_multiple")]
     assert sorted(c["name"] for c in d.choices if c["list_name"] == "detail_source_list") == ["bank", "friends"]
+
+
+def test_tencent_metadata_not_drafted(tmp_path):
+    from cluster_credit_cli.survey.draft import draft_codebook
+
+    head = ["编号", "开始答题时间", "结束答题时间", "答题时长", "地理位置国家和地区", "地理位置省", "地理位置市", "用户类型",
+            "用户标识", "昵称", "自定义字段", "1.企业规模", "2.是否获得贷款"]
+    rows = [[i, "2024-05-01 10:00:00", "2024-05-01 10:03:00", "180秒", "中国", "浙江", "嘉兴", "微信", f"o{i}", "x", "",
+             ["小型", "微型"][i % 2], ["是", "否"][i % 3 == 0]] for i in range(1, 7)]
+    d = draft_codebook(sheet(tmp_path / "tx.xlsx", head, rows))
+    assert [(q["name"], q["label"]) for q in d.survey] == [("Q1", "企业规模"), ("Q2", "是否获得贷款")]

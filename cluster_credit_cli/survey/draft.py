@@ -68,7 +68,8 @@ def draft_codebook(path: str | Path, sheet: str | None = None) -> Draft:
     body = [r for r in rows[h + 1:] if any(r)]
     wjx = bool({exact_key(x) for x in header} & {"提交答卷时间", "所用时间", "来自ip"})
     _skip_markers(body, wjx=wjx)
-    platform = "wjx" if wjx else ""
+    tencent = bool({exact_key(x) for x in header} & {"开始答题时间", "结束答题时间", "答题时长"})
+    platform = "wjx" if wjx else "tencent" if tencent else ""
     keys = {exact_key(x) for x in header}
     xlsform_export = bool(keys & {"_uuid", "_submission_time", "_index", "meta/instanceid", "key", "submissiondate",
                                   "meta-instanceid", "formhub/uuid"})

@@ -39,8 +39,8 @@ ODK_META = {"key", "submissiondate", "meta-instanceid", "meta-instancename", "me
             "edits", "formversion", "parent_key", "instanceid", "meta/instanceid"}
 WJX_META = {"序号", "提交答卷时间", "所用时间", "来源详情", "来自ip", "ip地址", "微信昵称"}
 # only distinctive names: a question may well be called 渠道 or 开始时间
-TENCENT_META = {"编号", "开始答题时间", "结束答题时间", "答题时长", "地理位置国家和地区", "地理位置省", "地理位置市", "ip",
-                "用户id", "答卷编号", "作答时长", "填写时长"}
+TENCENT_META = {"开始答题时间", "结束答题时间", "答题时长", "地理位置国家和地区", "地理位置省", "地理位置市", "ip",
+                "用户id", "用户类型", "用户标识", "答卷编号", "作答时长", "填写时长"}
 FORM_META = {"start", "end", "today", "deviceid", "simserial", "subscriberid", "phonenumber", "username", "email",
              "audit", "instanceid"}
 
@@ -58,11 +58,12 @@ def exact_key(value: object) -> str:
 
 
 WJX_CONTEXT_META = {"来源", "总分", "答题时间", "用户名"}  # metadata only beside 提交答卷时间 & co.
+TENCENT_CONTEXT_META = {"编号", "昵称", "自定义字段", "原始记录编号", "数据版本"}  # only beside 开始答题时间 & co.
 
 
 def is_metadata(header: str, platform: str = "") -> bool:
     k = exact_key(header)
-    if platform == "wjx" and k in WJX_CONTEXT_META:
+    if (platform == "wjx" and k in WJX_CONTEXT_META) or (platform == "tencent" and k in TENCENT_CONTEXT_META):
         return True
     return (k in KOBO_META or k in ODK_META or k in WJX_META or k in TENCENT_META or k in FORM_META
             or k.startswith("meta/") or k.startswith("meta-") or k.startswith("_submission_")
