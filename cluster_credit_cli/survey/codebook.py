@@ -775,7 +775,7 @@ def calc_expression(calculation: str) -> tuple[str, dict[str, str]]:
 
 
 def _check_references(cb: Codebook, errors: _Errors) -> None:
-    from cluster_credit_cli.survey.xpath import XPathError, compile_checked, parse, refs, unsupported
+    from cluster_credit_cli.survey.xpath import XPathError, compile_checked, parse, refs, unsupported, uses_dot
 
     names = {q.name: q for q in cb.questions}
     known = set(names) | {q.name for q in cb.skipped}
@@ -792,6 +792,8 @@ def _check_references(cb: Codebook, errors: _Errors) -> None:
                 group_seen.add((text, row))
             try:
                 node = compile_checked(text)
+                if uses_dot(node):
+                    raise XPathError(f"'.' (the question itself) belongs in a constraint, not in {text!r}")
             except XPathError as exc:
                 errors.add("survey", row, f"{what}: {exc}")
                 continue

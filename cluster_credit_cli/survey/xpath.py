@@ -74,8 +74,27 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 _BINARY = [("or",), ("and",), ("=", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "div", "mod", "/")]
 
 
+MAX_DEPTH = 200  # nesting levels; real forms use a handful, a hostile one must not exhaust the stack
+
+
 def parse(text: str) -> tuple:
     """Parse an XPath expression; ``XPathError`` names what cannot be read."""
+    try:
+        node = _parse(text)
+    except RecursionError:
+        raise XPathError(f"the expression is nested more than {MAX_DEPTH} levels deep") from None
+    depth, stack = 0, [(node, 1)]
+    while stack:  # iterative: the evaluator recurses, so the depth is checked before it runs
+        n, d = stack.pop()
+        depth = max(depth, d)
+        if depth > MAX_DEPTH:
+            raise XPathError(f"the expression is nested more than {MAX_DEPTH} levels deep; split it into calculations")
+        kids = (n[2], n[3]) if n[0] == "bin" else (n[1],) if n[0] == "neg" else n[2] if n[0] == "call" else ()
+        stack.extend((k, d + 1) for k in kids)
+    return node
+
+
+def _parse(text: str) -> tuple:
     if not str(text).strip():
         raise XPathError("the expression is empty")
     toks = _tokens(str(text))
@@ -193,9 +212,23 @@ def uses_dot(node: tuple) -> bool:
     return any(n[0] == "dot" for n in walk(node))
 
 
+_ARITY = {"if": (3, 3), "round": (1, 2), "int": (1, 1), "coalesce": (2, 2), "selected": (2, 2),
+          "count-selected": (1, 1), "string-length": (1, 1), "not": (1, 1), "true": (0, 0), "false": (0, 0),
+          "number": (1, 1), "string": (1, 1), "boolean": (1, 1), "today": (0, 0), "now": (0, 0), "date": (1, 1),
+          "abs": (1, 1), "pow": (2, 2), "atan2": (2, 2), "pi": (0, 0), "min": (1, 99), "max": (1, 99),
+          "concat": (0, 999), **{f: (1, 1) for f in ("sqrt", "exp", "exp10", "log", "log10", "sin", "cos", "tan", "asin",
+                                                   "acos", "atan", "floor", "ceiling")}}
+
+
 def compile_checked(text: str) -> tuple:
-    """Parse and refuse unsupported functions (all named at once)."""
+    """Parse and refuse unsupported functions (all named at once) and wrong argument counts."""
     node = parse(text)
+    for n in walk(node):
+        if n[0] == "call" and n[1] in _ARITY:
+            lo, hi = _ARITY[n[1]]
+            if not lo <= len(n[2]) <= hi:
+                want = str(lo) if lo == hi else f"{lo} or more" if hi > 9 else f"{lo} to {hi}"
+                raise XPathError(f"{n[1]}() takes {want} argument(s), not {len(n[2])}, in {text!r}")
     bad = unsupported(node)
     if bad:
         raise XPathError(f"uses {', '.join(bad)}, which ccredit cannot evaluate (it evaluates if(), round(), "
