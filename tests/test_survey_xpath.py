@@ -71,13 +71,13 @@ def test_arithmetic_and_functions():
 
 @pytest.mark.parametrize("text, message", [
     ("pulldata('f', 'x', 'y', ${a}) + once(${b})", "pulldata(), once()"),
-    ("${a} == 1", "cannot read"),
+    ("${a} == 1", "unexpected '='"),
     ("${a} = ", "ends too early"),
     ("if(${a}, 1)", "if() takes 3"),
     ("year > 3", "refer to questions as ${name}"),
     ("(" * 300 + "1" + ")" * 300, "nested more than 200"),
     ("1" + " + 1" * 5000, "nested more than 200"),
-    ("__import__('os').system('echo hi')", "cannot"),
+    ("__import__('os').system('echo hi')", "unexpected '.'"),
 ])
 def test_refused_with_a_reason(text, message):
     with pytest.raises(XPathError) as exc:
