@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cluster_credit_cli.problems import ConfigError
-from cluster_credit_cli.survey.codebook import calc_expression, load_codebook, parse_interval
+from cluster_credit_cli.survey.codebook import load_codebook, parse_interval
 from cluster_credit_cli.survey.xpath import XPathError, compile_checked, refs
 from survey_util import codebook
 
@@ -86,12 +86,6 @@ def test_calculation_references_checked(tmp_path):
     p = codebook(tmp_path / "cb3.xlsx", [["integer", "year", "Y"], ["calculate", "age", "A", "", "2018 - year"]], [])
     with pytest.raises(ConfigError, match=r"\$\{name\}"):
         load_codebook(p)
-
-
-def test_calc_expression_replaces_references():
-    text, mapping = calc_expression("2018 - ${成立年份} + ${成立年份} / ${x}")
-    assert text == "2018 - _r0 + _r0 / _r1"
-    assert mapping == {"_r0": "成立年份", "_r1": "x"}
 
 
 def test_settings_horizontal_and_vertical(tmp_path):

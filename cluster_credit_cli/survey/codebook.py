@@ -32,7 +32,6 @@ from cluster_credit_cli.text import clean_text, halfwidth, normalize_choice
 TYPES = ("select_one", "select_multiple", "integer", "decimal", "text", "calculate")
 NUMERIC_TYPES = ("integer", "decimal", "calculate")
 
-REF = re.compile(r"\$\{([^}]+)\}")
 
 
 # -- intervals ---------------------------------------------------------------------------------
@@ -756,22 +755,6 @@ def _load_dimensions(cb: Codebook, rows: list[list[Any]], errors: _Errors) -> No
             if len(pts) != len(cb.lists[q.list_name].choices) or len(pts) < 2:
                 errors.add("choices", cb.lists[q.list_name].choices[0].row,
                            f"Likert scale {q.list_name!r} needs numeric points (names or codes 1..5)")
-
-
-def calc_expression(calculation: str) -> tuple[str, dict[str, str]]:
-    """``2018 - ${成立年份}`` -> (``2018 - _r0``, {"_r0": "成立年份"}) (kept for callers of the old API)."""
-    mapping: dict[str, str] = {}
-
-    def sub(m: re.Match) -> str:
-        ref = m.group(1).strip()
-        for k, v in mapping.items():
-            if v == ref:
-                return k
-        key = f"_r{len(mapping)}"
-        mapping[key] = ref
-        return key
-
-    return REF.sub(sub, halfwidth(calculation)), mapping
 
 
 def _check_references(cb: Codebook, errors: _Errors) -> None:

@@ -30,6 +30,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from cluster_credit_cli.text import halfwidth
+
 
 class XPathError(ValueError):
     pass
@@ -95,7 +97,8 @@ def parse(text: str) -> tuple:
 
 
 def _parse(text: str) -> tuple:
-    if not str(text).strip():
+    text = halfwidth(str(text))  # full-width digits, operators and brackets typed in a Chinese IME
+    if not text.strip():
         raise XPathError("the expression is empty")
     toks = _tokens(str(text))
     pos = 0
