@@ -382,3 +382,13 @@ def test_tencent_metadata_not_drafted(tmp_path):
              ["小型", "微型"][i % 2], ["是", "否"][i % 3 == 0]] for i in range(1, 7)]
     d = draft_codebook(sheet(tmp_path / "tx.xlsx", head, rows))
     assert [(q["name"], q["label"]) for q in d.survey] == [("Q1", "企业规模"), ("Q2", "是否获得贷款")]
+
+
+def test_dates_in_csv_and_markdown_are_dates(tmp_path):
+    from cluster_credit_cli.survey.report import to_csv, to_markdown
+
+    cb = xlsform(tmp_path / "cb.xlsx", [["date", "visit", "Visit"]], [])
+    res = analyse(sheet(tmp_path / "d.xlsx", ["visit"], [["2024-01-05"], ["2024-03-02"]]), cb, lang="en")
+    text = to_csv(res)
+    assert "_min,Min,2024-01-05" in text and "_max,Max,2024-03-02" in text
+    assert "| 2024-01-05 |" in to_markdown(res)

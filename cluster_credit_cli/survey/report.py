@@ -359,7 +359,8 @@ def to_csv(result: SurveyResult) -> str:
                          "_not_asked": w("not_asked", lang)}[key]
                 wr.writerow([escape_for_text_output(x) for x in (q.name, q.label, q.type, key, label, _count_text(value), "", "")])
         for key, value in q.summary.items():
-            wr.writerow([escape_for_text_output(x) for x in (q.name, q.label, q.type, "_" + key, w(key, lang), _fmt(value, 4), "", "")])
+            shown = _day(value) if q.kind == "date" else _fmt(value, 4)  # dates as 2024-03-31, not day numbers
+            wr.writerow([escape_for_text_output(x) for x in (q.name, q.label, q.type, "_" + key, w(key, lang), shown, "", "")])
     for d in result.dimensions:
         wr.writerow([escape_for_text_output(x) for x in ("_dimension", d.label, "likert", d.name, d.label, _count_text(d.n),
                                                          _fmt(d.top2, result.decimals), "")])
