@@ -392,3 +392,12 @@ def test_dates_in_csv_and_markdown_are_dates(tmp_path):
     text = to_csv(res)
     assert "_min,Min,2024-01-05" in text and "_max,Max,2024-03-02" in text
     assert "| 2024-01-05 |" in to_markdown(res)
+
+
+def test_kobo_label_export_of_multiple_choice(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_multiple s", "src", "Sources"]],
+                 [["s", "own", "Own funds"], ["s", "private", "Private lending"], ["s", "bank", "Bank"]])
+    data = sheet(tmp_path / "d.xlsx", ["Sources"], [["Own funds Private lending"], ["Bank Own funds"], ["Bank Cash"]])
+    res = analyse(data, cb)
+    assert counts(by_name(res)["src"]) == [2, 1, 2]
+    assert [(p.row, p.code) for p in res.problems] == [(4, "unknown_answer")]  # 'Cash' is reported, Bank counted

@@ -507,6 +507,10 @@ def _split_multi(lst: ChoiceList, t: str) -> tuple[tuple[int, ...], tuple[str, .
         if i is not None:
             hits.append(i)
             continue
+        seg = _segment(lst, toks)
+        if seg is not None:  # labels with spaces, joined by spaces (Kobo's export with labels)
+            hits += seg
+            continue
         for x, f in zip(toks, found):
             if f is None:
                 f = lst.loose().get(loose_key(x))
@@ -515,6 +519,23 @@ def _split_multi(lst: ChoiceList, t: str) -> tuple[tuple[int, ...], tuple[str, .
             else:
                 hits.append(f)
     return tuple(dict.fromkeys(hits)), tuple(unknown)
+
+
+def _segment(lst: ChoiceList, toks: list[str]) -> list[int] | None:
+    """Split space-separated tokens into consecutive runs that are each a choice (fewest runs);
+    None when no such split exists. ``Own funds Private lending`` -> [Own funds, Private lending]."""
+    if len(toks) < 2 or len(toks) > 40:
+        return None
+    best: list[list[int] | None] = [None] * (len(toks) + 1)
+    best[0] = []
+    for end in range(1, len(toks) + 1):
+        for start in range(end):
+            if best[start] is None:
+                continue
+            i = lst.lookup().get(choice_key(" ".join(toks[start:end])))
+            if i is not None and (best[end] is None or len(best[start]) + 1 < len(best[end])):
+                best[end] = best[start] + [i]
+    return best[-1]
 
 
 def _code_question(q: Question, cb: Codebook, col: _Col, column: str) -> Coded:
