@@ -401,3 +401,13 @@ def test_kobo_label_export_of_multiple_choice(tmp_path):
     res = analyse(data, cb)
     assert counts(by_name(res)["src"]) == [2, 1, 2]
     assert [(p.row, p.code) for p in res.problems] == [(4, "unknown_answer")]  # 'Cash' is reported, Bank counted
+
+
+def test_kobo_label_headers_with_group_labels(tmp_path):
+    cb = Path(__file__).parent.parent / "config" / "survey" / "loan_xlsform.xlsx"
+    data = sheet(tmp_path / "d.xlsx", ["是否获得贷款", "贷款情况/贷款金额（万元）", "贷款情况/资金来源", "_uuid"],
+                 [["是", 5, "银行"], ["否", None, None], ["是", 7, "银行 亲友"]])
+    res = analyse(data, cb)
+    st = by_name(res)
+    assert (st["amount"].n, st["amount"].not_asked, counts(st["source"])) == (2, 1, [2, 1])
+    assert not res.problems.items

@@ -239,6 +239,7 @@ class Question:
     tabulate: bool = True
     row: int = 0  # spreadsheet row in `survey`
     path: tuple[str, ...] = ()  # enclosing groups and repeats, outermost first
+    path_labels: tuple[str, ...] = ()  # their labels (Kobo's export with labels writes "组/题目")
     group_relevant: tuple[tuple[str, str, int], ...] = ()  # (group name, condition, row) of enclosing groups
     repeat: str = ""  # innermost enclosing repeat
     not_tabulated: str = ""  # why the question is read but has no table ("" = tabulated)
@@ -520,7 +521,7 @@ def load_codebook(path: str | Path, language: str | None = None) -> Codebook:
     questions: list[Question] = []
     skipped: list[Question] = []
     seen: dict[str, int] = {}
-    stack: list[tuple[str, str, str, int]] = []  # (kind, name, relevant, row)
+    stack: list[tuple[str, str, str, int, str]] = []  # (kind, name, relevant, row, label)
     for row, rec in recs:
         raw = re.sub(r"\s+", " ", rec.get("type", "")).strip()
         low = raw.lower()
@@ -533,7 +534,7 @@ def load_codebook(path: str | Path, language: str | None = None) -> Codebook:
         m = _BEGIN.match(low)
         if m:
             kind = "loop" if m.group(1) == "loop" else "repeat" if m.group(1) != "group" else "group"
-            stack.append((kind, name or (m.group(2) or ""), rec.get("relevant", ""), row))
+            stack.append((kind, name or (m.group(2) or ""), rec.get("relevant", ""), row, own_label or name))
             continue
         if _END.match(low):
             if stack:
@@ -546,6 +547,7 @@ def load_codebook(path: str | Path, language: str | None = None) -> Codebook:
                 skipped.append(Question(type="note", name=name, label=own_label or name, row=row, not_tabulated="note"))
             continue
         path_names = tuple(s[1] for s in stack if s[1])
+        path_labels = tuple(s[4] for s in stack if s[1])
         group_rel = tuple((s[1], s[2], s[3]) for s in stack if s[2])
         repeat = next((s[1] for s in reversed(stack) if s[0] == "repeat"), "")
         loop = next((s[1] for s in reversed(stack) if s[0] == "loop"), "")
@@ -583,7 +585,7 @@ def load_codebook(path: str | Path, language: str | None = None) -> Codebook:
                      bins=rec.get("bins", ""), calculation=rec.get("calculation", ""),
                      relevant=rec.get("relevant", ""), dimension=rec.get("dimension", ""),
                      tabulate=normalize_choice(rec.get("tabulate", "")) not in ("no", "false", "0", "否", "n"),
-                     row=row, path=path_names, group_relevant=group_rel, repeat=repeat,
+                     row=row, path=path_names, path_labels=path_labels, group_relevant=group_rel, repeat=repeat,
                      constraint=rec.get("constraint", ""))
         if base in ("select_one", "select_multiple"):
             q.list_name = list_name

@@ -121,7 +121,10 @@ def _path_keys(q: Question) -> list[str]:
 
 
 def label_keys(q: Question) -> list[str]:
-    return [k for k in (normalize_header(q.label), normalize_header(q.label_en)) if k]
+    keys = [normalize_header(q.label), normalize_header(q.label_en)]
+    if q.path_labels:  # Kobo's export with labels and groups: "贷款情况/贷款金额（万元）"
+        keys.append(normalize_header("/".join(q.path_labels + (q.label,))))
+    return [k for k in keys if k]
 
 
 def resolve(header: list[str], cb: Codebook, questions: list[Question]) -> Layout:
