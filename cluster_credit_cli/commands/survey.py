@@ -80,6 +80,9 @@ def tabulate(
 ) -> None:
     """Frequency tables (table-1 layout), Likert summaries with charts, and the validity count.
 
+    DATA may be a KoboToolbox, ODK Central, 问卷星 or 腾讯问卷 export as downloaded, or a table
+    typed in Excel; the layout recognised is named in the output. The codebook is an XLSForm.
+
     Writes a workbook (default: beside DATA, <DATA>_问卷统计.xlsx) and prints the tables.
     Exit codes: 0 clean; 1 tables written but answers the codebook does not know (listed with
     row and column); 2 usage or codebook error.
