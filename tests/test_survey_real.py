@@ -411,3 +411,13 @@ def test_kobo_label_headers_with_group_labels(tmp_path):
     st = by_name(res)
     assert (st["amount"].n, st["amount"].not_asked, counts(st["source"])) == (2, 1, [2, 1])
     assert not res.problems.items
+
+
+def test_a_question_named_like_an_option_column_keeps_its_column(tmp_path):
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_multiple s", "loan", "贷款"], ["integer", "term", "贷款-期限"]],
+                 [["s", "bank", "银行"], ["s", "friends", "亲友"]])
+    data = sheet(tmp_path / "d.xlsx", ["贷款", "贷款-期限"], [["银行", 12], ["亲友 银行", 6]])
+    res = analyse(data, cb)
+    st = by_name(res)
+    assert counts(st["loan"]) == [2, 1] and st["term"].summary["mean"] == 9
+    assert not res.problems.items

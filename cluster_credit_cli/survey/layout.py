@@ -151,21 +151,25 @@ def resolve(header: list[str], cb: Codebook, questions: list[Question]) -> Layou
                 break
     # 2. split option columns of multiple choice questions: "q/option" (Kobo) or "q-option", "q.option"
     multis = [q for q in questions if q.type == "select_multiple"]
+    other_labels = {k for q in questions for k in label_keys(q) + [normalize_header(q.name)]}
     for q in multis:
         lst = cb.lists[q.list_name]
-        prefixes = _path_keys(q) + [k for k in label_keys(q)]
+        # names and paths: "q/option", "q-option", "q.option"; labels (Kobo's label export): "题目/选项" only
+        prefixes = [(p, "/-.:") for p in _path_keys(q)] + [(p, "/") for p in label_keys(q)]
         for j, k in enumerate(ex):
             if j in taken or not k:
                 continue
-            for p in prefixes:
-                if len(k) > len(p) + 1 and k.startswith(p) and k[len(p)] in "/-.:":
+            for p, seps in prefixes:
+                if len(k) > len(p) + 1 and k.startswith(p) and k[len(p)] in seps:
                     option = header[j].strip()[len(header[j].strip()) - (len(k) - len(p) - 1):]
                     idx = _choice_of_option(lst, k[len(p) + 1:], option)
-                    taken.add(j)
                     if idx is None:
+                        if normalize_header(header[j]) in other_labels:
+                            continue  # another question's own column (贷款-期限 beside 贷款), not an option
                         lay.split_unknown.setdefault(q.name, []).append(j)
                     else:
                         lay.split.setdefault(q.name, {})[idx] = j
+                    taken.add(j)
                     break
     # 3. numbered headers (问卷星 / 腾讯问卷): "3、text" for question 3, "3(option)" for its options
     nums = {j: numbered(h) for j, h in enumerate(header) if j not in taken and h}
