@@ -421,3 +421,15 @@ def test_a_question_named_like_an_option_column_keeps_its_column(tmp_path):
     st = by_name(res)
     assert counts(st["loan"]) == [2, 1] and st["term"].summary["mean"] == 9
     assert not res.problems.items
+
+
+def test_wjx_matrix_rows_each_find_their_own_column(tmp_path):
+    # codebook order differs from column order: each row of the matrix must still find its own column
+    cb = xlsform(tmp_path / "cb.xlsx", [["select_one sat", "speed", "办事效率"], ["select_one sat", "attitude", "服务态度"]],
+                 [["sat", "1", "满意"], ["sat", "2", "一般"], ["sat", "3", "不满意"]])
+    data = sheet(tmp_path / "d.xlsx", WJX_META + ["4(服务态度)", "4(办事效率)"],
+                 [[1, "t", "1秒", "x", "y", "ip", 1, 3], [2, "t", "1秒", "x", "y", "ip", 1, 3], [3, "t", "1秒", "x", "y", "ip", 2, 3]])
+    res = analyse(data, cb)
+    st = by_name(res)
+    assert counts(st["attitude"]) == [2, 1, 0] and counts(st["speed"]) == [0, 0, 3]
+    assert not res.problems.items

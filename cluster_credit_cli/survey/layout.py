@@ -196,7 +196,14 @@ def resolve(header: list[str], cb: Codebook, questions: list[Question]) -> Layou
                     else:
                         lay.split.setdefault(q.name, {})[idx] = j
             else:
-                j = min(j for j in cols if j not in opts) if any(j not in opts for j in cols) else min(cols)
+                # the column whose text is the label (a 问卷星 matrix question "4(服务态度)", "4(办事效率)" has one
+                # column per row, each a question of its own); else the question's plain column
+                lk = set(label_keys(q))
+                own = [j for j, t in cols.items() if t and normalize_header(t) in lk]
+                plain = [j for j in cols if j not in opts]
+                if not own and not plain:
+                    continue
+                j = min(own or plain)
                 lay.single[q.name] = j
                 taken.add(j)
             lay.header_style = "numbered"
