@@ -189,8 +189,14 @@ def _backup_before_migration(conn: sqlite3.Connection, path: Path, version: int)
     return target
 
 
-def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
-    """Open a register, creating or migrating its schema. The caller closes the connection."""
+def connect(db_path: str | os.PathLike[str], *, create: bool = True, readonly: bool = False) -> sqlite3.Connection:
+    """Open a register, creating or migrating its schema. The caller closes the connection.
+
+    ``readonly`` (the reading commands: runs, history, compare, monitor): the file is never
+    written -- no journal-mode change, no migration in place (an older register is read through a
+    migrated copy in memory) -- and it must exist and not be empty.
+    """
+    create = create and not readonly
     path = Path(db_path)
     if not create and not path.is_file():
         raise RegisterError(f"no register at {path} (it is created by `ccredit score`; use --db PATH)")
@@ -218,7 +224,7 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
             raise RegisterError(
                 f"{path} was written by a newer ccredit (register schema v{version}; this version "
                 f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db")
-        if not create:
+        if readonly:
             # Reading: the file is never written (no journal mode, no migration in place).
             if version is None:
                 raise RegisterError(f"{path} is not a ccredit register (no schema_version table)")
@@ -293,17 +299,18 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 
 @contextlib.contextmanager
-def opened(db_path: str | os.PathLike[str], *, create: bool = False) -> Iterator[sqlite3.Connection]:
-    conn = connect(db_path, create=create)
+def opened(db_path: str | os.PathLike[str], *, create: bool = False,
+           readonly: bool = False) -> Iterator[sqlite3.Connection]:
+    conn = connect(db_path, create=create, readonly=readonly)
     try:
         yield conn
     except sqlite3.DatabaseError as exc:  # corrupt pages found while reading
-        if create:
+        if not readonly:
             raise
         raise RegisterError(f"the register {db_path} is damaged (SQLite says: {exc}); restore it from a "
                             "backup (*.bak or a copy)") from None
     except json.JSONDecodeError as exc:
-        if create:
+        if not readonly:
             raise
         raise RegisterError(f"the register {db_path} holds a damaged record (bad JSON: {exc}); restore it "
                             "from a backup (*.bak or a copy)") from None
@@ -312,7 +319,7 @@ def opened(db_path: str | os.PathLike[str], *, create: bool = False) -> Iterator
 
 
 def schema_version(db_path: str | os.PathLike[str]) -> int:
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         return _version(conn) or 0
 
 
@@ -480,7 +487,7 @@ def _result_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 def list_runs(db_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every run, oldest first, with counts of enterprises, graded ones and quota granted."""
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         rows = conn.execute(
             "SELECT r.*, count(x.code) AS n, count(x.grade) AS graded, coalesce(sum(x.quota), 0) AS allocated "
             "FROM runs r LEFT JOIN results x ON x.run_id = r.id GROUP BY r.id ORDER BY r.id").fetchall()
@@ -510,7 +517,7 @@ def results_of(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
 
 def history(db_path: str | os.PathLike[str], code: str) -> list[dict[str, Any]]:
     """One enterprise across runs, oldest first: run, as-of date, grade, rank, total, status, quota."""
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         rows = conn.execute(
             "SELECT x.*, r.as_of, r.created_at, r.model_hash FROM results x JOIN runs r ON r.id = x.run_id "
             "WHERE x.code = ? ORDER BY r.id", (code,)).fetchall()
@@ -580,7 +587,7 @@ def compare_runs(db_path: str | os.PathLike[str], run_a: int | None = None, run_
     """Rating migration from run A to run B (default: the two latest runs, older first)."""
     if (run_a is None) != (run_b is None):
         raise RegisterError("give two runs (RUN_A RUN_B) or none (the last two runs)")
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         if run_a is None:
             b = get_run(conn, offset=0)
             a = get_run(conn, offset=1)
@@ -623,7 +630,7 @@ def compare_runs(db_path: str | os.PathLike[str], run_a: int | None = None, run_
 
 def pool_ledger(db_path: str | os.PathLike[str], run_id: int | None = None) -> dict[str, Any]:
     """Capacity used by grade and the quota per enterprise in a run (default: the latest)."""
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         run = get_run(conn, run_id)
         results = results_of(conn, run["id"])
     pool = run["pool"]
