@@ -762,3 +762,17 @@ def test_a_name_that_looks_like_rich_markup_prints_as_is(tmp_path):
     assert "甲[/]公司" in res.output and "[bold" in res.output  # shown, not taken as rich markup
     res = invoke("history", code(1), "--db", db)
     assert res.exit_code == 0 and "unexpected" not in res.output, res.output
+
+
+def test_pool_and_validate_refuse_an_output_that_is_an_input(tmp_path):
+    db = tmp_path / "ccredit.db"
+    db.write_bytes(b"")
+    ledger = tmp_path / "ledger.xlsx"
+    ledger.write_bytes(b"x")
+    for args in (["pool", "import", ledger, "--as-of", "2026-11-30", "--db", db, "--json", ledger],
+                 ["pool", "status", "--db", db, "--out", db],
+                 ["pool", "history", "--db", db, "--json", db],
+                 ["validate", "--db", db, "--out", db]):
+        res = invoke(*args)
+        assert res.exit_code == 2 and "one of the inputs" in res.output, (args, res.output)
+    assert db.read_bytes() == b"" and ledger.read_bytes() == b"x"
