@@ -119,6 +119,7 @@ def _write_workbook(path, model, outcome, problems, lang):
     en = lang == "en"
     h = outcome.hierarchy
     with Workbook(path) as wb:
+        wb.set_print_info("AHP weights" if en else "层次分析法（AHP）权重", None, lang)
         if outcome.model is not None:
             write_model_sheet(wb, outcome.model, lang)  # the model-table layout: score --weights reads it
         cols = [Column("Node" if en else "节点", width=16), Column("n", "int"), Column("Experts" if en else "专家数", "int"),
@@ -233,6 +234,7 @@ def weights_sensitivity(
     names = {e["code"]: e.get("name") or "" for e in data["enterprises"]}
     target = out or Path(result).with_name(Path(result).stem + ("_sensitivity.xlsx" if lang == "en" else "_敏感性.xlsx"))
     with Workbook(target) as wb:
+        wb.set_print_info("Weight sensitivity" if lang == "en" else "权重敏感性分析", data.get("as_of"), lang)
         write_sensitivity_sheet(wb, res, model, lang, names)
     written = [wb.close()]
     if json_path:
