@@ -1,0 +1,172 @@
+"""``ccredit report``: the credit report per enterprise, checked against the round's JSON.
+
+The PDF's text is extracted (pypdf) page by page; each report's pages are found by the firm's
+code in the running header. Three firms: one graded, one vetoed, one with materials missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cluster_credit_cli.cli import app
+
+pypdf = pytest.importorskip("pypdf")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def round_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("round")
+    subprocess.run([sys.executable, str(ROOT / "sample_data" / "make_sample.py"), "--out", str(d)], check=True,
+                   capture_output=True)
+    res = CliRunner().invoke(app, ["score", str(d / "申报材料汇总.xlsx"), "--as-of", "2026-11-30",
+                                   "--out", str(d / "ratings.xlsx"), "--json", str(d / "result.json"),
+                                   "--db", str(d / "reg.db"), "-q"])
+    assert res.exit_code == 1, res.output  # the sample carries deliberate problems
+    return d
+
+
+@pytest.fixture(scope="module")
+def data(round_dir) -> dict:
+    return json.loads((round_dir / "result.json").read_text(encoding="utf-8"))
+
+
+def _three(data) -> tuple[dict, dict, dict]:
+    ents = data["enterprises"]
+    graded = next(e for e in ents if e["grade"] and e["rank"] == 1)
+    vetoed = next(e for e in ents if any(s.startswith("veto:") for s in e["status"]))
+    incomplete = next(e for e in ents if e["status"] == ["incomplete"])
+    return graded, vetoed, incomplete
+
+
+def _pages_by_firm(pdf: Path) -> dict[str, list[str]]:
+    """code → the text of each page whose running header names that firm."""
+    out: dict[str, list[str]] = {}
+    for page in pypdf.PdfReader(str(pdf)).pages:
+        text = page.extract_text()
+        head = text.splitlines()[:3]
+        for line in head:
+            parts = line.split()
+            if len(parts) >= 2 and len(parts[-1]) == 18 and parts[-1].isalnum():
+                out.setdefault(parts[-1], []).append(text)
+                break
+    return out
+
+
+def _num(x: float | None, d: int = 2) -> str:
+    return "—" if x is None else f"{x:,.{d}f}"
+
+
+def test_report_sections_match_the_round_json(round_dir, data):
+    graded, vetoed, incomplete = _three(data)
+    out = round_dir / "three.pdf"
+    codes = ",".join(e["code"] for e in (graded, vetoed, incomplete))
+    res = CliRunner().invoke(app, ["report", str(round_dir / "result.json"), "--codes", codes, "--out", str(out),
+                                   "--db", str(round_dir / "reg.db")])
+    assert res.exit_code == 0, res.output
+    assert "共 3 家企业的信用评价报告" in res.output
+    pages = _pages_by_firm(out)
+    assert set(pages) == {graded["code"], vetoed["code"], incomplete["code"]}
+    n_graded = sum(1 for e in data["enterprises"] if e["grade"])
+    weights = data["effective_weights"]
+    reader = pypdf.PdfReader(str(out))
+    # The table of contents first, listing the three firms in the round's order.
+    toc = reader.pages[0].extract_text()
+    assert "目录" in toc and all(e["name"] in toc for e in (graded, vetoed, incomplete))
+    # The model, as-of date and config hash on every page.
+    for page in reader.pages:
+        text = page.extract_text()
+        assert data["config_hash"][:16] in text and "评价基准日 2026-11-30" in text and data["model"] in text
+    for e in (graded, vetoed, incomplete):
+        text = "\n".join(pages[e["code"]])
+        assert 1 <= len(pages[e["code"]]) <= 2, (e["code"], len(pages[e["code"]]))
+        assert "企业信用评价报告" in text and f"{e['name']}（{e['code']}）" in text
+        for section in ("一、企业基本信息", "二、评价结论", "三、维度得分", "四、指标明细", "五、准入资格与否决",
+                        "六、缺失材料与数据冲突", "七、评级历史与贷后预警"):
+            assert section in text
+        rank = f"{e['rank']} / {n_graded}" if e["rank"] else "—"
+        verdict = (f"{e['grade'] or '未评级'} {rank} "
+                   f"{_num(e['total'])} {_num(e['base'])} {_num(e['bonus'])} {_num(e['requested'], 0)} "
+                   f"{_num(e['quota'], 0)}")
+        assert verdict in text, verdict
+        for dim in ("D1", "D2", "D3", "D4"):
+            assert _num(e["dimensions"][dim]) in text
+        for key, score in e["scores"].items():
+            # key, label, input, score, effective weight, points on one line of the indicator table
+            line = next((ln for ln in text.splitlines() if ln.startswith(key + " ")), None)
+            assert line is not None, key
+            assert f" {_num(score, 0)} {weights[key]:.4f} {_num(weights[key] * score if score is not None else None)}" in line, line
+        # Sources name the file, sheet and row of the value a leaf used.
+        assert re.search(r"\.xlsx / Sheet1 / 第\d+行", text)
+        # The register's history of this firm: one run, this one.
+        assert "#1 2026-11-30" in text
+    assert "符合准入条件，无否决事项。" in "\n".join(pages[graded["code"]])
+    vet = "\n".join(pages[vetoed["code"]])
+    assert all(r in vet.replace("\n", "") for r in vetoed["reasons"])
+    assert "符合准入条件" not in vet
+    inc = "\n".join(pages[incomplete["code"]]).replace("\n", "")
+    assert incomplete["missing"] and all(m in inc for m in incomplete["missing"])
+    assert "材料齐全" not in inc
+
+
+def test_report_embeds_its_font_and_needs_none_on_the_machine(round_dir, data):
+    graded, _, _ = _three(data)
+    out = round_dir / "one.pdf"
+    res = CliRunner().invoke(app, ["report", str(round_dir / "result.json"), "--codes", graded["code"], "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    reader = pypdf.PdfReader(str(out))
+    fonts = []
+    for page in reader.pages:
+        for f in page["/Resources"]["/Font"].values():
+            f = f.get_object()
+            desc = f["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            fonts.append((f["/BaseFont"], "/FontFile2" in desc, "/ToUnicode" in f))
+    assert fonts and all(embedded and to_unicode for _, embedded, to_unicode in fonts)
+    assert all("+NotoSansCJKSC" in name for name, _, _ in fonts)  # a subset (XXXXXX+ prefix) of the shipped font
+    # With no register given the history section says so.
+    assert "未提供评级登记簿" in reader.pages[-1].extract_text().replace("\n", "") or \
+        "未提供评级登记簿" in "".join(p.extract_text() for p in reader.pages).replace("\n", "")
+
+
+def test_report_split_english_from_the_applicants_file(round_dir, data):
+    graded, vetoed, _ = _three(data)
+    folder = round_dir / "each"
+    res = CliRunner().invoke(app, ["report", str(round_dir / "申报材料汇总.xlsx"), "--as-of", "2026-11-30", "--split",
+                                   "--lang", "en", "--codes", f"{graded['code']},{vetoed['code']}", "-o", str(folder)])
+    assert res.exit_code == 0, res.output
+    files = sorted(folder.glob("*.pdf"))
+    assert [f.name.split("_")[0] for f in files] == sorted([graded["code"], vetoed["code"]])
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(str(folder / files[0].name)).pages)
+    assert "Enterprise credit report" in text and "1. Identity" in text and "4. Indicators" in text
+    assert "As of 2026-11-30" in text
+
+
+def test_report_refuses_a_changed_input_or_an_unknown_code(round_dir, tmp_path):
+    copy = tmp_path / "r"
+    shutil.copytree(round_dir, copy, ignore=shutil.ignore_patterns("*.pdf", "each"))
+    # The round moved to another folder: its recorded paths are gone, the files beside the JSON are used.
+    moved = json.loads((copy / "result.json").read_text(encoding="utf-8"))
+    for item in moved["inputs"]:
+        item["path"] = str(tmp_path / "gone" / Path(item["path"]).name)
+    (copy / "result.json").write_text(json.dumps(moved, ensure_ascii=False), encoding="utf-8")
+    res = CliRunner().invoke(app, ["report", str(copy / "result.json"), "--codes", moved["enterprises"][0]["code"],
+                                   "-o", str(copy / "ok.pdf")])
+    assert res.exit_code == 0 and (copy / "ok.pdf").is_file(), res.output
+    res = CliRunner().invoke(app, ["report", str(copy / "result.json"), "--codes", "91441900XXXXXXXXXX", "-o",
+                                   str(copy / "x.pdf")])
+    assert res.exit_code == 2 and "91441900XXXXXXXXXX" in res.output
+    with open(copy / "行业协会评价.xlsx", "ab") as fh:
+        fh.write(b"\0")
+    res = CliRunner().invoke(app, ["report", str(copy / "result.json"), "-o", str(copy / "x.pdf")])
+    assert res.exit_code == 2, res.output
+    assert "行业协会评价.xlsx" in res.output and "SHA-256" in res.output
+    assert not (copy / "x.pdf").exists()
