@@ -221,7 +221,7 @@ class Workbook:
     def _apply_print(self) -> None:
         sheets = self.book.worksheets()
         for sheet in sheets:
-            apply_page_setup(sheet, self.print_setup(sheet), self.print_info, self.path.name)
+            apply_page_setup(sheet, self.print_setup(sheet), self.print_info)
         # The sheets meant for the meeting are the selected ones: Excel's "print active sheets"
         # prints them; the reference sheets print only when asked for.
         paper = [s for s in sheets if self.print_setup(s).paper]
@@ -442,7 +442,7 @@ def _header_text(text: str) -> str:
     return text.replace("&", "&&")[:80]
 
 
-def apply_page_setup(sheet, spec: SheetPrint, info: PrintInfo, file_name: str) -> None:
+def apply_page_setup(sheet, spec: SheetPrint, info: PrintInfo) -> None:
     """A4, orientation from the width, one page wide, repeated titles, header and footer, chart breaks."""
     if getattr(sheet, "is_chartsheet", False):
         return
@@ -462,9 +462,11 @@ def apply_page_setup(sheet, spec: SheetPrint, info: PrintInfo, file_name: str) -
     en = info.lang == "en"
     as_of = info.as_of.isoformat() if hasattr(info.as_of, "isoformat") else (str(info.as_of) if info.as_of else "")
     right = (f"As of {as_of}" if en else f"评价基准日 {as_of}") if as_of else ""
-    sheet.set_header(f"&L{_header_text(info.title)}&C&A&R{_header_text(right)}", {"margin": HEADER_IN})
+    head = f"&L{_header_text(info.title)}&C&A" + (f"&R{_header_text(right)}" if right else "")
+    sheet.set_header(head, {"margin": HEADER_IN})
     pages = "Page &P of &N" if en else "第 &P 页 共 &N 页"
-    sheet.set_footer(f"&L{_header_text(file_name)}&R{pages}", {"margin": HEADER_IN})
+    # &F: the file's name when printed (the workbook may be renamed or diverted after writing).
+    sheet.set_footer(f"&L&F&R{pages}", {"margin": HEADER_IN})
     if spec.charts:
         breaks = chart_breaks(spec.charts, print_scale(width, orientation), printable_pt(orientation)[1],
                               spec.header_row)
@@ -478,7 +480,8 @@ def chart_breaks(charts: list[tuple[int, int, float, float]], scale: float, page
 
     Rows are taken at the default height (charts sit below or beside short tables); a chart
     that would end in the last tenth of a page starts the next one, for rows that grew when
-    their text wrapped. A chart taller than a page is left where it is (it is cut anyway).
+    their text wrapped. A chart taller than a page is left where it is (it is cut anyway). The
+    break goes one row above the chart.
     """
     usable = page_h * 0.9
     repeated = ((header_row or 0) + 1) * ROW_PT * scale if header_row is not None else 0.0
@@ -486,7 +489,9 @@ def chart_breaks(charts: list[tuple[int, int, float, float]], scale: float, page
     page_top = 0
     for row, _col, _w, h in sorted(charts):
         top = (row - page_top) * ROW_PT * scale + (repeated if page_top else 0.0)
-        if row > page_top and top + h * scale > usable and repeated + h * scale <= usable:
-            breaks.append(row)
-            page_top = row
+        if row > page_top + 1 and top + h * scale > usable and repeated + h * scale <= usable:
+            # One row above the chart: LibreOffice draws an object that starts right at a break on
+            # the page before as well (a hairline of its frame).
+            breaks.append(row - 1)
+            page_top = row - 1
     return breaks
