@@ -170,3 +170,32 @@ def test_report_refuses_a_changed_input_or_an_unknown_code(round_dir, tmp_path):
     assert res.exit_code == 2, res.output
     assert "行业协会评价.xlsx" in res.output and "SHA-256" in res.output
     assert not (copy / "x.pdf").exists()
+
+
+def test_a_character_outside_the_embedded_font_is_named(round_dir, data, tmp_path, monkeypatch):
+    import openpyxl
+
+    from cluster_credit_cli.dossier import pdf as render
+
+    folder = tmp_path / "rare"
+    shutil.copytree(round_dir, folder, ignore=shutil.ignore_patterns("*.pdf", "each", "*.json", "*.db"))
+    wb = openpyxl.load_workbook(folder / "申报材料汇总.xlsx")
+    ws = wb.active
+    head_row = next(r for r in range(1, 10) if "统一社会信用代码" in [c.value for c in ws[r]])
+    header = [c.value for c in ws[head_row]]
+    row = next(r for r in range(head_row + 1, ws.max_row + 1)
+               if ws.cell(r, 1 + header.index("统一社会信用代码")).value == data["enterprises"][0]["code"])
+    ws.cell(row, 1 + header.index("法定代表人")).value = "王堃"  # 堃: common in names, not in GB 2312
+    wb.save(folder / "申报材料汇总.xlsx")
+    monkeypatch.setattr(render, "SYSTEM_FALLBACKS", ())  # a machine with no CJK font of its own
+    res = CliRunner().invoke(app, ["report", str(folder / "申报材料汇总.xlsx"), "--as-of", "2026-11-30",
+                                   "--codes", data["enterprises"][0]["code"], "-o", str(folder / "r.pdf")])
+    assert res.exit_code == 0, res.output
+    assert "警告：内置字体及本机字体均无法显示这些字符：堃；报告中显示为 □" in res.output
+    assert "王□" in pypdf.PdfReader(str(folder / "r.pdf")).pages[1].extract_text()  # a visible gap, not dropped
+    # Where the machine has a CJK font that draws it, it is used and nothing is said.
+    monkeypatch.undo()
+    if any(Path(p).is_file() for p, _ in render.SYSTEM_FALLBACKS):
+        res = CliRunner().invoke(app, ["report", str(folder / "申报材料汇总.xlsx"), "--as-of", "2026-11-30",
+                                       "--codes", data["enterprises"][0]["code"], "-o", str(folder / "r2.pdf")])
+        assert res.exit_code == 0 and "警告" not in res.output, res.output

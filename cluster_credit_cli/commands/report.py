@@ -71,9 +71,10 @@ def report(
         run = make_reports(result, target, codes=wanted, split=split, db=db, alerts_json=alerts)
     if run.missing_glyphs:
         chars = " ".join(run.missing_glyphs)
-        typer.echo((f"Warning: the embedded font has no glyph for: {chars} (shown with a system CJK font "
-                    "where one is installed, else as a blank box)") if lang == "en" else
-                   f"警告：内置字体缺少这些字符：{chars}（如本机装有中文字体则用其显示，否则显示为空框）", err=True)
+        typer.echo((f"Warning: no font here can draw: {chars}; shown as □ in the reports (install a CJK font, "
+                    "e.g. SimHei or Noto Sans CJK, to print them)") if lang == "en" else
+                   f"警告：内置字体及本机字体均无法显示这些字符：{chars}；报告中显示为 □"
+                   "（安装中文字体如黑体或 Noto Sans CJK 后可正常显示）", err=True)
     if not quiet:
         n = len(run.reports)
         for o in run.outcomes if not split or len(run.outcomes) <= 3 else []:

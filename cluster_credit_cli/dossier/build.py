@@ -329,7 +329,39 @@ def make_reports(result: RoundResult, out: Path, *, codes: list[str] | None = No
             alerts.setdefault(a.get("code"), []).append(a)
     reports = build_reports(result, codes=codes, history=history, alerts=alerts)
     info = round_info(result)
-    texts = [info.model] + [x for r in reports for x in (r.name, *(v for _, v in r.identity), *r.reasons, *r.missing,
-                                                         *(leaf.source for leaf in r.leaves))]
+    missing = render.missing_glyphs(list(_strings([info, reports])))
+    if missing:
+        # fpdf2 would drop a character no font can draw; a visible box keeps the gap (and the warning names it).
+        table = {ord(ch): "□" for ch in missing}
+        reports, info = _scrub(reports, table), _scrub(info, table)
     outcomes = render.write_each(reports, info, out) if split else [render.write_booklet(reports, info, out)]
-    return ReportRun(reports, info, outcomes, render.missing_glyphs(texts))
+    return ReportRun(reports, info, outcomes, missing)
+
+
+def _strings(obj: Any):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _strings(v)
+    elif hasattr(obj, "__dataclass_fields__"):
+        for name in obj.__dataclass_fields__:
+            yield from _strings(getattr(obj, name))
+
+
+def _scrub(obj: Any, table: dict[int, str]) -> Any:
+    import dataclasses
+
+    if isinstance(obj, str):
+        return obj.translate(table)
+    if isinstance(obj, dict):
+        return {_scrub(k, table): _scrub(v, table) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_scrub(v, table) for v in obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        return dataclasses.replace(obj, **{n: _scrub(getattr(obj, n), table) for n in obj.__dataclass_fields__})
+    return obj

@@ -8,6 +8,7 @@ Every page carries the model, the as-of date and the config hash.
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -19,9 +20,12 @@ from cluster_credit_cli.i18n import status_words
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FILE = FONT_DIR / "NotoSansSC-Regular-GB2312.ttf"
-# CJK fonts a machine may have, tried for characters outside the shipped subset (TrueType outlines only).
-SYSTEM_FALLBACKS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "C:/Windows/Fonts/simhei.ttf",
-                    "C:/Windows/Fonts/simsun.ttc", "/System/Library/Fonts/STHeiti Medium.ttc")
+# CJK fonts a machine may have, tried (path, font number in a collection) for characters outside
+# the shipped subset; found by path, no font search library needed.
+SYSTEM_FALLBACKS = (("C:/Windows/Fonts/simhei.ttf", 0), ("C:/Windows/Fonts/msyh.ttc", 0),
+                    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+                    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),  # 2: the SC face
+                    ("/System/Library/Fonts/STHeiti Medium.ttc", 0))
 
 L = {
     "title": ("企业信用评价报告", "Enterprise credit report"),
@@ -124,10 +128,10 @@ def _new_pdf(info: RoundInfo):
     pdf.set_auto_page_break(True, margin=16)
     pdf.add_font("cjk", "", str(FONT_FILE))
     fallbacks = []
-    for i, p in enumerate(SYSTEM_FALLBACKS):
+    for i, (p, number) in enumerate(SYSTEM_FALLBACKS):
         if Path(p).is_file():
             try:
-                pdf.add_font(f"fallback{i}", "", p)
+                pdf.add_font(f"fallback{i}", "", p, collection_font_number=number)
                 fallbacks.append(f"fallback{i}")
             except Exception:  # noqa: BLE001 - an unusable system font is simply not a fallback
                 continue
@@ -140,12 +144,20 @@ def _new_pdf(info: RoundInfo):
 
 
 def missing_glyphs(texts: list[str]) -> list[str]:
-    """Characters of ``texts`` that the shipped font cannot draw."""
+    """Characters of ``texts`` that neither the shipped font nor a fallback font of this machine can draw."""
     from fontTools.ttLib import TTFont  # noqa: PLC0415 - fpdf2 depends on fontTools
 
-    cmap = TTFont(str(FONT_FILE), lazy=True)["cmap"].getBestCmap()
-    seen = {ch for text in texts for ch in text}
-    return sorted(ch for ch in seen if ord(ch) >= 32 and ord(ch) not in cmap and ch not in "\n\r\t")
+    seen = {ch for text in texts for ch in text if ord(ch) >= 32}
+    todo = set(seen)
+    for path, number in [(str(FONT_FILE), 0), *((p, n) for p, n in SYSTEM_FALLBACKS if Path(p).is_file())]:
+        if not todo:
+            break
+        try:
+            cmap = TTFont(path, lazy=True, fontNumber=number)["cmap"].getBestCmap()
+        except Exception:  # noqa: BLE001 - an unreadable system font draws nothing
+            continue
+        todo = {ch for ch in todo if ord(ch) not in cmap}
+    return sorted(todo)
 
 
 def _heading(pdf, text: str) -> None:
@@ -364,9 +376,15 @@ def file_name(rep: EnterpriseReport) -> str:
 
 
 def _save(pdf, path: Path) -> WriteOutcome:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # fpdf2 notes about fonts are reported by missing_glyphs instead
-        data = pdf.output()
+    log = logging.getLogger("fpdf")
+    level = log.level
+    log.setLevel(logging.ERROR)  # its note on missing glyphs: ccredit report names them once (missing_glyphs)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = pdf.output()
+    finally:
+        log.setLevel(level)
     with atomic_path(path) as (tmp, outcome):
         Path(tmp).write_bytes(bytes(data))
     return outcome[0]  # filled when the file is in place
