@@ -144,7 +144,7 @@ def build_reports(result: RoundResult, *, codes: list[str] | None = None,
     merged = result.merged
     values = merged.values.set_index("code") if merged is not None and "code" in merged.values.columns else (
         merged.values if merged is not None else pd.DataFrame())
-    sources = _leaf_sources(result, leaves)
+    sources = _leaf_sources(result, leaves, set(ranked["code"]))
     unit = model.pool.get("unit", "")
     n_graded = int(table["graded"].sum())
     reports = []
@@ -206,8 +206,8 @@ def _source_label(model: Model, kind: str, lang: str) -> str:
     return src.title(lang) if src else kind
 
 
-def _leaf_sources(result: RoundResult, leaves: list[str]) -> dict[tuple[str, str], str]:
-    """(code, leaf) → 'file / sheet / row N / column' of each value the leaf used."""
+def _leaf_sources(result: RoundResult, leaves: list[str], wanted: set[str]) -> dict[tuple[str, str], str]:
+    """(code, leaf) → 'file / sheet / row N / column' of each value the leaf used, for the wanted codes."""
     merged, model = result.merged, result.model
     out: dict[tuple[str, str], str] = {}
     if merged is None:
@@ -219,15 +219,16 @@ def _leaf_sources(result: RoundResult, leaves: list[str]) -> dict[tuple[str, str
             if t_ is None:
                 continue
             recs = merged.records
-            for code in result.table["code"]:
-                n = int((recs["code"] == code).sum()) if recs is not None and "code" in recs else 0
+            counts = recs["code"].value_counts() if recs is not None and "code" in recs else {}
+            for code in wanted:
+                n = int(counts.get(code, 0))
                 out[(code, key)] = " / ".join(x for x in (t_.file.name, t_.sheet, f"{n} {say('条记录', 'records')}") if x)
             continue
         for f in rule.get("_inputs", []):
             if f not in merged.winner:
                 continue
             for code, src in merged.winner[f].items():
-                if not src:
+                if not src or code not in wanted:
                     continue
                 table = merged.tables[src]
                 row = merged.aligned[src].at[code, "_row"]
