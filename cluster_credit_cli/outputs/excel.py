@@ -344,9 +344,12 @@ def wrapped_lines(text: str, width: float) -> int:
     room = max(width - 1.0, 1.0)
     lines = 0
     for part in text.split("\n"):
-        # Measured: a CJK character takes about 1.9 units, Latin text breaks at words (about 15 % lost).
-        w = display_width(part) * 0.95 if not part.isascii() else len(part) * 1.15
-        lines += max(1, math.ceil(w / room))
+        # Measured in LibreOffice: a CJK character takes about 1.85 units, not 2; Latin text breaks
+        # at words (about 15 % of a line lost). A long text gets one line of slack: rather a blank
+        # line than a cut sentence.
+        w = len(part) * 1.15 if part.isascii() else display_width(part) * 0.93
+        n = max(1, math.ceil(w / room))
+        lines += n + 1 if n > 2 else n
     return lines
 
 

@@ -104,9 +104,9 @@ def _grade_fmt(wb: Workbook, model: Model, grade: Any):
 
 def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list[str], lang: str) -> None:
     # Sentence columns are capped and wrap: the sheet must print one page wide at 8 pt or more.
-    cols = [Column(t("rank", lang), "int"), Column(t("code", lang)), Column(t("name", lang), width=24),
+    cols = [Column(t("rank", lang), "int"), Column(t("code", lang)), Column(t("name", lang), width=28),
             Column(t("total", lang), "number"), Column(t("base", lang), "number"), Column(t("bonus", lang), "number"),
-            Column(t("grade", lang)), Column(t("status", lang), width=14), Column(t("reasons", lang), width=24),
+            Column(t("grade", lang)), Column(t("status", lang), width=14), Column(t("reasons", lang), width=20),
             Column(f"{t('requested', lang)}（{model.pool.get('unit', '')}）", "number", 0),
             Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
     cols += [Column(f"{model.nodes[k].label(lang)}（{model.nodes[k].weight:g}）", "number") for k in dims1]
