@@ -199,3 +199,25 @@ def test_a_character_outside_the_embedded_font_is_named(round_dir, data, tmp_pat
         res = CliRunner().invoke(app, ["report", str(folder / "申报材料汇总.xlsx"), "--as-of", "2026-11-30",
                                        "--codes", data["enterprises"][0]["code"], "-o", str(folder / "r2.pdf")])
         assert res.exit_code == 0 and "警告" not in res.output, res.output
+
+
+def test_report_shows_the_monitoring_alerts_of_a_firm(round_dir, data, tmp_path):
+    from cluster_credit_cli.register.monitor import ALERT_KEYS
+
+    graded, _, _ = _three(data)
+    alert = {"code": graded["code"], "name": graded["name"], "grade_then": graded["grade"], "grade_now": None,
+             "events": [], "reasons": ["社会信用系统新增记录：严重失信（东信(2026)3号）"]}
+    assert set(alert) == set(ALERT_KEYS)
+    monitor = tmp_path / "monitor.json"
+    monitor.write_text(json.dumps({"run_id": 1, "alerts": [alert], "watch": []}, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "a.pdf"
+    res = CliRunner().invoke(app, ["report", str(round_dir / "result.json"), "--codes", graded["code"],
+                                   "--alerts", str(monitor), "--db", str(round_dir / "reg.db"), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(str(out)).pages).replace("\n", "")
+    assert "贷后预警" in text and "严重失信（东信(2026)3号）" in text and f"{graded['grade']} → —" in text
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]", encoding="utf-8")
+    res = CliRunner().invoke(app, ["report", str(round_dir / "result.json"), "--codes", graded["code"],
+                                   "--alerts", str(bad), "-o", str(tmp_path / "b.pdf")])
+    assert res.exit_code == 2 and "bad.json" in res.output
