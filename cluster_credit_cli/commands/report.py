@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
-                                                existing_file, guard, parse_as_of)
+from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, beside_input,
+                                                check_lang, existing_file, guard, not_an_input, parse_as_of)
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -64,8 +64,8 @@ def report(
             model = load_model(config)
             sources = discover_sources(source, model, {})
             result = score_round(source, sources, model=model, as_of=parse_as_of(as_of), lang=lang)
-        word = "credit_reports" if lang == "en" else "信用评价报告"
-        target = out or source.with_name(f"{source.stem}_{word}" + ("" if split else ".pdf"))
+        target = out or beside_input([source], "信用评价报告", "credit_reports", lang, "" if split else ".pdf")
+        not_an_input(target, [source, *(i["path"] for i in result.inputs if i.get("path"))])
         if split and target.exists() and not target.is_dir():
             raise UsageError(f"--split: {target} is a file; give a folder with --out")
         run = make_reports(result, target, codes=wanted, split=split, db=db, alerts_json=alerts)
