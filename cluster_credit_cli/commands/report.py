@@ -25,9 +25,10 @@ def report(
                                         help="Only these enterprises (credit codes, comma-separated)."),
     split: bool = typer.Option(False, "--split", help="One PDF per enterprise instead of one booklet."),
     db: Optional[Path] = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH",
-                                      help="Rating register: each firm's grade history across rounds."),
+                                      help="Rating register: each firm's grade history across rounds "
+                                           "(default: ccredit.db beside RESULT.json / APPLICANTS, if there is one)."),
     alerts: Optional[Path] = typer.Option(None, "--alerts", metavar="MONITOR.json",
-                                          help="Alerts of ccredit register monitor --json, shown per firm."),
+                                          help="Alerts written by ccredit monitor --json, shown per firm."),
     as_of: Optional[str] = AsOfOpt, lang: str = LangOpt, config: Optional[Path] = ConfigOpt,
     quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
@@ -43,7 +44,7 @@ def report(
     as-of date and config hash are on every page. The font is embedded: the PDF renders
     everywhere and its text can be searched and copied.
 
-    Example: ccredit report 申报材料汇总_result.json --codes 914419001TQ74B7B03 --db ccredit.db
+    Example: ccredit report result.json --codes 914419001TQ74B7B03 --db ccredit.db
     """
     from cluster_credit_cli.dossier.build import make_reports, round_from_json
     from cluster_credit_cli.i18n import use_lang
@@ -68,6 +69,11 @@ def report(
         not_an_input(target, [source, *(i["path"] for i in result.inputs if i.get("path"))])
         if split and target.exists() and not target.is_dir():
             raise UsageError(f"--split: {target} is a file; give a folder with --out")
+        if db is None:
+            from cluster_credit_cli.register.store import default_db_path
+
+            beside = default_db_path(source)
+            db = beside if beside.is_file() else None
         run = make_reports(result, target, codes=wanted, split=split, db=db, alerts_json=alerts)
     if run.missing_glyphs:
         chars = " ".join(run.missing_glyphs)

@@ -122,7 +122,7 @@ def build_reports(result: RoundResult, *, codes: list[str] | None = None,
 
     ``codes``: only these (in the round's order); an unknown code is a usage error naming it.
     ``history``: code → the register's rows for it (``register.store.history``);
-    ``alerts``: code → monitoring alerts (``register monitor --json``).
+    ``alerts``: code → monitoring alerts (``ccredit monitor --json``).
     """
     model, lang = result.model, result.lang
     ranked = result.ranked()
@@ -306,7 +306,7 @@ def make_reports(result: RoundResult, out: Path, *, codes: list[str] | None = No
                  db: Path | None = None, alerts_json: Path | None = None) -> ReportRun:
     """Credit reports of a scored round as PDF: one booklet at ``out``, or (``split``) one file per
     firm in the folder ``out``. ``db``: the rating register, for each firm's grade history;
-    ``alerts_json``: a ``ccredit register monitor --json`` result, for its alerts."""
+    ``alerts_json``: a ``ccredit monitor --json`` result, for its alerts."""
     from cluster_credit_cli.dossier import pdf as render
 
     history = None
@@ -323,8 +323,8 @@ def make_reports(result: RoundResult, out: Path, *, codes: list[str] | None = No
             data = json.loads(Path(alerts_json).read_text(encoding="utf-8"))
             items = [*data.get("alerts", []), *data.get("watch", [])]
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
-            raise UsageError(say(f"{alerts_json}：不是 register monitor --json 写出的文件（{exc}）",
-                                 f"{alerts_json}: not written by register monitor --json ({exc})")) from None
+            raise UsageError(say(f"{alerts_json}：不是 ccredit monitor --json 写出的文件（{exc}）",
+                                 f"{alerts_json}: not written by ccredit monitor --json ({exc})")) from None
         alerts = {}
         for a in items:
             alerts.setdefault(a.get("code"), []).append(a)
