@@ -70,7 +70,8 @@ def test_every_sheet_has_the_page_setup(outputs, kind):
         assert str(ps.paperSize) == "9", where  # A4
         assert ps.orientation in ("portrait", "landscape"), where
         assert ws.sheet_properties.pageSetUpPr.fitToPage, where
-        assert ps.fitToWidth in (None, 1) and ps.fitToHeight == 0, where  # one page wide, as many long as needed
+        # One page wide (the blank template: as many across as readable type needs), as many long as needed.
+        assert (ps.fitToWidth in (None, 1) or kind == "template") and ps.fitToHeight == 0, where
         if title not in NO_TABLE:
             assert ws.print_title_rows, where  # the header repeats on every page
         header, footer = ws.oddHeader, ws.oddFooter
@@ -79,6 +80,11 @@ def test_every_sheet_has_the_page_setup(outputs, kind):
         if kind in ("ratings", "check"):
             assert header.right.text == "评价基准日 2026-11-30", where
             assert header.left.text.startswith("横沥模具中小微企业综合信用评估 · "), where
+
+
+def test_a_wide_blank_template_prints_across_pages_with_code_and_name_repeated(outputs):
+    ws = _sheets(outputs["template"])[0][1]
+    assert ws.page_setup.fitToWidth >= 2 and ws.print_title_cols == "$A:$B" and ws.print_title_rows == "$1:$2"
 
 
 def test_the_meeting_sheets_are_selected_and_reference_sheets_repeat_code_and_name(outputs):

@@ -394,6 +394,7 @@ class SheetPrint:
     repeat_cols: int = 0  # leading columns repeated on every page (reference sheets: code, name)
     paper: bool = True  # meant for the meeting: selected for printing
     orientation: str | None = None  # None: chosen from the width
+    min_scale: float | None = None  # None: one page wide; else as many pages wide as this scale needs
     charts: list[tuple[int, int, float, float]] = field(default_factory=list)  # row, col, width pt, height pt
 
 
@@ -457,7 +458,10 @@ def apply_page_setup(sheet, spec: SheetPrint, info: PrintInfo) -> None:
     else:
         sheet.set_portrait()
     sheet.set_margins(**MARGIN_IN)
-    sheet.fit_to_pages(1, 0)
+    wide = 1
+    if spec.min_scale:  # a wide form (the blank templates): readable type over several pages across
+        wide = max(1, math.ceil(width * spec.min_scale / printable_pt(orientation)[0]))
+    sheet.fit_to_pages(wide, 0)
     if spec.header_row is not None:
         sheet.repeat_rows(0, spec.header_row)
     if spec.repeat_cols:
@@ -471,7 +475,7 @@ def apply_page_setup(sheet, spec: SheetPrint, info: PrintInfo) -> None:
     # &F: the file's name when printed (the workbook may be renamed or diverted after writing).
     sheet.set_footer(f"&L&F&R{pages}", {"margin": HEADER_IN})
     if spec.charts:
-        breaks = chart_breaks(spec.charts, print_scale(width, orientation), printable_pt(orientation)[1],
+        breaks = chart_breaks(spec.charts, print_scale(width / wide, orientation), printable_pt(orientation)[1],
                               spec.header_row)
         if breaks:
             sheet.set_h_pagebreaks(breaks)

@@ -55,5 +55,7 @@ def write_template(model: Model, kind: str, path: Path, lang: str = "zh") -> Wri
                                                       "error_type": "warning"})
         sheet.set_row(1, 30)
         sheet.freeze_panes(2, 0)
-        wb.print_setup(sheet, header_row=1)  # headers and hints on every printed page
+        # Headers and hints on every printed page; a form of many columns prints over several
+        # pages across (code and name repeated) rather than one page of unreadable type.
+        wb.print_setup(sheet, header_row=1, repeat_cols=2, min_scale=0.8)
     return wb.close()
