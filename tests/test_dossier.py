@@ -221,3 +221,25 @@ def test_report_shows_the_monitoring_alerts_of_a_firm(round_dir, data, tmp_path)
     res = CliRunner().invoke(app, ["report", str(round_dir / "result.json"), "--codes", graded["code"],
                                    "--alerts", str(bad), "-o", str(tmp_path / "b.pdf")])
     assert res.exit_code == 2 and "bad.json" in res.output
+
+
+def test_history_over_two_rounds_and_grade_moves(round_dir, data, tmp_path):
+    from cluster_credit_cli.dossier.pdf import _change
+
+    graded, _, _ = _three(data)
+    db = tmp_path / "two.db"
+    for day in ("2026-06-30", "2026-11-30"):
+        res = CliRunner().invoke(app, ["score", str(round_dir / "申报材料汇总.xlsx"), "--as-of", day, "--db", str(db),
+                                       "-o", str(tmp_path / f"{day}.xlsx"), "-q"])
+        assert res.exit_code == 1, res.output
+    out = tmp_path / "h.pdf"
+    res = CliRunner().invoke(app, ["report", str(round_dir / "result.json"), "--codes", graded["code"], "--db", str(db),
+                                   "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(str(out)).pages)
+    assert f"#1 2026-06-30 {graded['grade']} —" in text and f"#2 2026-11-30 {graded['grade']} 持平" in text
+    grades = ["AAA", "AA", "A", "BBB"]
+    assert _change({"grade": "AA"}, {"grade": "A"}, grades, "zh") == "↓ 降级"
+    assert _change({"grade": "A"}, {"grade": "AAA"}, grades, "en") == "↑ up"
+    assert _change({"grade": "A"}, {"grade": None}, grades, "zh") == "↓ 未评级"
+    assert _change({"grade": None}, {"grade": "A"}, grades, "zh") == "新评级"

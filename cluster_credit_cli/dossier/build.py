@@ -83,6 +83,7 @@ class RoundInfo:
     as_of: str
     config_hash: str
     lang: str
+    grades: list[str] = field(default_factory=list)  # best first: tells an upgrade from a downgrade
 
 
 def _num(value: Any) -> float | None:
@@ -112,7 +113,8 @@ def _text(value: Any) -> str:
 def round_info(result: RoundResult) -> RoundInfo:
     model = result.model
     name = model.name_en if result.lang == "en" and model.name_en else model.name
-    return RoundInfo(name, result.tool_version, result.as_of.isoformat(), result.config_hash, result.lang)
+    return RoundInfo(name, result.tool_version, result.as_of.isoformat(), result.config_hash, result.lang,
+                     list(model.grade_labels()))
 
 
 def build_reports(result: RoundResult, *, codes: list[str] | None = None,

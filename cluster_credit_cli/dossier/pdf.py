@@ -54,6 +54,8 @@ L = {
     "no_history": ("评级登记簿中无本企业的往期记录。", "The register holds no earlier rounds of this enterprise."),
     "no_register": ("未提供评级登记簿（--db），无往期记录。", "No rating register given (--db): no history."),
     "run": ("运行", "Run"), "as_of": ("评价基准日", "As of"), "alerts": ("贷后预警", "Monitoring alerts"),
+    "change": ("较上期", "Since last"), "up": ("↑ 升级", "↑ up"), "down": ("↓ 降级", "↓ down"),
+    "same": ("持平", "same"), "lost": ("↓ 未评级", "↓ not graded"), "new": ("新评级", "graded"),
     "no_alerts": ("无贷后预警。", "No monitoring alerts."),
     "legend": ("蓝色条：本企业得分占满分比例；红线：本轮中位数；灰色区间：本轮四分位（Q1–Q3）",
                "Blue bar: this enterprise's share of the maximum; red line: round median; grey band: quartiles (Q1–Q3)"),
@@ -261,22 +263,41 @@ def render_report(pdf, rep: EnterpriseReport, info: RoundInfo, *, section: bool 
     else:
         pdf.multi_cell(0, 5, _t("no_conflicts", lang), new_x="LMARGIN", new_y="NEXT")
 
-    _history(pdf, rep, lang)
+    _history(pdf, rep, lang, info.grades)
 
 
-def _history(pdf, rep: EnterpriseReport, lang: str) -> None:
+def _change(prev: dict | None, cur: dict, grades: list[str], lang: str) -> str:
+    """The grade move since the previous recorded run: up, down, same, lost its grade, newly graded."""
+    if prev is None:
+        return "—"
+    a, b = prev.get("grade"), cur.get("grade")
+    if a and b:
+        if a not in grades or b not in grades:
+            return "—"
+        ia, ib = grades.index(a), grades.index(b)
+        return _t("same" if ia == ib else "up" if ib < ia else "down", lang)
+    if a and not b:
+        return _t("lost", lang)
+    if b and not a:
+        return _t("new", lang)
+    return "—"
+
+
+def _history(pdf, rep: EnterpriseReport, lang: str, grades: list[str]) -> None:
     _heading(pdf, _t("history", lang))
     if rep.history is None:
         pdf.multi_cell(0, 5, _t("no_register", lang), new_x="LMARGIN", new_y="NEXT")
     elif not rep.history:
         pdf.multi_cell(0, 5, _t("no_history", lang), new_x="LMARGIN", new_y="NEXT")
     else:
-        _table(pdf, [_t("run", lang), _t("as_of", lang), _t("grade", lang), _t("rank", lang), _t("total", lang),
-                     _t("quota", lang), _t("status", lang)],
+        _table(pdf, [_t("run", lang), _t("as_of", lang), _t("grade", lang), _t("change", lang), _t("rank", lang),
+                     _t("total", lang), _t("quota", lang), _t("status", lang)],
                [[f"#{h.get('run_id', '')}", str(h.get("as_of", "")), h.get("grade") or _t("not_graded", lang),
+                 _change(rep.history[i - 1] if i else None, h, grades, lang),
                  _fmt(h.get("rank")), _fmt(h.get("total")), _fmt(h.get("quota"), 0),
-                 status_words(list(h.get("status") or []), lang) if h.get("status") else "—"] for h in rep.history],
-               (16, 26, 20, 16, 22, 24, 54), ("LEFT", "LEFT", "CENTER", "RIGHT", "RIGHT", "RIGHT", "LEFT"))
+                 status_words(list(h.get("status") or []), lang) if h.get("status") else "—"]
+                for i, h in enumerate(rep.history)],
+               (14, 22, 16, 20, 14, 18, 20, 54), ("LEFT", "LEFT", "CENTER", "CENTER", "RIGHT", "RIGHT", "RIGHT", "LEFT"))
     if rep.alerts:
         pdf.ln(1)
         pdf.set_font("cjk", size=9)

@@ -427,6 +427,7 @@ def crosstab_blocks(t: CrossTable, lang: str) -> list[list[Any]]:
 
 def write_crosstab_workbook(tables: list[CrossTable], path: Path, problems, lang: str, decimals: int = 1) -> WriteOutcome:
     with Workbook(path) as wb:
+        wb.set_print_info("问卷交叉分析" if lang != "en" else "Survey cross-tabulation", None, lang)
         for k, t in enumerate(tables):
             name = (f"{w('sheet.crosstab', lang)}{k + 1}" + (f"_{t.group}" if t.group else ""))[:31]
             for bad in "[]:*?/\\":
