@@ -249,7 +249,8 @@ def render_report(pdf, rep: EnterpriseReport, info: RoundInfo, *, section: bool 
     _heading(pdf, _t("missing", lang))
     if rep.missing:
         sep = "；" if lang != "en" else "; "
-        pdf.multi_cell(0, 5, f"{_t('missing_items', lang)}：{sep.join(rep.missing)}", new_x="LMARGIN", new_y="NEXT")
+        colon = ": " if lang == "en" else "："
+        pdf.multi_cell(0, 5, f"{_t('missing_items', lang)}{colon}{sep.join(rep.missing)}", new_x="LMARGIN", new_y="NEXT")
     else:
         pdf.multi_cell(0, 5, _t("none_missing", lang), new_x="LMARGIN", new_y="NEXT")
     if rep.conflicts:
@@ -352,6 +353,7 @@ def _dimension_chart(pdf, rep: EnterpriseReport, lang: str) -> None:
 
 def _toc(lang: str) -> Callable:
     def render(pdf, outline) -> None:
+        pdf.set_x(pdf.l_margin)
         pdf.set_font("cjk", size=15)
         pdf.cell(0, 10, _t("booklet", lang), align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=11)
