@@ -203,11 +203,13 @@ def test_printed_rating_workbook(printed, outputs):
     assert len(ratings) <= 2 and all(p["w"] > p["h"] for p in ratings)  # at most 2 A4 landscape pages
     assert min(min(_body_sizes(p)) for p in ratings) >= 8.0  # type of at least 8 pt
     # No page of a main sheet splits its columns: every page has the first and the last header.
-    ws = dict(_sheets(outputs["ratings"]))["评级结果"]
-    first, last = ws.cell(1, 1).value, ws.cell(1, ws.max_column).value
-    for p in ratings:
-        text = " ".join(c[0] for c in p["chunks"])
-        assert first in text and last.split("（")[0] in text
+    books = dict(_sheets(outputs["ratings"]))
+    for name in ("评级结果", "评价模型", "缺失材料", "问题清单"):
+        ws = books[name]
+        first, last = ws.cell(1, 1).value, ws.cell(1, ws.max_column).value
+        for p in sheets[name]:
+            text = " ".join(c[0] for c in p["chunks"] if 45 < c[1] < p["h"] - 45)  # not the page header
+            assert first in text and last.split("（")[0] in text, (name, first, last)
     assert len(sheets["等级分布"]) == 1 and len(sheets["评价模型"]) <= 2 and len(sheets["缺失材料"]) == 1
     assert len(sheets["问题清单"]) <= 2
     # Reference sheets stay readable: type of at least 7 pt.
