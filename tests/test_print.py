@@ -255,3 +255,12 @@ def _charts_whole(pages: list[dict], title: str, labels: list[str]) -> None:
     below = [t for t, y, _ in pages[page]["chunks"] if y < y_title]
     for label in labels:
         assert any(label == t or label in t for t in below), (title, label)
+
+
+def test_every_chart_goes_through_workbook_insert_chart():
+    """Workbook.insert_chart is what keeps a chart off a page break; a direct XlsxWriter call would not."""
+    package = ROOT / "cluster_credit_cli"
+    direct = [f"{p.relative_to(ROOT)}:{i}" for p in package.rglob("*.py") if p.name != "excel.py"
+              for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+              if ".insert_chart(" in line and "wb.insert_chart(" not in line]
+    assert not direct, direct
