@@ -243,3 +243,28 @@ def test_history_over_two_rounds_and_grade_moves(round_dir, data, tmp_path):
     assert _change({"grade": "A"}, {"grade": "AAA"}, grades, "en") == "↑ up"
     assert _change({"grade": "A"}, {"grade": None}, grades, "zh") == "↓ 未评级"
     assert _change({"grade": None}, {"grade": "A"}, grades, "zh") == "新评级"
+
+
+def test_report_renders_the_same_on_a_machine_without_any_font(round_dir, data, tmp_path):
+    """poppler with an empty font configuration (no font at all) draws the same pixels: nothing is borrowed."""
+    if not shutil.which("pdftoppm"):
+        pytest.skip("poppler-utils (pdftoppm) is not installed: apt-get install poppler-utils")
+    graded, _, _ = _three(data)
+    out = tmp_path / "f.pdf"
+    res = CliRunner().invoke(app, ["report", str(round_dir / "result.json"), "--codes", graded["code"], "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    conf = tmp_path / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+                    f'<cachedir>{tmp_path / "fc-cache"}</cachedir></fontconfig>', encoding="utf-8")
+    import os
+
+    pngs = []
+    for name, env in (("with", dict(os.environ)), ("without", {**os.environ, "FONTCONFIG_FILE": str(conf)})):
+        subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "2", "-l", "2", str(out), str(tmp_path / name)],
+                       check=True, env=env, capture_output=True)
+        pngs.append(next(tmp_path.glob(f"{name}*.png")).read_bytes())
+    assert pngs[0] == pngs[1]
+    from PIL import Image  # fpdf2 depends on Pillow
+
+    im = Image.open(next(tmp_path.glob("without*.png"))).convert("L")
+    assert sum(im.histogram()[:128]) > 2000  # text and tables were drawn, not a blank page
