@@ -281,6 +281,9 @@ def write_table(
     """
     sheet = wb.book.add_worksheet(sheet_name[:31])
     r0 = 2 if title else 0
+    streaming = getattr(wb.book, "constant_memory", False)  # rows are final once written: title first
+    if title and streaming:
+        sheet.write_string(0, 0, title, wb.fmt(bold=True, font_size=13))
     hfmt = wb.header_format()
     widths = [header_width(c.header) for c in columns]
     for j, col in enumerate(columns):
@@ -325,7 +328,7 @@ def write_table(
     head_lines = max([wrapped_lines(c.header, final[j]) for j, c in enumerate(columns)], default=1)
     if head_lines > 1:
         sheet.set_row(r0, ROW_PT * head_lines)
-    if title:  # across the table, wrapped: a long title would otherwise widen the printed page
+    if title and not streaming:  # across the table, wrapped: a long title would otherwise widen the printed page
         wb.write_note(sheet, 0, 0, max(len(columns) - 1, 0), title, {"bold": True, "font_size": 13})
     sheet.freeze_panes(r0 + 1, 0)
     wb.print_setup(sheet, header_row=r0, paper=paper, repeat_cols=repeat_cols)
