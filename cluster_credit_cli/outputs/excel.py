@@ -398,6 +398,7 @@ class SheetPrint:
     paper: bool = True  # meant for the meeting: selected for printing
     orientation: str | None = None  # None: chosen from the width
     min_scale: float | None = None  # None: one page wide; else as many pages wide as this scale needs
+    print_cols: int | None = None  # print only the first N columns (and the charts): helper columns stay off paper
     charts: list[tuple[int, int, float, float]] = field(default_factory=list)  # row, col, width pt, height pt
 
 
@@ -426,8 +427,26 @@ def column_pts(sheet) -> list[float]:
     return out
 
 
+def _print_area_cols(sheet, spec: SheetPrint) -> int | None:
+    """The last column of the print area when ``print_cols`` limits it: far enough for every chart."""
+    if not spec.print_cols:
+        return None
+    cols = column_pts(sheet)
+    last = spec.print_cols - 1
+    for _row, col, w, _h in spec.charts:
+        x, c = 0.0, col
+        while x < w:
+            x += cols[c] if c < len(cols) else DEFAULT_COL_PX * 0.75
+            c += 1
+        last = max(last, c - 1)
+    return last
+
+
 def sheet_width_pt(sheet, spec: SheetPrint) -> float:
     cols = column_pts(sheet)
+    last = _print_area_cols(sheet, spec)
+    if last is not None:
+        cols = (cols + [DEFAULT_COL_PX * 0.75] * (last + 1))[:last + 1]
     width = sum(cols)
     for _row, col, w, _h in spec.charts:
         left = sum(cols[:col]) + max(0, col - len(cols)) * DEFAULT_COL_PX * 0.75
@@ -465,6 +484,11 @@ def apply_page_setup(sheet, spec: SheetPrint, info: PrintInfo) -> None:
     if spec.min_scale:  # a wide form (the blank templates): readable type over several pages across
         wide = max(1, math.ceil(width * spec.min_scale / printable_pt(orientation)[0]))
     sheet.fit_to_pages(wide, 0)
+    last = _print_area_cols(sheet, spec)
+    if last is not None:
+        rows = max([getattr(sheet, "dim_rowmax", None) or 0,
+                    *(row + math.ceil(h / ROW_PT) + 1 for row, _c, _w, h in spec.charts)])
+        sheet.print_area(0, 0, rows, last)
     if spec.header_row is not None:
         sheet.repeat_rows(0, spec.header_row)
     if spec.repeat_cols:
