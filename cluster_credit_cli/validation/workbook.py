@@ -125,7 +125,7 @@ def write_validation_workbook(v: Validation, path: Path) -> WriteOutcome:
     lang = v.lang
     en = lang == "en"
     with Workbook(path) as wb:
-        wb.set_print_info("Scorecard validation" if en else "评分卡验证", v.as_of, lang)
+        wb.set_print_info("Scorecard validation" if en else "评分卡验证", None, lang)
         # Summary with lights.
         cols = [Column(t("item", lang), width=30), Column(t("value", lang), width=18),
                 Column(t("light", lang), width=10), Column(t("detail", lang), width=90)]
