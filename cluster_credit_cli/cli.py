@@ -60,6 +60,9 @@ def _build() -> None:
     from cluster_credit_cli.commands import pool
 
     app.add_typer(pool.pool_app, name="pool")
+    from cluster_credit_cli.commands import report
+
+    app.registered_commands += report.app.registered_commands
 
 
 _build()

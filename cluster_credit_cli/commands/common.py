@@ -192,6 +192,7 @@ def not_an_input(target: Path, inputs, option: str = "--out") -> Path:
 
     t = Path(target).resolve()
     for p in inputs:
-        if Path(p).resolve() == t:
+        # Same path after symlinks, or the same file by another name (a hard link): same inode.
+        if Path(p).resolve() == t or (t.exists() and Path(p).exists() and os.path.samefile(p, t)):
             raise UsageError(f"{option} {target} is one of the inputs; choose another file name")
     return Path(target)
