@@ -41,6 +41,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "run.capacity": ("资金池授信容量", "Pool capacity"), "run.allocated": ("已分配额度", "Allocated"),
     "run.remaining": ("剩余额度", "Remaining"), "run.warning": ("模型警告", "Model warning"),
     "run.input": ("输入文件", "Input file"),
+    "run.ignored": ("未识别的列（未读取）", "Columns not recognised (not read)"),
     "title.ratings": ("综合信用评级结果", "Comprehensive credit ratings"),
     "chart.grades": ("等级分布", "Grade distribution"),
 }

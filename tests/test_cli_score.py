@@ -78,13 +78,17 @@ def test_round_with_problems_exits_1_and_still_writes(tmp_path):
     assert res.exit_code == 1, res.output
     assert out.is_file() and js.is_file()
     assert "输入文件中发现的问题：2 条" in res.output
-    assert "bad_code" in res.output and "duplicate_applicant" in res.output
+    # The problem codes are for scripts (JSON, the problems sheet); the terminal says it in words.
+    assert "校验码错误" in res.output and "在申报表中出现 2 行" in res.output
+    assert "bad_code" not in res.output
     # Who was not graded and why.
     lines = res.output.splitlines()
-    assert any(code(2) in line and "银行否决" in line and "涉嫌骗贷" in line for line in lines)
-    assert any(code(3) in line and "经营不足规定年限" in line for line in lines)
-    assert any(code(4) in line and "材料不全" in line and "K1 技术水平" in line for line in lines)
-    assert any(code(6) in line and "政府否决" in line for line in lines)
+    # Each firm: its code and name on one line, then status and reasons indented below.
+    after = {line.split()[0]: lines[i + 1] for i, line in enumerate(lines[:-1]) if line[:1].isdigit()}
+    assert "银行否决" in after[code(2)] and "涉嫌骗贷" in after[code(2)]
+    assert "经营不足规定年限" in after[code(3)]
+    assert "材料不全" in after[code(4)] and "技术水平" in after[code(4)]
+    assert "政府否决" in after[code(6)]
 
 
 def test_model_warnings_alone_do_not_make_exit_1(tmp_path):
@@ -253,7 +257,7 @@ def test_lang_en_labels(tmp_path):
     out = tmp_path / "en.xlsx"
     res = invoke("score", applicants, "--as-of", AS_OF, "--lang", "en", "--out", out)
     assert res.exit_code == 1
-    for needle in ("Files used", "Grades", "Not graded", "bank veto", "Pool: 300 of 10,000 万元 allocated",
+    for needle in ("Files used", "Grades", "Not graded", "bank veto", "Pool: 300 of 10,000 allocated (CNY 10k)",
                    "Problems found in the inputs: 2", f"Written: {out}", "check digit is wrong"):
         assert needle in res.output, needle
     wb = load_workbook(out, read_only=True)

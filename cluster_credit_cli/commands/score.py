@@ -115,9 +115,9 @@ def score(
         db = db or default_db_path(outcomes[0].written)
         run_id = record_run(db, result)
     if not quiet:
-        print_summary(result, sources, outcomes)
-        if run_id is not None:
-            typer.echo(f"{'Recorded as run' if lang == 'en' else '已登记：评级登记簿运行'} #{run_id} → {db}")
+        recorded = (f"{'Recorded as run' if lang == 'en' else '已登记：评级登记簿运行'} #{run_id} → {db}"
+                    if run_id is not None else None)
+        print_summary(result, sources, outcomes, recorded)
     else:
         for o in outcomes:
             if o.diverted:

@@ -534,6 +534,14 @@ def _is_hint_row(row: list[Any], model: Model, kind: str) -> bool:
 def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang: str = "zh",
                 sheet: str | None = None) -> SourceTable | None:
     """Read one input file for one source. Returns None (with a problem) if it cannot be used."""
+    from cluster_credit_cli.i18n import use_lang
+
+    with use_lang(lang):  # the problems are worded in the language asked for
+        return _read_source(path, kind, model, problems, lang=lang, sheet=sheet)
+
+
+def _read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang: str,
+                 sheet: str | None) -> SourceTable | None:
     source: SourceDef = model.sources[kind]
     path = Path(path)
     verdict = preflight_file(path)
@@ -589,6 +597,7 @@ def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems)
                              "the first one is used, remove or rename the other"), "warning")
         else:
             columns[key], names[key] = j, text
+    _report_near_misses(path, grid.sheet, h + 1, unknown, index, columns, model, problems)
     missing = [r for r in source.required if r not in columns]
     # An export without codes may fall back to names (flagged per row later).
     if missing == ["code"] and "name" in columns and kind != "applicants":
@@ -605,6 +614,34 @@ def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems)
                              f"required column '{model.fields[r].label}' not found; columns found: {', '.join(found)}"))
         return None
     return h, header, columns, names, unknown
+
+
+_HOW = {"script": ("繁体字", "traditional characters"), "unit": ("单位写法不同", "the unit written differently"),
+        "order": ("字的顺序不同", "characters in another order"), "typo": ("有字写错、多写或漏写", "a character differs")}
+
+
+def _report_near_misses(path: Path, sheet: str | None, row: int, unknown: list[tuple[int, str]],
+                        index: dict[str, str], columns: dict[str, int], model: Model, problems: Problems) -> None:
+    """An unknown header that looks like a known one of this source that the file lacks: an error.
+
+    The column is not read (no guessing); the problem names the column, the field it probably
+    means and the header to type instead.
+    """
+    from cluster_credit_cli.inputs.headers import resembles
+
+    free = {name: key for name, key in index.items() if key not in columns}
+    for _, text in unknown:
+        near = resembles(text, free)
+        if near is None:
+            continue
+        key, how = near
+        f = model.fields[key]
+        zh, en = _HOW[how]
+        problems.add(path.name, sheet, row, text, "header_typo",
+                     say(f"列“{text}”不是已知的列，看起来是“{f.label}”（{zh}）；这一列没有读取。"
+                         f"请把表头改为“{f.label}”后重新运行",
+                         f"column '{text}' is not a known column; it looks like '{f.label}' ({f.header('en')}; "
+                         f"{en}), so it was not read. Rename the header to '{f.label}' and run again"))
 
 
 def _parse_body(body: list[list[Any]], first_row: int, width: int, columns: dict[str, int],

@@ -335,6 +335,9 @@ def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
     for i in result.inputs:
         items.append([f"{t('run.input', lang)}：{_source_label(model, i['kind'], lang)}",
                       f"{i['file']}  ({i['rows']} {t('rows', lang)}; SHA-256 {i['sha256']})"])
+        if i.get("ignored_columns"):
+            items.append([f"{t('run.ignored', lang)}：{i['file']}",
+                          (", " if lang == "en" else "、").join(i["ignored_columns"])])
     for kind, st in result.stats.items():
         items.append([f"{_source_label(model, kind, lang)}", json.dumps(st, ensure_ascii=False)])
     sheet, _ = write_table(wb, t("sheet.run", lang), [Column(t("item", lang), width=30),
