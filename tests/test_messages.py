@@ -91,3 +91,49 @@ def test_unknown_columns_listed_in_the_run_sheet(tmp_path):
     ws = load_workbook(out)["运行信息"]
     rows = {r[0]: r[1] for r in ws.iter_rows(values_only=True)}
     assert rows["未识别的列（未读取）：申报材料汇总.xlsx"] == "审核人、序号"
+
+
+# -- 2. numbers: unambiguous forms only; negative amounts are problems ---------------------------
+
+@pytest.mark.parametrize("text,value", [
+    ("1,234.5", 1234.5), ("1234.5", 1234.5), ("１２３４", 1234), ("1,234,567", 1234567), ("-12.5", -12.5),
+    ("(1,000)", -1000), ("12%", 0.12), (".5", 0.5),
+    ("1,2,3", None), ("1.000,50", None), ("12,34", None), ("1,2345", None), ("1.2.3", None), ("1 2", None),
+    ("3亿元", None), ("--5", None), ("1e5", None)])
+def test_unambiguous_numbers_only(text, value):
+    from cluster_credit_cli.inputs.reading import parse_number_text
+
+    assert parse_number_text(text, ("万元", "万")) == value
+
+
+def test_ambiguous_numbers_are_problems_with_the_cell(tmp_path, model):
+    rows = [auditor(1, 资产总额="1,2,3", 负债总额="1.000,50", 流动资产="300万元", 流动负债="3亿元", 营业收入="2,000")]
+    path = write_xlsx(tmp_path / "audit.xlsx", rows, AUDITOR_HEADER)
+    problems = Problems()
+    table = read_source(path, "auditor", model, problems)
+    r = table.data.iloc[0]
+    assert r["current_assets"] == 300 and r["revenue"] == 2000
+    assert r[["total_assets", "total_liabilities", "current_liabilities"]].isna().all()
+    got = [(p.row, p.column, p.code, p.message) for p in problems]
+    assert got == [
+        (2, "资产总额", "bad_number", "“1,2,3”不是明确的数字：请只填一个数字，如 1234.5 或 1,234.5（单位万元）；"
+                                      "千位分隔符每三位一个，小数点只用一个"),
+        (2, "负债总额", "bad_number", "“1.000,50”不是明确的数字：请只填一个数字，如 1234.5 或 1,234.5（单位万元）；"
+                                      "千位分隔符每三位一个，小数点只用一个"),
+        (2, "流动负债", "bad_number", "“3亿元”不是明确的数字：请只填一个数字，如 1234.5 或 1,234.5（单位万元）；"
+                                      "千位分隔符每三位一个，小数点只用一个")]
+
+
+def test_negative_amounts_assets_revenue_are_problems_profit_is_not(tmp_path):
+    result = run_round(tmp_path, [ent(1, app={"申请贷款金额（万元）": -300}),
+                                  ent(2, aud={"资产总额": -1000, "营业收入": "-2,000", "净利润": -50})], lang="en")
+    got = sorted((p.row, p.column, p.code, p.message) for p in result.problems)
+    assert got == [
+        (2, "申请贷款金额(万元)", "negative_number",
+         "'-300' is below 0: Requested loan cannot be negative; the cell is not used — correct it"),
+        (3, "营业收入", "negative_number",
+         "'-2,000' is below 0: Revenue cannot be negative; the cell is not used — correct it"),
+        (3, "资产总额", "negative_number",
+         "'-1000' is below 0: Total assets cannot be negative; the cell is not used — correct it")]
+    assert "incomplete" in row_of(result, 1)["status"] and "incomplete" in row_of(result, 2)["status"]
+    assert result.merged.values.loc[code(2), "net_profit"] == -50

@@ -59,6 +59,7 @@ class FieldDef:
     type: str
     aliases: list[str]
     sources: list[str]
+    min: float | None = None  # numbers below it are problems (a negative amount or revenue); None: any
 
     def header(self, lang: str = "zh") -> str:
         return self.label_en if lang == "en" and self.label_en else self.label
@@ -74,6 +75,9 @@ class SourceDef:
     required: list[str]
     sheet: str | None = None
     aggregate: dict[str, str] = field(default_factory=dict)
+    # An optional source covers only some firms (the panel reviews a few): a firm it lacks is not
+    # "missing" from it; what is missing is asked of the next source of the field.
+    optional: bool = False
 
     def title(self, lang: str = "zh") -> str:
         return self.label_en if lang == "en" and self.label_en else self.label
@@ -315,7 +319,8 @@ def _build_fields(ctx: _Ctx, table: dict) -> dict[str, FieldDef]:
             ctx.fail(f"{where}.type", f"unknown type {typ!r}; one of {', '.join(sorted(FIELD_TYPES))}")
         fields[key] = FieldDef(key, ctx.get(item, "label", where, str), ctx.get(item, "label_en", where, str, ""),
                                typ, list(ctx.get(item, "aliases", where, list, [])),
-                               list(ctx.get(item, "sources", where, list)))
+                               list(ctx.get(item, "sources", where, list)),
+                               ctx.get(item, "min", where, (int, float), None))
     for req in ("code", "name"):
         if req not in fields:
             ctx.fail(f"fields.{req}", "missing: every model needs the code and name fields")
@@ -339,7 +344,7 @@ def _build_sources(ctx: _Ctx, table: dict, fields: dict[str, FieldDef]) -> dict[
                 ctx.fail(f"{where}.aggregate.{f}", f"must be max, min or sum, got {how!r}")
         sources[key] = SourceDef(key, ctx.get(item, "label", where, str), ctx.get(item, "label_en", where, str, ""),
                                  shape, list(ctx.get(item, "patterns", where, list, [])), required,
-                                 item.get("sheet"), aggregate)
+                                 item.get("sheet"), aggregate, ctx.get(item, "optional", where, bool, False))
     if "applicants" not in sources:
         ctx.fail("sources.applicants", "missing: the applicants source is required")
     for fkey, f in fields.items():

@@ -127,7 +127,8 @@ def _grades(console: Console, result: RoundResult) -> None:
     grades.add_row(t("not_graded", lang), str(int((~result.table["graded"]).sum())))
     console.print(grades)
     pool = result.pool()
-    console.print((f"Pool: {pool['allocated']:,.0f} of {pool['capacity']:,.0f} allocated ({pool['unit_en']})"
+    unit_en = result.model.pool.get("unit_en") or pool["unit"]
+    console.print((f"Pool: {pool['allocated']:,.0f} of {pool['capacity']:,.0f} allocated ({unit_en})"
                    if en else f"资金池：已分配 {pool['allocated']:,.0f} / {pool['capacity']:,.0f} {pool['unit']}"))
 
 

@@ -69,4 +69,4 @@ def pool_summary(table: pd.DataFrame, model: Model) -> dict:
     used = float(table["quota"].fillna(0).sum())
     return {"guarantee_fund": float(model.pool["guarantee_fund"]), "leverage": float(model.pool["leverage"]),
             "capacity": capacity, "allocated": used, "remaining": capacity - used,
-            "unit": model.pool.get("unit", ""), "unit_en": model.pool.get("unit_en") or model.pool.get("unit", "")}
+            "unit": model.pool.get("unit", "")}
