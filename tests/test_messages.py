@@ -137,3 +137,82 @@ def test_negative_amounts_assets_revenue_are_problems_profit_is_not(tmp_path):
          "'-1000' is below 0: Total assets cannot be negative; the cell is not used — correct it")]
     assert "incomplete" in row_of(result, 1)["status"] and "incomplete" in row_of(result, 2)["status"]
     assert result.merged.values.loc[code(2), "net_profit"] == -50
+
+
+# -- 3. a broken code's suggested correction never points at another applicant -------------------
+
+def _broken(n: int) -> str:
+    """Enterprise n's code with a wrong check digit."""
+    good = code(n)
+    return good[:17] + ("0" if good[17] != "0" else "1")
+
+
+def test_broken_code_whose_correction_is_another_applicants(tmp_path):
+    paths = build_round(tmp_path, [ent(1), ent(2)])
+    rows = [applicant(1), applicant(2), applicant(3, 统一社会信用代码=_broken(1), 企业名称="东莞市错码模具有限公司")]
+    write_xlsx(paths["applicants"], rows)
+    sources = {k: v for k, v in paths.items() if k != "applicants"}
+    from conftest import default_model
+
+    from cluster_credit_cli.rating.pipeline import score_round
+
+    result = score_round(paths["applicants"], sources, model=default_model(), as_of=dt.date(2026, 6, 30))
+    [p] = list(result.problems)
+    assert (p.row, p.code) == (4, "bad_code")
+    assert p.message == (f"“{_broken(1)}”（东莞市错码模具有限公司）：校验码错误；只改最后一位得到的 {code(1)} "
+                         f"是第 2 行“{name(1)}”的代码，不能这样改。请按营业执照核对本企业的代码；本行未合并")
+    assert row_of(result, 1)["status"] == []  # the other firm is untouched
+    result = score_round(paths["applicants"], sources, model=default_model(), as_of=dt.date(2026, 6, 30), lang="en")
+    assert result.problems.items[0].message == (
+        f"'{_broken(1)}' (东莞市错码模具有限公司): the check digit is wrong; changing the last character gives "
+        f"{code(1)}, which is the code of row 2 ({name(1)}), so that is not the fix. Check this firm's code "
+        "against its business licence; this row is not merged")
+
+
+def test_broken_code_with_a_free_correction_names_the_firm_and_the_digit(tmp_path):
+    paths = build_round(tmp_path, [ent(1)])
+    write_xlsx(paths["applicants"], [applicant(1), applicant(5, 统一社会信用代码=_broken(5))])
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db", "--json", "-", "-q")
+    import json
+
+    [p] = json.loads(res.stdout)["problems"]
+    assert p["message"] == (f"“{_broken(5)}”（{name(5)}）：校验码错误（最后一位应为 {code(5)[17]}）；"
+                            "本行未合并，请更正代码")
+
+
+def test_two_firms_sharing_one_code_is_not_a_duplicate_entry(tmp_path):
+    paths = build_round(tmp_path, [ent(1), ent(2)])
+    write_xlsx(paths["applicants"], [applicant(1), applicant(2), applicant(1, 企业名称="东莞市另一家模具有限公司"),
+                                     applicant(2)])
+    from conftest import default_model
+
+    from cluster_credit_cli.rating.pipeline import score_round
+
+    sources = {k: v for k, v in paths.items() if k != "applicants"}
+    result = score_round(paths["applicants"], sources, model=default_model(), as_of=dt.date(2026, 6, 30))
+    got = [(p.row, p.code, p.message) for p in result.problems]
+    assert got == [
+        (2, "shared_code", f"{code(1)} 被 2 家不同的企业使用：第 2 行“{name(1)}”、第 4 行“东莞市另一家模具有限公司”；"
+                           "至少有一个代码是错的。请按营业执照核对各家的代码并更正，在此之前这几行都不予评分"),
+        (3, "duplicate_applicant", f"{code(2)}（{name(2)}）在申报表中出现 2 行（第 3、5 行）；请只保留一行，在此之前不予评分")]
+    assert row_of(result, 1)["reasons"] == ["申报表中有几家不同的企业使用这个代码，至少有一个代码是错的，请核对"]
+    assert row_of(result, 2)["reasons"] == ["申报表中同一代码有多行，请保留一行"]
+
+
+# -- 9. `ccredit … | head` ends quietly ----------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["model", "show"], ["model", "check"], ["--help"]])
+def test_closed_pipe_ends_quietly(args):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before ccredit writes a byte (what `| head` does, at once)
+    proc = subprocess.run([sys.executable, "-m", "cluster_credit_cli", *args], stdout=write,
+                          stderr=subprocess.PIPE, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    os.close(write)
+    assert proc.stderr == ""  # was: "unexpected error: BrokenPipeError"
+    # 141 (SIGPIPE) where ccredit sees the error; 1 where click's own handler ends it at the last flush
+    assert proc.returncode in (141, 1)

@@ -65,6 +65,15 @@ def guard(func):
                 raise
             err(f"错误 / error: {exc}")
             raise typer.Exit(2) from None
+        except BrokenPipeError:
+            # The reader went away (``ccredit … | head``): stop quietly, as Unix tools do, with the
+            # shell's code for a process ended by SIGPIPE; stdout to devnull so the last flush is quiet.
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+                pass
+            raise typer.Exit(141) from None
         except KeyboardInterrupt:
             err("interrupted")
             raise typer.Exit(130) from None
@@ -89,3 +98,43 @@ def existing_file(path: Optional[Path], what: str) -> Optional[Path]:
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+def to_stdout(path: Optional[Path]) -> bool:
+    """``--json -``: the machine-readable result goes to standard output (and nothing else does)."""
+    return path is not None and str(path) == "-"
+
+
+def emit_json(path: Optional[Path], write):
+    """Write the JSON with ``write(path)``; for ``-`` write it to standard output instead.
+
+    ``write`` is the command's own writer (it writes atomically to a path); for ``-`` it writes
+    to a temporary file whose text is then copied to stdout, so every writer gets ``-`` for free.
+    Returns the writer's outcome, or None for stdout.
+    """
+    if path is None:
+        return None
+    if not to_stdout(path):
+        return write(Path(path))
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ccredit-json-") as tmp:
+        target = Path(tmp) / "result.json"
+        write(target)
+        text = target.read_text(encoding="utf-8")
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+    return None
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a CJK character takes two."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (``f"{text:<width}"`` by display width)."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill

@@ -9,7 +9,7 @@ import typer
 
 from cluster_credit_cli.progress import StageProgress
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
-                                                check_lang, existing_file, guard, parse_as_of)
+                                                check_lang, emit_json, existing_file, guard, parse_as_of, to_stdout)
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -96,6 +96,7 @@ def score(
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
+    quiet = quiet or to_stdout(json_path)  # stdout carries the JSON alone
     with StageProgress.for_cli(quiet, lang) as progress:  # drawn only on a terminal, for long runs
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, progress=progress)
         if sensitivity:
@@ -107,7 +108,7 @@ def score(
         progress("write")
         outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
         if json_path:
-            outcomes.append(report.write_json(result, json_path))
+            outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
     run_id = None
     if not no_db:
         from cluster_credit_cli.register.store import default_db_path, record_run
@@ -120,7 +121,7 @@ def score(
         print_summary(result, sources, outcomes, recorded)
     else:
         for o in outcomes:
-            if o.diverted:
+            if o is not None and o.diverted:
                 typer.echo(o.note, err=True)
     raise typer.Exit(1 if result.problems else 0)
 
@@ -150,6 +151,7 @@ def check(
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
+    quiet = quiet or to_stdout(json_path)
     with StageProgress.for_cli(quiet, lang) as progress:
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True,
                              progress=progress)
@@ -157,7 +159,7 @@ def check(
         progress("write")
         outcomes = [report.write_feedback_workbook(result, target)]
         if json_path:
-            outcomes.append(report.write_json(result, json_path))
+            outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
     if not quiet:
         print_check_summary(result, sources, outcomes)
     needs_work = bool(result.problems) or any(result.table["missing"].map(len) > 0) or bool(result.merged.conflict_codes)

@@ -225,8 +225,12 @@ def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, l
         if code in merged.conflict_codes:
             status = ["conflict"]
             missing = []
-            reasons = ["申报表中同一代码有多行，请保留一行" if lang != "en" else
-                       "several applicant rows for this code: keep one"]
+            if code in merged.shared:
+                reasons = ["申报表中有几家不同的企业使用这个代码，至少有一个代码是错的，请核对" if lang != "en" else
+                           "different firms use this code in the applicants file: at least one code is wrong"]
+            else:
+                reasons = ["申报表中同一代码有多行，请保留一行" if lang != "en" else
+                           "several applicant rows for this code: keep one"]
         elif missing:
             status.append("incomplete")
         status.sort(key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
