@@ -195,7 +195,8 @@ def test_missing_export_is_reported_as_not_found(tmp_path):
     res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--lang", "en")
     assert res.exit_code == 0  # a missing file is not a problem in a file; the enterprise is incomplete
     assert any("Social credit system" in line and "not found" in line for line in res.output.splitlines())
-    assert "S1 Administrative penalties" in res.output
+    assert "no Social credit system file was given (affects Administrative penalties, Lawsuits, Labour disputes)" \
+        in " ".join(res.output.split())
 
 
 # -- JSON ----------------------------------------------------------------------------------------
@@ -233,7 +234,7 @@ def test_json_result_per_issue_2(tmp_path):
     assert ents[code(1)]["scores"]["C3"] == 100 and ents[code(1)]["quota"] == 300
     assert ents[code(2)]["status"] == ["veto:bank"] and ents[code(2)]["total"] == 110
     assert ents[code(3)]["status"] == ["ineligible:age"]
-    assert ents[code(4)]["status"] == ["incomplete"] and ents[code(4)]["missing"] == ["K1 技术水平"]
+    assert ents[code(4)]["status"] == ["incomplete"] and ents[code(4)]["missing"] == ["申报材料未填：技术水平"]
     assert ents[code(4)]["scores"]["K1"] == 0
     assert ents[code(5)]["status"] == ["conflict"] and ents[code(5)]["total"] is None
     assert ents[code(6)]["status"] == ["veto:government"]
@@ -247,7 +248,7 @@ def test_json_english_missing_labels(tmp_path):
     js = tmp_path / "r.json"
     invoke("score", paths["applicants"], "--as-of", AS_OF, "--json", js, "--lang", "en", "-q")
     e = json.loads(js.read_text(encoding="utf-8"))["enterprises"][0]
-    assert e["missing"] == ["K1 Technology level"]
+    assert e["missing"] == ["Applicant forms: not filled in: Technology level"]
 
 
 # -- language, version, help ---------------------------------------------------------------------
@@ -315,9 +316,9 @@ def test_check_writes_the_feedback_workbook(tmp_path):
     assert rows[0] == ("统一社会信用代码", "企业名称", "状态", "缺失材料", "数据冲突", "需补充或更正")
     by_code = {r[0]: r for r in rows[1:]}
     assert by_code[code(1)][2] == "材料完整" and not by_code[code(1)][3]
-    assert by_code[code(2)][2] == "材料不全" and by_code[code(2)][3] == "K1 技术水平"
+    assert by_code[code(2)][2] == "材料不全" and by_code[code(2)][3] == "申报材料未填：技术水平"
     assert "补充缺失材料" in by_code[code(2)][5]
-    assert by_code[code(3)][3] == "S4 银行贷款拖欠"
+    assert by_code[code(3)][3] == "合作银行征信中没有该企业（影响：银行贷款拖欠）"
     # No scores in a feedback workbook.
     assert not any("总分" in (c or "") for c in rows[0])
 

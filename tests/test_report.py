@@ -152,7 +152,7 @@ def test_provenance_and_conflicts_sheets(book):
 def test_missing_and_problems_sheets(book):
     result, out = book
     missing = rows_of(out, "缺失材料")
-    assert missing[1:] == [[code(3), "+SUM(A1:A9)", "材料不全", "K1 技术水平"]]
+    assert missing[1:] == [[code(3), "+SUM(A1:A9)", "材料不全", "申报材料未填：技术水平"]]
     probs = rows_of(out, "问题清单")
     assert probs[0] == ["文件", "工作表", "行", "列", "问题代码", "级别", "说明"]
     # The bank calls enterprise 3 '@cmd': a name mismatch, listed with file/sheet/row/column.

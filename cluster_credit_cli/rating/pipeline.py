@@ -193,14 +193,15 @@ def _score_round(applicants, sources, *, model, as_of, lang, check_only, progres
     have = set(tables)
     scores = score_all(merged, model, as_of, have, problems)
     gates = evaluate_gates(merged, model, as_of)
-    table = _assemble(merged, scores, gates, model, lang, check_only)
+    unusable = {i["kind"] for i in inputs if not i["used"]}
+    table = _assemble(merged, scores, gates, model, lang, check_only, problems, unusable)
     timings["score"] = time.perf_counter() - t2
     stats = {k: vars(v) for k, v in merged.stats.items()}
     return RoundResult(model, as_of, lang, inputs, problems, table, scores, merged, gates, stats, timings)
 
 
 def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, lang: str,
-              check_only: bool) -> pd.DataFrame:
+              check_only: bool, problems: Problems | None = None, unusable: set[str] = frozenset()) -> pd.DataFrame:
     codes = merged.codes
     app = merged.aligned["applicants"]
     names = app["name"] if "name" in app else pd.Series("", index=codes)
@@ -214,11 +215,18 @@ def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, l
     leaf_text = [f"{k} {leaf_names[k]}" for k in leaves]
     miss_arr = scores.missing[leaves].to_numpy(dtype=bool)  # one array, not a per-cell .iat
     req_missing = requested.isna().to_numpy() if "requested" in model.fields else np.zeros(len(codes), bool)
+    from cluster_credit_cli.rating.missing import describe_missing
+
+    extra = {c: list(v) for c, v in gates.missing_fields.items()}
+    for i in np.flatnonzero(req_missing):
+        extra.setdefault(codes[i], []).append("requested")
+    # What is missing, by the document that should carry it (not by indicator code).
+    words = describe_missing(merged, scores, model, merged.tables, problems or Problems(), lang, extra, unusable)
     for i, code in enumerate(codes):
-        missing = [leaf_text[j] for j in np.flatnonzero(miss_arr[i])]
-        missing += gates.missing.get(code, [])
-        if req_missing[i]:
-            missing.append(model.fields["requested"].header(lang))
+        missing = list(words.get(code, []))
+        if not missing and not scores.notes.get(code) and (miss_arr[i].any() or extra.get(code)):
+            # a leaf without a traceable input (should not happen): still say which
+            missing = [leaf_text[j] for j in np.flatnonzero(miss_arr[i])] + list(gates.missing.get(code, []))
         missing += scores.notes.get(code, [])
         status = list(gates.status.get(code, []))
         reasons = list((gates.reasons_en if lang == "en" else gates.reasons).get(code, []))
