@@ -309,15 +309,15 @@ def test_check_writes_the_feedback_workbook(tmp_path):
     assert res.exit_code == 1, res.output
     out = tmp_path / f"申报材料汇总_材料审核_{AS_OF}.xlsx"
     assert out.is_file()
-    assert "申报企业 3 家，其中 2 家材料不全或有冲突" in res.output
+    assert "申报企业 3 家，其中 2 家需要补正或核对" in res.output
     wb = load_workbook(out, read_only=True)
     assert wb.sheetnames[0] == "材料审核反馈"
     rows = list(wb["材料审核反馈"].iter_rows(values_only=True))
-    assert rows[0] == ("统一社会信用代码", "企业名称", "状态", "缺失材料", "数据冲突", "需补充或更正")
+    assert rows[0] == ("统一社会信用代码", "企业名称", "状态", "缺失材料", "数据不一致（已按优先级采用）", "需补充或更正")
     by_code = {r[0]: r for r in rows[1:]}
     assert by_code[code(1)][2] == "材料完整" and not by_code[code(1)][3]
     assert by_code[code(2)][2] == "材料不全" and by_code[code(2)][3] == "申报材料未填：技术水平"
-    assert "补充缺失材料" in by_code[code(2)][5]
+    assert by_code[code(2)][5] == "请在申报材料中填写：技术水平"  # the document and the field, never just "补充缺失材料"
     assert by_code[code(3)][3] == "合作银行征信中没有该企业（影响：银行贷款拖欠）"
     # No scores in a feedback workbook.
     assert not any("总分" in (c or "") for c in rows[0])
@@ -326,7 +326,7 @@ def test_check_writes_the_feedback_workbook(tmp_path):
 def test_check_clean_round_exits_0(tmp_path):
     res = invoke("check", clean_round(tmp_path), "--as-of", AS_OF, "--lang", "en")
     assert res.exit_code == 0, res.output
-    assert "2 applicants, 0 with missing or conflicting materials" in res.output
+    assert "2 applicants, 0 to complete, correct or check" in res.output
 
 
 def test_empty_applicants_file_is_a_problem_not_a_crash(tmp_path):

@@ -216,3 +216,70 @@ def test_closed_pipe_ends_quietly(args):
     assert proc.stderr == ""  # was: "unexpected error: BrokenPipeError"
     # 141 (SIGPIPE) where ccredit sees the error; 1 where click's own handler ends it at the last flush
     assert proc.returncode in (141, 1)
+
+
+# -- 4. missing materials by the document that should carry them --------------------------------
+
+def test_firm_absent_from_the_audit_file(tmp_path):
+    import json
+
+    from openpyxl import load_workbook
+
+    paths = build_round(tmp_path, [ent(1), ent(2, aud=ABSENT)])
+    out, js = tmp_path / "r.xlsx", tmp_path / "r.json"
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db", "--out", out, "--json", js,
+                 env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output  # nothing wrong in a file: the firm is incomplete
+    said = "会计师事务所审计数据中没有该企业（影响：偿债能力、营运能力、盈利能力、发展能力）"
+    lines = res.output.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith(code(2)))
+    assert lines[i + 1].strip() == f"材料不全：{said}"
+    assert json.loads(js.read_text(encoding="utf-8"))["enterprises"][1]["missing"] == [said]
+    wb = load_workbook(out, read_only=True)
+    ratings = {r[1]: r for r in wb["评级结果"].iter_rows(values_only=True)}
+    assert ratings[code(2)][7:9] == ("材料不全", said)  # 原因 is filled for 材料不全 too
+    missing = {r[0]: r for r in wb["缺失材料"].iter_rows(values_only=True)}
+    assert missing[code(2)][3] == said
+
+    fb = tmp_path / "fb.xlsx"
+    res = invoke("check", paths["applicants"], "--as-of", AS_OF, "--out", fb, "--lang", "en", env={"COLUMNS": "200"})
+    assert res.exit_code == 1
+    assert "2 applicants, 1 to complete, correct or check" in res.output
+    rows = {r[0]: r for r in load_workbook(fb, read_only=True)["Materials feedback"].iter_rows(values_only=True)}
+    assert rows[code(2)][3] == ("the Accounting firm file has no row for this firm (affects Solvency, "
+                                "Operating efficiency, Profitability, Growth)")
+    assert rows[code(2)][5] == ("send this firm's Accounting firm data (affects Solvency, Operating efficiency, "
+                                "Profitability, Growth)")
+    assert tuple(v or None for v in rows[code(1)][2:]) == ("complete", None, None, None)
+
+
+def test_zero_divisor_in_user_words(tmp_path):
+    result = run_round(tmp_path, [ent(1, aud={"上年营业收入": 0})])
+    assert row_of(result, 1)["missing"] == ["上年营业收入为 0，无法计算营业收入增长率"]
+    result = run_round(tmp_path / "en", [ent(1, aud={"上年营业收入": 0})], lang="en")
+    assert row_of(result, 1)["missing"] == ["Revenue last year is 0, so Revenue growth cannot be computed"]
+
+
+# -- 6. check agrees with itself ----------------------------------------------------------------
+
+def test_check_settled_differences_panel_and_name_mismatch(tmp_path):
+    from openpyxl import load_workbook
+
+    paths = build_round(tmp_path, [
+        ent(1, pnl={"技术水平": 3}),                           # panel over self-report: settled, not shown
+        ent(2, aud={"企业名称": "东莞市测试2号模具公司"}),        # a name mismatch
+        ent(3, app={"战略定位": None, "企业使命": None})])       # incomplete
+    fb = tmp_path / "fb.xlsx"
+    res = invoke("check", paths["applicants"], "--as-of", AS_OF, "--out", fb, env={"COLUMNS": "200"})
+    assert res.exit_code == 1
+    lines = [line.strip() for line in res.output.splitlines()]
+    assert "需要补正或核对的企业：2 家" in lines
+    assert f"{code(2)}  {name(2)}" in lines and f"{code(3)}  {name(3)}" in lines
+    assert f"{code(1)}  {name(1)}" not in lines
+    assert "申报企业 3 家，其中 2 家需要补正或核对" in lines
+    rows = {r[0]: r for r in load_workbook(fb, read_only=True)["材料审核反馈"].iter_rows(values_only=True)}
+    assert tuple(v or None for v in rows[code(1)][2:]) == ("材料完整", None, None, None)  # the panel's rating is not shown to applicants
+    assert rows[code(2)][2] == "需核对"
+    assert rows[code(2)][5] == "请核对企业名称：会计师事务所审计数据为“东莞市测试2号模具公司”"
+    assert tuple(v or None for v in rows[code(3)][3:]) == ("申报材料未填：战略定位、企业使命", None,
+                                                          "请在申报材料中填写：战略定位、企业使命")

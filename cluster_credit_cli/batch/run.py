@@ -398,11 +398,17 @@ def round_markdown(name: str, result, lang: str) -> str:
              f"- {'problems' if en else '问题数'}: {len(result.problems)}", ""]
     lines += ["| " + (" | ".join(["Grade", "Enterprises"]) if en else "等级 | 企业数") + " |", "|---|---:|"]
     lines += [f"| {md_cell(g)} | {c} |" for g, c in result.grade_counts().items()]
-    lines += ["", "| " + ("Rank | Code | Name | Total | Grade" if en else "排名 | 统一社会信用代码 | 企业名称 | 总分 | 等级")
-              + " |", "|---:|---|---|---:|---|"]
+    lines += ["", "| " + ("Rank | Code | Name | Total | Grade | Status | Reasons" if en
+                          else "排名 | 统一社会信用代码 | 企业名称 | 总分 | 等级 | 状态 | 原因")
+              + " |", "|---:|---|---|---:|---|---|---|"]
+    from cluster_credit_cli.i18n import status_words
+
     for e in result.to_json()["enterprises"]:
+        # Why a firm is not graded (veto, ineligible, incomplete) is said, not just implied by a blank grade.
+        why = ("; " if en else "；").join(list(e["reasons"]) + list(e["missing"]))
         lines.append(f"| {e['rank'] if e['rank'] is not None else ''} | {md_cell(e['code'])} | {md_cell(e['name'])} "
-                     f"| {'' if e['total'] is None else e['total']} | {md_cell(e['grade'])} |")
+                     f"| {'' if e['total'] is None else e['total']} | {md_cell(e['grade'])} "
+                     f"| {md_cell(status_words(e['status'], lang))} | {md_cell(why)} |")
     if result.problems:
         lines += ["", "| " + ("File | Sheet | Row | Column | Code | Message" if en else "文件 | 工作表 | 行 | 列 | 代码 | 说明")
                   + " |", "|---|---|---:|---|---|---|"]

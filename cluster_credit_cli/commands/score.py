@@ -162,5 +162,5 @@ def check(
             outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
     if not quiet:
         print_check_summary(result, sources, outcomes)
-    needs_work = bool(result.problems) or any(result.table["missing"].map(len) > 0) or bool(result.merged.conflict_codes)
+    needs_work = bool(result.problems) or any(result.table["todo"].map(len) > 0) or bool(result.merged.conflict_codes)
     raise typer.Exit(1 if needs_work else 0)

@@ -106,7 +106,8 @@ def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list
     for r in records:
         rows.append([r["rank"] if pd.notna(r["rank"]) else None, r["code"], r["name"], r["total_display"],
                      r["base"], r["bonus"], r["grade"] if isinstance(r["grade"], str) else None,
-                     status_words(r["status"], lang), "；".join(r["reasons"]) if lang != "en" else "; ".join(r["reasons"]),
+                     # the reasons, and for 材料不全 what is missing (the reason of that status)
+                     status_words(r["status"], lang), ("; " if lang == "en" else "；").join(r["reasons"] + r["missing"]),
                      r["requested"], r["quota"]] + [r.get(f"dim:{k}") for k in dims1])
     sheet, _ = write_table(wb, t("sheet.ratings", lang), cols, rows)
     # Grade colours on the grade cell only, so the sheet prints well in black and white too.
@@ -365,31 +366,44 @@ def write_json(result: RoundResult, path: Path) -> WriteOutcome:
 
 
 def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
-    """材料完整性审核: per enterprise what is missing or inconsistent, to send back to applicants."""
+    """材料完整性审核: per enterprise what is missing or to correct, to send back to applicants.
+
+    Meant for applicants: it names documents and fields, never indicator codes; it does not show
+    the review panel's values (the panel's ratings are the panel's), and differences settled by
+    precedence (the auditor's figures over the form's) are information, not something to check.
+    """
     lang, model = result.lang, result.model
-    sep = "; " if lang == "en" else "；"
+    en = lang == "en"
+    sep = "; " if en else "；"
     conflicts = result.merged.conflicts
+    if len(conflicts):
+        conflicts = conflicts[conflicts["source"] != "panel"]
     cols = [Column(t("code", lang)), Column(t("name", lang), width=34), Column(t("status", lang), width=20),
-            Column(t("missing", lang), width=70), Column(t("sheet.conflicts", lang), width=70),
-            Column(t("action", lang), width=50)]
+            Column(t("missing", lang), width=70),
+            Column("Differences (the source used is named)" if en else "数据不一致（已按优先级采用）", width=60),
+            Column(t("action", lang), width=60)]
     rows = []
-    for _, r in result.table.sort_values("code").iterrows():
-        mine = conflicts[conflicts["code"] == r["code"]]
+    by_code = {c: g for c, g in conflicts.groupby("code", sort=False)} if len(conflicts) else {}
+    for r in result.table.sort_values("code").to_dict("records"):
         diffs = []
-        for field, group in mine.groupby("field", sort=False):
+        for field, group in (by_code[r["code"]].groupby("field", sort=False) if r["code"] in by_code else []):
+            if len(group) < 2:
+                continue
             label = model.fields[field].header(lang)
-            vals = ", ".join(f"{_source_label(model, s, lang)} {v}" for s, v in zip(group["source"], group["value"]))
-            diffs.append(f"{label}: {vals}")
+            used = [_source_label(model, s, lang) for s, u in zip(group["source"], group["used"]) if u]
+            vals = (", " if en else "，").join(f"{_source_label(model, s, lang)} {v}"
+                                               for s, v in zip(group["source"], group["value"]))
+            diffs.append(f"{label}: {vals} ({used[0]} used)" if en and used else
+                         f"{label}：{vals}（采用{used[0]}）" if used else f"{label}：{vals}")
         status = [s for s in r["status"] if s in ("incomplete", "conflict")]
-        action = []
-        if r["missing"]:
-            action.append("补充缺失材料" if lang != "en" else "supply the missing items")
-        if "conflict" in r["status"]:
-            action.append("同一代码只保留一行申报" if lang != "en" else "keep one application row")
-        if diffs:
-            action.append("核对不一致的数据" if lang != "en" else "check the inconsistent values")
-        state = status_words(status, lang) if status else ("complete" if lang == "en" else "材料完整")
-        rows.append([r["code"], r["name"], state, sep.join(r["missing"]), sep.join(diffs), sep.join(action)])
+        todo = list(r.get("todo") or [])
+        if status:
+            state = status_words(status, lang)
+        elif todo:
+            state = "to check" if en else "需核对"
+        else:
+            state = "complete" if en else "材料完整"
+        rows.append([r["code"], r["name"], state, sep.join(r["missing"]), sep.join(diffs), sep.join(todo)])
     with Workbook(path) as wb:
         write_table(wb, t("sheet.feedback", lang), cols, rows)
         write_problems_sheet(wb, result.problems.as_dicts(), lang)

@@ -91,13 +91,14 @@ def _not_graded(console: Console, result: RoundResult) -> None:
     _firm_lines(console, not_graded, lang)
 
 
-def _firm_lines(console: Console, firms, lang: str) -> None:
+def _firm_lines(console: Console, firms, lang: str, state=None) -> None:
     en = lang == "en"
     sep = "; " if en else "；"
     for r in firms.head(MAX_FIRMS_SHOWN).to_dict("records"):
         console.print(escape(f"{r['code']}  {r['name']}"))
         why = list(r["reasons"]) + list(r["missing"])
-        _indented(console, status_words(r["status"], lang) + (f"{': ' if en else '：'}{sep.join(why)}" if why else ""))
+        head = state(r) if state else status_words(r["status"], lang)
+        _indented(console, head + (f"{': ' if en else '：'}{sep.join(why)}" if why else ""))
     _more(console, len(firms) - MAX_FIRMS_SHOWN, lang, "firms")
 
 
@@ -150,16 +151,21 @@ def print_summary(result: RoundResult, sources: dict[str, Path], outcomes, recor
 
 
 def print_check_summary(result: RoundResult, sources: dict[str, Path], outcomes, stderr: bool = False) -> None:
+    """The summary of ``check``: it lists exactly the firms it counts as needing work, with what to do."""
     console = _console(stderr)
     lang = result.lang
+    en = lang == "en"
     _files(console, result, sources)
     _problems(console, result)
-    todo = result.table[result.table["todo"].map(len) > 0] if "todo" in result.table else \
-        result.table[(result.table["missing"].map(len) > 0) | result.table["status"].map(lambda s: "conflict" in s)]
+    todo = result.table[result.table["todo"].map(len) > 0].sort_values("code")
     if len(todo):
-        console.print(f"[bold]To send back to applicants: {len(todo)}[/]" if lang == "en"
-                      else f"[bold]需要退回补正的企业：{len(todo)} 家[/]")
-        _firm_lines(console, todo.assign(reasons=todo["reasons"].map(lambda _: [])), lang)
+        console.print(f"[bold]To send back or check: {len(todo)}[/]" if en
+                      else f"[bold]需要补正或核对的企业：{len(todo)} 家[/]")
+        def state(r):
+            shown = [s for s in r["status"] if s in ("incomplete", "conflict")]
+            return status_words(shown, lang) if shown else ("to check" if en else "需核对")
+
+        _firm_lines(console, todo.assign(reasons=todo["todo"].map(lambda _: []), missing=todo["todo"]), lang, state)
     _written(console, outcomes, lang)
-    console.print((f"{len(result.table)} applicants, {len(todo)} with missing or conflicting materials"
-                   if lang == "en" else f"申报企业 {len(result.table)} 家，其中 {len(todo)} 家材料不全或有冲突"))
+    console.print((f"{len(result.table)} applicants, {len(todo)} to complete, correct or check"
+                   if en else f"申报企业 {len(result.table)} 家，其中 {len(todo)} 家需要补正或核对"))

@@ -51,6 +51,8 @@ class Merged:
     stats: dict[str, SourceStats] = field(default_factory=dict)
     # Conflicting codes used by different firms (row, name), as opposed to one firm entered twice.
     shared: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # Names an export gives that differ from the applicant's: code -> [(source kind, name)].
+    name_mismatch: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def provenance(self, model: Model) -> pd.DataFrame:
         """Long table of every winning value: code, field, value, source, file, sheet, row, column."""
@@ -271,10 +273,12 @@ def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Proble
         aligned[kind] = collapsed.reindex(order)
 
     values, winner, conflicts = _resolve(order, aligned, tables, model, conflict_codes, names)
+    mismatched: dict[str, list[tuple[str, str]]] = {}
     for kind, frame_ in aligned.items():
         if kind != "applicants" and "name" in frame_:
-            _name_mismatches(kind, frame_, names, tables[kind], problems, model)
-    return Merged(order, values, winner, aligned, tables, records, conflicts, conflict_codes, stats, shared)
+            _name_mismatches(kind, frame_, names, tables[kind], problems, model, mismatched)
+    return Merged(order, values, winner, aligned, tables, records, conflicts, conflict_codes, stats, shared,
+                  mismatched)
 
 
 def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str, SourceTable], model: Model,
@@ -368,7 +372,7 @@ def _disagreements(key, present, stacked, src, tables, aligned, names, blocked):
     return pd.DataFrame(rows) if rows else None
 
 
-def _name_mismatches(kind, frame, names, table, problems, model):
+def _name_mismatches(kind, frame, names, table, problems, model, found=None):
     other = frame["name"]
     have = _notmissing(other)
     codes = frame.index[have]
@@ -380,6 +384,8 @@ def _name_mismatches(kind, frame, names, table, problems, model):
         if a == b:
             continue  # the same text normalises the same: no mismatch (the common case)
         if normalize_name(a) and normalize_name(b) and normalize_name(a) != normalize_name(b):
+            if found is not None:
+                found.setdefault(code, []).append((kind, str(b)))
             problems.add(table.file.name, table.sheet, int(row),
                          table.columns.get("name", model.fields["name"].label), "name_mismatch",
                          say(f"{code}：名称“{b}”与申报名称“{a}”不一致，请核对代码或名称",

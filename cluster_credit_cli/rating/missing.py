@@ -13,6 +13,8 @@ not optional (the panel reviews some firms only, so a rating it lacks is asked o
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -42,8 +44,8 @@ def leaf_inputs(model: Model, key: str) -> list[str]:
 
 
 def describe_missing(merged, scores, model: Model, tables: dict, problems: Problems, lang: str,
-                     extra_fields: dict[str, list[str]], unusable: set[str] = frozenset()) -> dict[str, list[str]]:
-    """Per code, the missing materials in words, grouped by source document.
+                     extra_fields: dict[str, list[str]], unusable: set[str] = frozenset()) -> dict[str, list["Gap"]]:
+    """Per code, the missing materials grouped by source document (see ``gap_words``, ``gap_action``).
 
     ``extra_fields``: code -> fields missing outside the leaves (gate inputs, the requested amount).
     ``unusable``: sources whose file was given but could not be used (reported in the problems).
@@ -78,7 +80,7 @@ def describe_missing(merged, scores, model: Model, tables: dict, problems: Probl
         for f in extra_fields.get(code, []):
             label = model.fields[f].header(lang)
             _add(groups, model, f, i, tables, rows_of, bad_cells, label, label, unusable)
-        out[code] = [_words(model, state, src, items, lang) for (state, src), items in groups.items()]
+        out[code] = [Gap(state, src, tuple(items)) for (state, src), items in groups.items()]
     return out
 
 
@@ -99,6 +101,36 @@ def _add(groups, model: Model, field: str, i: int, tables: dict, rows_of: dict, 
     items = groups.setdefault((state, src), [])
     if item not in items:
         items.append(item)
+
+
+class Gap(NamedTuple):
+    """What one source lacks for one firm: ``state`` (no_file, unusable, no_row, blank, bad)."""
+
+    state: str
+    source: str
+    items: tuple[str, ...]
+
+
+def gap_words(model: Model, gap: Gap, lang: str) -> str:
+    """The gap as listed under 缺失材料."""
+    return _words(model, gap.state, gap.source, list(gap.items), lang)
+
+
+def gap_action(model: Model, gap: Gap, lang: str) -> str:
+    """What to do about the gap, naming the document and the fields (the feedback's 需补充或更正)."""
+    en = lang == "en"
+    name = model.sources[gap.source].title(lang)
+    listed = (", " if en else "、").join(gap.items)
+    if gap.state == "no_file":
+        return f"send the {name} file" if en else f"请提供{name}文件"
+    if gap.state == "unusable":
+        return f"correct the {name} file (see Problems) and send it again" if en else f"请更正{name}文件（见问题清单）后重新提交"
+    if gap.state == "no_row":
+        return (f"send this firm's {name} data (affects {listed})" if en
+                else f"请补充该企业的{name}（影响：{listed}）")
+    if gap.state == "bad":
+        return f"correct {listed} in the {name} file (see Problems)" if en else f"请更正{name}中的：{listed}（见问题清单）"
+    return f"fill in {listed} in the {name} file" if en else f"请在{name}中填写：{listed}"
 
 
 def _words(model: Model, state: str, src: str, items: list[str], lang: str) -> str:

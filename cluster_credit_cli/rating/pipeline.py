@@ -215,24 +215,28 @@ def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, l
     leaf_text = [f"{k} {leaf_names[k]}" for k in leaves]
     miss_arr = scores.missing[leaves].to_numpy(dtype=bool)  # one array, not a per-cell .iat
     req_missing = requested.isna().to_numpy() if "requested" in model.fields else np.zeros(len(codes), bool)
-    from cluster_credit_cli.rating.missing import describe_missing
+    from cluster_credit_cli.rating.missing import describe_missing, gap_action, gap_words
 
     extra = {c: list(v) for c, v in gates.missing_fields.items()}
     for i in np.flatnonzero(req_missing):
         extra.setdefault(codes[i], []).append("requested")
     # What is missing, by the document that should carry it (not by indicator code).
-    words = describe_missing(merged, scores, model, merged.tables, problems or Problems(), lang, extra, unusable)
+    gaps = describe_missing(merged, scores, model, merged.tables, problems or Problems(), lang, extra, unusable)
+    todo_lists = []
     for i, code in enumerate(codes):
-        missing = list(words.get(code, []))
+        missing = [gap_words(model, g, lang) for g in gaps.get(code, [])]
+        todo = [gap_action(model, g, lang) for g in gaps.get(code, [])]
         if not missing and not scores.notes.get(code) and (miss_arr[i].any() or extra.get(code)):
             # a leaf without a traceable input (should not happen): still say which
             missing = [leaf_text[j] for j in np.flatnonzero(miss_arr[i])] + list(gates.missing.get(code, []))
         missing += scores.notes.get(code, [])
+        todo += [("check: " if lang == "en" else "请核对：") + n for n in scores.notes.get(code, [])]
         status = list(gates.status.get(code, []))
         reasons = list((gates.reasons_en if lang == "en" else gates.reasons).get(code, []))
         if code in merged.conflict_codes:
             status = ["conflict"]
             missing = []
+            todo = []
             if code in merged.shared:
                 reasons = ["申报表中有几家不同的企业使用这个代码，至少有一个代码是错的，请核对" if lang != "en" else
                            "different firms use this code in the applicants file: at least one code is wrong"]
@@ -242,12 +246,18 @@ def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, l
         elif missing:
             status.append("incomplete")
         status.sort(key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
+        for kind, theirs in merged.name_mismatch.get(code, []):
+            src = model.sources[kind].title(lang)
+            todo.append(f"check the name: {src} has '{theirs}'" if lang == "en" else f"请核对企业名称：{src}为“{theirs}”")
+        if code in merged.conflict_codes:
+            todo.append(reasons[0])
+        todo_lists.append(todo)
         missing_lists.append(missing)
         status_lists.append(status)
         reason_lists.append(reasons)
     table = pd.DataFrame({
         "code": codes, "name": names.reindex(codes).to_numpy(dtype=object),
-        "status": status_lists, "reasons": reason_lists, "missing": missing_lists,
+        "status": status_lists, "reasons": reason_lists, "missing": missing_lists, "todo": todo_lists,
         "base": base.to_numpy(), "bonus": bonus.to_numpy(), "total": total.to_numpy(),
         "requested": pd.to_numeric(requested, errors="coerce").to_numpy(),
     })
