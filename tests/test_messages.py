@@ -283,3 +283,64 @@ def test_check_settled_differences_panel_and_name_mismatch(tmp_path):
     assert rows[code(2)][5] == "请核对企业名称：会计师事务所审计数据为“东莞市测试2号模具公司”"
     assert tuple(v or None for v in rows[code(3)][3:]) == ("申报材料未填：战略定位、企业使命", None,
                                                           "请在申报材料中填写：战略定位、企业使命")
+
+
+# -- 13. the README's commands leave a checkout clean ---------------------------------------------
+
+def _readme_commands(text: str) -> list[list[str]]:
+    """Every `ccredit …` command line of the README's code blocks (continuations joined)."""
+    import re
+    import shlex
+
+    lines, out, fenced = text.splitlines(), [], False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            fenced = not fenced
+        code = fenced or line.startswith("    ")
+        while code and line.rstrip().endswith("\\") and not line.rstrip().endswith("\\\\") and i + 1 < len(lines):
+            i += 1
+            line = line.rstrip()[:-1] + " " + lines[i].strip()
+        i += 1
+        if not code:
+            continue
+        for m in re.finditer(r"(?:^|&&)\s*(ccredit\s[^#]*)", line.strip()):
+            cmd = m.group(1).strip()
+            if any(bad in cmd for bad in ("[", "\\\\", "|", "...", "…", "<")):  # syntax lines, UNC paths, pipes
+                continue
+            out.append(shlex.split(cmd)[1:])
+    return out
+
+
+def test_readme_commands_leave_git_status_clean(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+    clone = tmp_path / "clone"
+    for rel in filter(None, files.decode("utf-8").split("\0")):
+        if (root / rel).is_file():
+            (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / rel, clone / rel)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(git + ["init", "-q"], cwd=clone, check=True)
+    subprocess.run(git + ["add", "-A"], cwd=clone, check=True)
+    subprocess.run(git + ["commit", "-qm", "clean"], cwd=clone, check=True)
+    commands = _readme_commands((clone / "README.md").read_text(encoding="utf-8"))
+    assert ["score", "sample_data/申报材料汇总.xlsx", "--as-of", "2026-11-30"] in commands
+    assert len(commands) >= 20
+    monkeypatch.chdir(clone)
+    codes = {}
+    for args in commands:
+        if args[:1] == ["score"] and "--sensitivity" in args:
+            args = [a if a != "1000" else "20" for a in args]  # the same outputs, quicker
+        res = runner.invoke(app, args, env={"COLUMNS": "80"})
+        codes[" ".join(args)] = res.exit_code
+    assert codes["score sample_data/申报材料汇总.xlsx --as-of 2026-11-30"] == 1  # it did run (sample problems)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=clone,
+                            capture_output=True, text=True, check=True).stdout
+    assert status == "", status

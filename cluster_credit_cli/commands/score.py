@@ -30,8 +30,8 @@ SpreadOpt = typer.Option(0.2, "--spread", min=0.0, max=0.99,
 StrictOpt = typer.Option(False, "--strict", help="Treat model weight mismatches as errors.")
 WeightsOpt = typer.Option(None, "--weights", help="Weight table (layout of ccredit model export / weights ahp --out): "
                           "its printed weights replace the model's.", metavar="TABLE.xlsx")
-DbOpt = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH", help="Rating register (SQLite) to "
-                     "record the run in (default: ccredit.db beside the output workbook).")
+DbOpt = typer.Option(None, "--db", metavar="PATH", help="Rating register (SQLite) to record the run in "
+                     "(default: $CCREDIT_DB, else ccredit.db in the user's data folder; see `ccredit runs`).")
 NoDbOpt = typer.Option(False, "--no-db", help="Do not record this run in the rating register.")
 DetailLimitOpt = typer.Option(None, "--detail-limit", min=1, metavar="ROWS",
                               help="Most rows of the indicator/provenance sheets kept in the workbook; "
@@ -113,7 +113,7 @@ def score(
     if not no_db:
         from cluster_credit_cli.register.store import default_db_path, record_run
 
-        db = db or default_db_path(outcomes[0].written)
+        db = db or default_db_path()
         run_id = record_run(db, result)
     if not quiet:
         recorded = (f"{'Recorded as run' if lang == 'en' else '已登记：评级登记簿运行'} #{run_id} → {db}"

@@ -353,10 +353,15 @@ def record_run(db_path: str | os.PathLike[str], result) -> int:
     One transaction: either the run and every result row are stored, or nothing is.
     """
     run = _run_row(result)
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)  # the default folder may not exist yet
     try:
         with opened(db_path, create=True) as conn:
             conn.execute("BEGIN IMMEDIATE")  # take the write lock now: waits (busy timeout) for another writer
             try:
+                same = _same_as_last(conn, run)
+                if same is not None:  # a rerun of identical inputs and model: the same run, not a new one
+                    conn.execute("COMMIT")
+                    return same
                 cur = conn.execute(f"INSERT INTO runs ({', '.join(_RUN_COLS)}) "
                                    f"VALUES ({', '.join('?' * len(_RUN_COLS))})", [run[c] for c in _RUN_COLS])
                 run_id = int(cur.lastrowid)
@@ -368,6 +373,22 @@ def record_run(db_path: str | os.PathLike[str], result) -> int:
     except sqlite3.Error as exc:  # locked too long, disk full, read-only folder ...
         raise RegisterError(f"the run could not be recorded in {db_path} ({exc}); the register is unchanged") from None
     return run_id
+
+
+def _fingerprint(inputs_json: str | None) -> list[tuple[str, str]]:
+    """What makes two runs the same: each input's kind and SHA-256 (not its path or the time)."""
+    return sorted((i.get("kind") or "", i.get("sha256") or "") for i in _loads(inputs_json, []))
+
+
+def _same_as_last(conn: sqlite3.Connection, run: dict[str, Any]) -> int | None:
+    """The id of the latest run if it had the same inputs (by SHA-256), model, as-of date and tool."""
+    row = _one(conn, "SELECT id, as_of, model_hash, tool_version, inputs_json FROM runs ORDER BY id DESC LIMIT 1")
+    if row is None:
+        return None
+    same = (row["as_of"] == run["as_of"] and row["model_hash"] == run["model_hash"]
+            and row["tool_version"] == run["tool_version"]
+            and _fingerprint(row["inputs_json"]) == _fingerprint(run["inputs_json"]))
+    return int(row["id"]) if same else None
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -417,6 +438,17 @@ def get_run(conn: sqlite3.Connection, run_id: int | None = None, *, offset: int 
         if row is None:
             raise RegisterError(f"no run #{run_id} in the register (see `ccredit runs`)")
     return _run_dict(row)
+
+
+def _last_different(conn: sqlite3.Connection, b: dict[str, Any]) -> dict[str, Any]:
+    """The latest run before ``b`` that is not a rerun of the same inputs, model and date."""
+    mine = _one(conn, "SELECT as_of, model_hash, inputs_json FROM runs WHERE id = ?", (b["id"],))
+    for row in conn.execute("SELECT * FROM runs WHERE id < ? ORDER BY id DESC", (b["id"],)):
+        if (row["as_of"], row["model_hash"]) != (mine["as_of"], mine["model_hash"]) or \
+                _fingerprint(row["inputs_json"]) != _fingerprint(mine["inputs_json"]):
+            return _run_dict(row)
+    raise RegisterError("the register has no earlier run that differs from the latest one; "
+                        "name two runs (see `ccredit runs`)")
 
 
 def results_of(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
@@ -494,13 +526,14 @@ def drivers(a: dict[str, Any], b: dict[str, Any], leaves_a: dict[str, Any], leav
 
 
 def compare_runs(db_path: str | os.PathLike[str], run_a: int | None = None, run_b: int | None = None) -> Comparison:
-    """Rating migration from run A to run B (default: the two latest runs, older first)."""
+    """Rating migration from run A to run B (default: the latest run and the latest one before it
+    that differs from it — other inputs, model or date; comparing two identical runs says nothing)."""
     if (run_a is None) != (run_b is None):
         raise RegisterError("give two runs (RUN_A RUN_B) or none (the last two runs)")
     with opened(db_path) as conn:
         if run_a is None:
             b = get_run(conn, offset=0)
-            a = get_run(conn, offset=1)
+            a = _last_different(conn, b)
         else:
             a, b = get_run(conn, run_a), get_run(conn, run_b)
         res_a = {r["code"]: r for r in results_of(conn, a["id"])}
@@ -569,7 +602,23 @@ def pool_ledger(db_path: str | os.PathLike[str], run_id: int | None = None) -> d
             "by_grade": by_grade, "enterprises": enterprises}
 
 
-def default_db_path(output: str | os.PathLike[str]) -> Path:
-    """Where ``score`` keeps the register when --db is not given: beside the output workbook."""
-    return Path(output).resolve().parent / DEFAULT_NAME
+def default_db_path(output: str | os.PathLike[str] | None = None) -> Path:
+    """The register every command uses when --db is not given: one predictable place per user.
+
+    ``CCREDIT_DB`` if set; else the user's local data folder — ``%LOCALAPPDATA%\\ccredit\\ccredit.db``
+    on Windows, ``~/Library/Application Support/ccredit/ccredit.db`` on macOS,
+    ``$XDG_DATA_HOME/ccredit/ccredit.db`` (default ``~/.local/share``) elsewhere. Not beside the
+    workbook (a network share, where SQLite is fragile) and not the current folder (``ccredit runs``
+    from another folder must find the same register). ``output`` is ignored (kept for callers).
+    """
+    env = os.environ.get("CCREDIT_DB")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "ccredit" / DEFAULT_NAME
 
