@@ -344,3 +344,38 @@ def test_readme_commands_leave_git_status_clean(tmp_path, monkeypatch):
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=clone,
                             capture_output=True, text=True, check=True).stdout
     assert status == "", status
+
+
+# -- 11. the progress line ticks, and starts before reading ---------------------------------------
+
+def test_progress_text_is_rendered_afresh_so_it_ticks():
+    from cluster_credit_cli.progress import StageProgress, _Ticking
+
+    p = StageProgress(enabled=False, lang="en")
+    p("read")
+    p("read")  # announced again by the pipeline: still one stage
+    ticking = _Ticking(p)
+    p._t0 -= 5
+    assert ticking.__rich__() == "[1/4] reading the inputs …  5 s"
+    p._t0 -= 10
+    assert ticking.__rich__() == "[1/4] reading the inputs …  15 s"  # the same object, a later time
+
+
+def test_progress_starts_before_the_model_is_loaded(tmp_path, monkeypatch):
+    from cluster_credit_cli import progress as progress_mod
+    from cluster_credit_cli.model import config as config_mod
+
+    events = []
+    real_load = config_mod.load_model
+    monkeypatch.setattr(config_mod, "load_model", lambda *a, **k: (events.append("load_model"), real_load(*a, **k))[1])
+
+    class Recorder(progress_mod.StageProgress):
+        def __call__(self, name):
+            events.append(name)
+            super().__call__(name)
+
+    monkeypatch.setattr(progress_mod.StageProgress, "for_cli", classmethod(lambda cls, q, lang: Recorder(False, lang)))
+    paths = build_round(tmp_path, [ent(1)])
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db", "-q")
+    assert res.exit_code == 0, res.output
+    assert events[:2] == ["read", "load_model"] and events[2:] == ["read", "merge", "score", "write"]

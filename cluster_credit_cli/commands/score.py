@@ -95,9 +95,10 @@ def score(
 
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
-    model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
     quiet = quiet or to_stdout(json_path)  # stdout carries the JSON alone
     with StageProgress.for_cli(quiet, lang) as progress:  # drawn only on a terminal, for long runs
+        progress("read")  # from the start: loading the model and finding the files are part of reading
+        model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, progress=progress)
         if sensitivity:
             progress("sensitivity")
@@ -150,9 +151,10 @@ def check(
 
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
-    model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
     quiet = quiet or to_stdout(json_path)
     with StageProgress.for_cli(quiet, lang) as progress:
+        progress("read")
+        model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True,
                              progress=progress)
         target = out or report.default_output(applicants, day, lang, kind="feedback")
