@@ -55,8 +55,20 @@ def _rule_text(model: Model, key: str, lang: str) -> str:
     for part in parts:
         bands = " · ".join(f"{part['compare'].replace('>=', '≥').replace('<=', '≤')}{b[0]:g} {b[1]:g}"
                            for b in part["bands"])
-        texts.append(f"{part['metric']}: {bands} · else {part.get('else', 0):g}")
+        texts.append(f"{metric_words(model, part['metric'], lang)}: {bands} · "
+                     f"{'else' if en else '其余'} {part.get('else', 0):g}")
     return ("mean of " if en else "平均：") + " | ".join(texts) if kind == "mean" else texts[0]
+
+
+def metric_words(model: Model, metric: str, lang: str) -> str:
+    """A metric with the fields' headers in place of their internal names: 负债总额 / 资产总额."""
+    import re
+
+    def label(m: "re.Match[str]") -> str:
+        f = model.fields.get(m.group(0))
+        return f.header(lang) if f is not None else m.group(0)
+
+    return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", label, metric)
 
 
 # Above this many rows the indicator / provenance sheets go to CSV beside the workbook: a
@@ -156,6 +168,7 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
     model, scores, merged = result.model, result.scores, result.merged
     cols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("key", lang)),
             Column(t("indicator", lang), width=16), Column(t("input", lang), "number", 4),
+            Column("Inputs" if lang == "en" else "输入明细", width=40),
             Column(t("score", lang), "number", 0), Column(t("weight", lang), "number", 6),
             Column(t("points", lang), "number", 4), Column(t("source", lang), width=40)]
     leaves = model.leaves()
@@ -167,26 +180,27 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
     score_arr = scores.scores[leaves].to_numpy(dtype=float)[pos] if len(codes) else np.zeros((0, len(leaves)))
     input_arr = scores.inputs[leaves].to_numpy(dtype=object)[pos] if len(codes) else np.zeros((0, len(leaves)), object)
     source_arr = _leaf_source_table(model, merged, leaves, codes)
+    detail_arr = _leaf_input_table(model, merged, leaves, codes, lang)
     labels = [model.nodes[k].label(lang) for k in leaves]
     weights = [model.effective[k] for k in leaves]
 
     def rows():
         for i, code in enumerate(codes):
             name = names[code]
-            srow, irow, orow = score_arr[i], input_arr[i], source_arr[i]
+            srow, irow, orow, drow = score_arr[i], input_arr[i], source_arr[i], detail_arr[i]
             for j, k in enumerate(leaves):
                 score = srow[j]
                 shown = irow[j]
                 if isinstance(shown, float) and np.isnan(shown):
                     shown = None
                 w = weights[j]
-                yield [code, name, k, labels[j], shown, score, w, w * score, orow[j]]
+                yield [code, name, k, labels[j], shown, drow[j], score, w, w * score, orow[j]]
 
     if total_rows > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.indicators', lang)}.csv")
         _write_csv(csv_path, [c.header for c in cols], rows())
         write_table(wb, t("sheet.indicators", lang), [Column(t("message", lang), width=80)],
-                    [[f"{total_rows} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
+                    [[_spilled(total_rows, limit, csv_path, lang)]], autofilter=False)
         return
     write_table(wb, t("sheet.indicators", lang), cols, rows())
 
@@ -253,6 +267,49 @@ def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]
     return [list(r) for r in zip(*columns)] if columns and n else [[""] * len(leaves) for _ in range(n)]
 
 
+def _leaf_input_table(model: Model, merged, leaves: list[str], codes: list[str], lang: str) -> list[list[str]]:
+    """Per (code, leaf) the values the rule read, by their headers: '负债总额 300；资产总额 1000'.
+
+    Built one field at a time (an array of strings per field), then joined per leaf.
+    """
+    from cluster_credit_cli.rating.missing import leaf_inputs
+
+    n = len(codes)
+    index = pd.Index(codes)
+    blank = "—"
+    sep = "; " if lang == "en" else "；"
+    per_field: dict[str, list[str]] = {}
+
+    def text(v: Any) -> str:
+        if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+            return blank
+        if isinstance(v, (bool, np.bool_)):
+            return t("yes", lang) if v else t("no", lang)
+        if isinstance(v, (float, np.floating)):
+            return f"{float(v):,.6g}"
+        if isinstance(v, pd.Timestamp):
+            return v.date().isoformat()
+        return str(v)
+
+    def field_texts(f: str) -> list[str]:
+        if f not in per_field:
+            header = model.fields[f].header(lang)
+            col = merged.values[f].reindex(index) if f in merged.values and n else pd.Series([None] * n, dtype=object)
+            per_field[f] = [f"{header} {text(v)}" for v in col.to_numpy(dtype=object)]
+        return per_field[f]
+
+    columns = []
+    for key in leaves:
+        fields = leaf_inputs(model, key)
+        if not fields:
+            columns.append([""] * n)
+        elif len(fields) == 1:
+            columns.append(field_texts(fields[0]))
+        else:
+            columns.append([sep.join(parts) for parts in zip(*[field_texts(f) for f in fields])])
+    return [list(r) for r in zip(*columns)] if columns and n else [[""] * len(leaves) for _ in range(n)]
+
+
 def write_model_sheet(wb: Workbook, model: Model, lang: str) -> None:
     cols = [Column(t("key", lang)), Column(t("level", lang), "int"), Column(t("indicator", lang), width=20),
             Column(t("parent", lang)), Column(t("printed_weight", lang), "number", 2),
@@ -279,7 +336,7 @@ def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int,
         csv_path = path.with_name(path.stem + f"_{t('sheet.provenance', lang)}.csv")
         _write_csv(csv_path, [c.header for c in cols], rows)
         write_table(wb, t("sheet.provenance", lang), [Column(t("message", lang), width=80)],
-                    [[f"{len(prov)} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
+                    [[_spilled(len(prov), limit, csv_path, lang)]], autofilter=False)
     else:
         write_table(wb, t("sheet.provenance", lang), cols, rows)
     conf = merged.conflicts
@@ -290,6 +347,12 @@ def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int,
              r.column, _cell(r.value), t("yes", lang) if r.used else t("no", lang)]
             for r in conf.itertuples(index=False))
     write_table(wb, t("sheet.conflicts", lang), ccols, crow)
+
+
+def _spilled(rows: int, limit: int, csv_path: Path, lang: str) -> str:
+    """The note left in a detail sheet that went to CSV, in the workbook's language."""
+    return (f"{rows} rows > {limit}: written to {csv_path.name}" if lang == "en"
+            else f"共 {rows} 行，超过 {limit} 行的上限：已写入 {csv_path.name}")
 
 
 def _cell(value: Any) -> Any:
