@@ -197,20 +197,20 @@ def test_a_newer_schema_is_refused_with_exit_2(tmp_path, rounds):
     con.execute("UPDATE schema_version SET version = 99")
     con.commit()
     con.close()
-    with pytest.raises(RegisterError, match="newer ccredit"):
+    with pytest.raises(RegisterError, match="由更新版本的 ccredit 写入"):
         connect(path)
     with pytest.raises(RegisterError):
         record_run(path, rounds["a"])
     result = runner.invoke(app, ["runs", "--db", str(path)])
     assert result.exit_code == 2
-    assert "v99" in result.output and "newer ccredit" in result.output
+    assert "v99" in result.output and "由更新版本的 ccredit 写入" in result.output
 
 
 def test_not_a_register_is_a_usage_error(tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     result = runner.invoke(app, ["runs", "--db", str(junk)])
-    assert result.exit_code == 2 and "not a ccredit register" in result.output
+    assert result.exit_code == 2 and "不是 ccredit 评级登记簿" in result.output
     other = tmp_path / "other.db"
     con = sqlite3.connect(other)
     con.execute("CREATE TABLE t (x)")
@@ -218,7 +218,7 @@ def test_not_a_register_is_a_usage_error(tmp_path):
     con.close()
     assert runner.invoke(app, ["runs", "--db", str(other)]).exit_code == 2
     missing = runner.invoke(app, ["runs", "--db", str(tmp_path / "nope.db")])
-    assert missing.exit_code == 2 and "no register" in missing.output
+    assert missing.exit_code == 2 and "处没有评级登记簿" in missing.output
     assert not (tmp_path / "nope.db").exists()
 
 
@@ -313,7 +313,7 @@ def test_compare_needs_two_runs(tmp_path, rounds):
     path = tmp_path / "one.db"
     record_run(path, rounds["a"])
     result = runner.invoke(app, ["compare", "--db", str(path)])
-    assert result.exit_code == 2 and "no earlier run that differs from the latest" in result.output
+    assert result.exit_code == 2 and "没有与最近一次不同的更早运行" in result.output
     assert runner.invoke(app, ["compare", "1", "--db", str(path)]).exit_code == 2
     assert runner.invoke(app, ["compare", "1", "7", "--db", str(path)]).exit_code == 2
 
@@ -398,7 +398,7 @@ def test_score_with_a_newer_register_exits_2_after_writing_the_workbook(tmp_path
     out = tmp_path / "r.xlsx"
     result = runner.invoke(app, ["score", str(paths["applicants"]), "--as-of", "2026-06-30", "-q", "--out", str(out),
                                  "--db", str(path)])
-    assert result.exit_code == 2 and "newer ccredit" in result.output
+    assert result.exit_code == 2 and "由更新版本的 ccredit 写入" in result.output
     assert out.is_file()
 
 
@@ -411,7 +411,7 @@ def test_a_register_that_cannot_be_written_is_a_clear_usage_error(tmp_path, roun
         yield  # pragma: no cover
 
     monkeypatch.setattr(register, "_result_rows", broken)
-    with pytest.raises(RegisterError, match="could not be recorded.*disk I/O error"):
+    with pytest.raises(RegisterError, match="未能登记到.*disk I/O error"):
         record_run(path, rounds["b"])
     assert count_rows(path, "runs") == 1
 

@@ -33,19 +33,26 @@ def parse_as_of(value: Optional[str]) -> _dt.date:
     try:
         return _dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise UsageError(f"--as-of: '{value}' is not a date in the form YYYY-MM-DD") from None
+        raise UsageError(_say(f"--as-of：“{value}”不是 YYYY-MM-DD 形式的日期（如 2026-11-30）",
+                              f"--as-of: '{value}' is not a date in the form YYYY-MM-DD")) from None
 
 
 def check_lang(lang: str) -> str:
     from cluster_credit_cli.problems import UsageError
 
     if lang not in ("zh", "en"):
-        raise UsageError(f"--lang: '{lang}' is not supported; use zh or en")
+        raise UsageError(f"--lang: '{lang}' is not supported; use zh or en / 不支持“{lang}”，请用 zh 或 en")
     return lang
 
 
 def err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def _say(zh: str, en: str) -> str:
+    from cluster_credit_cli.i18n import say
+
+    return say(zh, en)
 
 
 def guard(func):
@@ -55,15 +62,21 @@ def guard(func):
     def wrapper(*args, **kwargs):
         from cluster_credit_cli.problems import UsageError
 
+        from cluster_credit_cli.i18n import use_lang
+
         debug = bool(kwargs.get("debug")) or bool(os.environ.get("CCREDIT_DEBUG"))
+        lang = kwargs.get("lang") if kwargs.get("lang") in ("zh", "en") else "zh"
+        en = lang == "en"
         try:
-            return func(*args, **kwargs)
+            # Messages raised anywhere below (say()) come in the command's language, one at a time.
+            with use_lang(lang):
+                return func(*args, **kwargs)
         except typer.Exit:
             raise
         except UsageError as exc:
             if debug:
                 raise
-            err(f"错误 / error: {exc}")
+            err(f"error: {exc}" if en else f"错误：{exc}")
             raise typer.Exit(2) from None
         except BrokenPipeError:
             # The reader went away (``ccredit … | head``): stop quietly, as Unix tools do, with the
@@ -75,12 +88,13 @@ def guard(func):
                 pass
             raise typer.Exit(141) from None
         except KeyboardInterrupt:
-            err("interrupted")
+            err("interrupted" if en else "已中断")
             raise typer.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - the boundary of the program
             if debug:
                 raise
-            err(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            err(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)" if en else
+                f"意外错误：{type(exc).__name__}：{exc}（加 --debug 运行可看到出错的位置）")
             raise typer.Exit(2) from None
 
     return wrapper
@@ -92,7 +106,7 @@ def existing_file(path: Optional[Path], what: str) -> Optional[Path]:
     if path is None:
         return None
     if not Path(path).is_file():
-        raise UsageError(f"{what}: file not found: {path}")
+        raise UsageError(_say(f"{what}：找不到文件 {path}", f"{what}: file not found: {path}"))
     return Path(path)
 
 

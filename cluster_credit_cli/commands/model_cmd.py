@@ -68,7 +68,7 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
                f"加分项 {len(model.leaves('bonus'))} 个，评分规则 {len(model.rules)} 条")
     for c in model.checks:
         mark = "ok" if c.ok else ("MISMATCH" if en else "不一致")
-        typer.echo(f"  {c.parent} {c.parent_name}: {' + '.join(c.children)} = {c.children_sum:.10g} / "
+        typer.echo(f"  {c.parent} {model.nodes[c.parent].label(lang)}: {' + '.join(c.children)} = {c.children_sum:.10g} / "
                    f"{c.printed:g}  {mark}")
     warnings = warnings_for(model, lang)
     for w in warnings:
@@ -119,7 +119,10 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
     model = load_model(config)
     kind = kind.replace("-", "_")
     if kind not in model.sources:
-        raise UsageError(f"unknown template kind {kind!r}; one of {', '.join(model.sources)}")
+        from cluster_credit_cli.i18n import say
+
+        raise UsageError(say(f"没有“{kind}”这种模板；可选：" + "、".join(f"“{k}”（{s.label}）" for k, s in model.sources.items()),
+                             f"unknown template kind {kind!r}; one of {', '.join(model.sources)}"))
     target = out or Path(f"{model.sources[kind].title(lang)}_template.xlsx" if lang == "en"
                          else f"{model.sources[kind].title(lang)}模板.xlsx")
     outcome = write_template(model, kind, target, lang)

@@ -236,7 +236,10 @@ def monitor(
     if credit_system is None and bank is None:
         from cluster_credit_cli.problems import UsageError
 
-        raise UsageError("give the new social credit system export (--credit-system) and/or --bank")
+        from cluster_credit_cli.i18n import say
+
+        raise UsageError(say("请给出新的社会信用系统导出文件（--credit-system）和/或 --bank",
+                             "give the new social credit system export (--credit-system) and/or --bank"))
     day = parse_as_of(as_of)
     model = load_model(config)
     res = run_monitor(db, model=model, credit_system=credit_system, bank=bank, as_of=day, lang=lang)

@@ -44,7 +44,9 @@ def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool
     from cluster_credit_cli.model.config import load_model
 
     check_lang(lang)
-    existing_file(applicants, "applicants file")
+    from cluster_credit_cli.i18n import say
+
+    existing_file(applicants, say("申报材料文件", "applicants file"))
     for k, v in given.items():
         existing_file(v, f"--{k.replace('_', '-')}")
     from cluster_credit_cli.i18n import use_lang

@@ -117,7 +117,7 @@ def codebook_cmd(
     data: Path = typer.Argument(..., help="Responses file (.xlsx or .csv).", metavar="DATA"),
     out: Optional[Path] = OutOpt,
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Sheet of DATA (default: the first visible one)."),
-    quiet: bool = QuietOpt, debug: bool = DebugOpt,
+    lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Draft a codebook from a responses file, for the analyst to finish in Excel.
 
@@ -129,6 +129,7 @@ def codebook_cmd(
     """
     from cluster_credit_cli.survey.draft import draft_codebook, write_codebook
 
+    check_lang(lang)  # the language of messages (the codebook itself is XLSForm, in its own terms)
     existing_file(data, "DATA")
     draft = draft_codebook(data, sheet=sheet)
     target = out or data.with_name(f"{data.stem}_codebook.xlsx")

@@ -52,9 +52,11 @@ def weights_ahp(
     check_lang(lang)
     quiet = quiet or to_stdout(json_path)  # stdout carries the JSON alone
     if method not in ("eigen", "geometric"):
-        raise UsageError(f"--method: {method!r} is not eigen or geometric")
+        raise UsageError(f"--method: {method!r} is not eigen or geometric" if lang == "en" else
+                         f"--method：“{method}”不是 eigen 或 geometric")
     if ri not in RI_CHOICES:
-        raise UsageError(f"--ri: {ri!r} is not one of {', '.join(RI_CHOICES)}")
+        raise UsageError(f"--ri: {ri!r} is not one of {', '.join(RI_CHOICES)}" if lang == "en" else
+                         f"--ri：“{ri}”不是 {'、'.join(RI_CHOICES)} 之一")
     for m in matrices:
         existing_file(m, "matrices")
     en = lang == "en"

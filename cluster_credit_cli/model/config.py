@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.problems import ConfigError
 from cluster_credit_cli.text import normalize_choice, normalize_header
 
@@ -185,13 +186,13 @@ def load_model(path: str | Path | None = None, *, strict: bool | None = None) ->
     """Load and validate a model file (default: config/model.toml of this installation)."""
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
-        raise ConfigError(f"model file not found: {path}")
+        raise ConfigError(say(f"找不到模型文件：{path}", f"model file not found: {path}"))
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+        raise ConfigError(say(f"{path.name}：不是有效的 TOML 文件（{exc}）", f"{path.name}: not valid TOML: {exc}")) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path.name}: not UTF-8 text") from None
+        raise ConfigError(say(f"{path.name}：不是 UTF-8 文本", f"{path.name}: not UTF-8 text")) from None
     if strict is not None:
         raw.setdefault("model", {})["weight_policy"] = "strict" if strict else raw.get("model", {}).get(
             "weight_policy", "renormalize")
@@ -531,7 +532,7 @@ def _compute_weights(ctx: _Ctx, model: Model) -> None:
     for c in checks:
         if not math.isclose(c.printed, c.children_sum, abs_tol=model.tolerance):
             kids = " + ".join(f"{k} {model.nodes[k].weight:g}" for k in c.children)
-            en = (f"{c.parent} {c.parent_name}: children sum to {c.children_sum:.10g} ({kids}), "
+            en = (f"{c.parent} {model.nodes[c.parent].label('en')}: children sum to {c.children_sum:.10g} ({kids}), "
                   f"printed weight is {c.printed:g}")
             zh = (f"{c.parent} {c.parent_name}：下级权重之和为 {c.children_sum:.10g}（{kids}），"
                   f"而本级印刷权重为 {c.printed:g}")

@@ -126,7 +126,8 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
             raise UsageError(f"unknown source kind {kind!r}")
         path = Path(path)
         if not path.is_file():
-            raise UsageError(f"{model.sources[kind].label} ({kind}): file not found: {path}")
+            raise UsageError(say(f"{model.sources[kind].label}：找不到文件 {path}",
+                                 f"{model.sources[kind].title('en')} ({kind}): file not found: {path}"))
         if _stream(path, kind, model, tables):
             table = reading.read_records_streaming(path, kind, model, problems, lang=lang,
                                                    keep=_applicant_codes(tables["applicants"]))
@@ -140,8 +141,8 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
         if table is not None:
             tables[kind] = table
     if "applicants" not in tables:
-        raise UsageError("the applicants file could not be read: "
-                         + "; ".join(p.message for p in problems if p.file == Path(sources["applicants"]).name))
+        raise UsageError(say("申报材料文件无法读取：", "the applicants file could not be read: ")
+                         + say("；", "; ").join(p.message for p in problems if p.file == Path(sources["applicants"]).name))
     return tables, inputs
 
 
