@@ -98,3 +98,12 @@ def use_lang(lang: str):
         yield
     finally:
         _LANG.reset(token)
+
+
+def diverted_note(outcome) -> str:
+    """The note of an output that could not replace its target (``atomic.WriteOutcome``), in the
+    run's language: atomic sits beside i18n and words it in English only."""
+    if not getattr(outcome, "diverted", False):
+        return ""
+    return say(f"{outcome.requested.name} 无法替换（可能正在其他程序中打开）；结果另存为 {outcome.written.name}",
+               outcome.note)

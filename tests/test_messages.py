@@ -379,3 +379,44 @@ def test_progress_starts_before_the_model_is_loaded(tmp_path, monkeypatch):
     res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db", "-q")
     assert res.exit_code == 0, res.output
     assert events[:2] == ["read", "load_model"] and events[2:] == ["read", "merge", "score", "write"]
+
+
+# -- 10. the summary at 80 columns: codes whole, long lists cut, grades and pool last --------------
+
+def test_long_round_summary_is_cut_and_ends_with_grades_and_pool(tmp_path):
+    paths = build_round(tmp_path, [ent(n, app={"技术水平": None}) for n in range(1, 41)] + [ent(41)])
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db")
+    assert res.exit_code == 0, res.output
+    lines = res.output.rstrip("\n").splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in lines)
+    assert "未评级企业：40 家" in lines
+    assert "… 另有 25 家，见工作簿" in lines  # 15 shown
+    assert sum(1 for line in lines if line[:18] in {code(n) for n in range(1, 41)}) == 15
+    assert all(f"{code(n)}  {name(n)}" in lines for n in range(1, 16))  # the code whole, on one line
+    assert lines[-1] == "资金池：已分配 300 / 10,000 万元"
+    assert lines[-3].startswith("│ 未评级") and "40" in lines[-3]
+    assert len(lines) < 80
+
+
+def test_english_workbook_headings_have_no_chinese_units(tmp_path):
+    from openpyxl import load_workbook
+
+    paths = build_round(tmp_path, [ent(1)])
+    out = tmp_path / "en.xlsx"
+    res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db", "--out", out, "--lang", "en")
+    assert res.exit_code == 0, res.output
+    head = next(load_workbook(out, read_only=True)["Ratings"].iter_rows(max_row=1, values_only=True))
+    assert "Requested (CNY 10k)" in head and "Suggested quota (CNY 10k)" in head and "Values (0.1)" in head
+    assert "Pool: 300 of 10,000 allocated (CNY 10k)" in res.output
+
+
+def test_a_refused_replace_is_said_in_the_runs_language(tmp_path):
+    from cluster_credit_cli.atomic import WriteOutcome
+    from cluster_credit_cli.i18n import diverted_note, use_lang
+
+    o = WriteOutcome(tmp_path / "r.xlsx", tmp_path / "r (1).xlsx", "r.xlsx could not be replaced (open in another "
+                     "program?); results kept as r (1).xlsx")
+    with use_lang("zh"):
+        assert diverted_note(o) == "r.xlsx 无法替换（可能正在其他程序中打开）；结果另存为 r (1).xlsx"
+    with use_lang("en"):
+        assert diverted_note(o) == o.note

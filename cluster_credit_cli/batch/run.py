@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli import __version__
 from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
 from cluster_credit_cli.i18n import say, use_lang
@@ -359,7 +360,7 @@ def _process(folder: Path, sources: dict[str, Path], problem: str | None, record
         record.outcome, record.message = error_kind or "failed", (problem or "").splitlines()[0] if problem else ""
         record.outputs = [_rel(outbox, o) for o in outcomes]
         return RoundReport(name, "failed" if record.outcome == "failed" else "error", record.outcome,
-                           record.message, record.outputs, 0, [o.note for o in outcomes if o.diverted])
+                           record.message, record.outputs, 0, [diverted_note(o) for o in outcomes if o.diverted])
 
     _retire(outbox, FAILED, name)
     target = outbox / PROCESSED / name
@@ -374,7 +375,7 @@ def _process(folder: Path, sources: dict[str, Path], problem: str | None, record
                                         i["kind"])} for i in record.inputs]
     record.outputs = [_rel(outbox, o) for o in outcomes]
     return RoundReport(name, "processed", record.outcome, "", record.outputs, record.problems,
-                       [o.note for o in outcomes if o.diverted])
+                       [diverted_note(o) for o in outcomes if o.diverted])
 
 
 # -- text outputs (escaped against formula injection) --------------------------------------------

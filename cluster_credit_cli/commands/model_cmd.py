@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, LangOpt, OutOpt, QuietOpt, beside_input, check_lang,
                                                 existing_file, guard, not_an_input)
 
@@ -179,7 +180,7 @@ def model_init(
         typer.echo((f"Next: write the rules, then ccredit model check --config {written.written}" if en else
                     f"下一步：写好评分规则，再运行 ccredit model check --config {written.written}"))
     if written.diverted:
-        typer.echo(written.note, err=True)
+        typer.echo(diverted_note(written), err=True)
     if design.inconsistent:
         typer.echo((f"Warning: CR ≥ 0.10 at {', '.join(design.inconsistent)}: the judgments are inconsistent" if en
                     else f"警告：{'、'.join(design.inconsistent)} 的 CR ≥ 0.10，判断不一致，建议专家复核"), err=True)
@@ -205,7 +206,7 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
     outcome = wb.close()
     typer.echo(str(outcome.written))
     if outcome.diverted:
-        typer.echo(outcome.note, err=True)
+        typer.echo(diverted_note(outcome), err=True)
 
 
 @app.command()

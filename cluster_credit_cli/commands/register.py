@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
                                                 existing_file, guard, parse_as_of)
 
@@ -40,7 +41,7 @@ def _emit_json(data, path: Optional[Path]) -> None:
 
     outcome = write_json_out(data, path)
     if outcome.diverted:
-        typer.echo(outcome.note, err=True)
+        typer.echo(diverted_note(outcome), err=True)
 
 
 def _console():
@@ -51,7 +52,7 @@ def _console():
 
 def _written(outcome, lang: str, quiet: bool) -> None:
     if outcome.diverted:
-        typer.echo(outcome.note, err=True)
+        typer.echo(diverted_note(outcome), err=True)
     if not quiet:
         typer.echo(("Written: " if lang == "en" else "已写入：") + str(outcome.written))
 

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.progress import StageProgress
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
                                                 check_lang, emit_json, existing_file, guard, parse_as_of, to_stdout)
@@ -133,7 +134,7 @@ def score(
     else:
         for o in outcomes:
             if o is not None and o.diverted:
-                typer.echo(o.note, err=True)
+                typer.echo(diverted_note(o), err=True)
     raise typer.Exit(1 if result.problems else 0)
 
 

@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, check_lang, emit_json,
                                                 to_stdout,
                                                 existing_file, guard)
@@ -46,7 +47,7 @@ def _say_outcomes(outcomes, quiet: bool) -> None:
         if o is None:
             continue
         if o.diverted:
-            typer.echo(o.note, err=True)
+            typer.echo(diverted_note(o), err=True)
         elif not quiet:
             typer.echo(f"→ {o.written}")
 

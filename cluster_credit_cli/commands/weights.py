@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, beside_input,
                                                 check_lang, display_width, emit_json, existing_file, guard,
                                                 not_an_input, pad, to_stdout)
@@ -130,7 +131,7 @@ def weights_ahp(
             typer.echo(("Written: " if en else "已写出：") + str(o.written))
     for o in written:
         if o.diverted:
-            typer.echo(o.note, err=True)
+            typer.echo(diverted_note(o), err=True)
     bad = not h.consistent or any(p.severity == "error" for p in problems)
     raise typer.Exit(1 if bad else 0)
 
@@ -307,7 +308,7 @@ def weights_template(out: Optional[Path] = OutOpt, config: Optional[Path] = Conf
     outcome = write_matrix_template(model, target, lang)
     typer.echo(str(outcome.written))
     if outcome.diverted:
-        typer.echo(outcome.note, err=True)
+        typer.echo(diverted_note(outcome), err=True)
 
 
 def _load_result(path: Path, config: Optional[Path], lang: str):
@@ -387,7 +388,7 @@ def weights_sensitivity(
             typer.echo(("Written: " if lang == "en" else "已写出：") + str(o.written))
     for o in written:
         if o.diverted:
-            typer.echo(o.note, err=True)
+            typer.echo(diverted_note(o), err=True)
 
 
 @weights_app.command("entropy")

@@ -114,6 +114,15 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
     return wb.close()
 
 
+def _unit(model: Model, lang: str) -> str:
+    """The pool's unit after a heading, in the sheet's language: （万元） or (CNY 10k)."""
+    if lang == "en":
+        unit = model.pool.get("unit_en") or model.pool.get("unit", "")
+        return f" ({unit})" if unit else ""
+    unit = model.pool.get("unit", "")
+    return f"（{unit}）" if unit else ""
+
+
 def _grade_fmt(wb: Workbook, model: Model, grade: Any):
     color = model.grade_colors.get(grade) if isinstance(grade, str) else None
     return {"bg_color": color, "bold": True} if color else None
@@ -123,9 +132,10 @@ def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list
     cols = [Column(t("rank", lang), "int"), Column(t("code", lang)), Column(t("name", lang), width=34),
             Column(t("total", lang), "number"), Column(t("base", lang), "number"), Column(t("bonus", lang), "number"),
             Column(t("grade", lang)), Column(t("status", lang), width=24), Column(t("reasons", lang), width=40),
-            Column(f"{t('requested', lang)}（{model.pool.get('unit', '')}）", "number", 0),
-            Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
-    cols += [Column(f"{model.nodes[k].label(lang)}（{model.nodes[k].weight:g}）", "number") for k in dims1]
+            Column(f"{t('requested', lang)}{_unit(model, lang)}", "number", 0),
+            Column(f"{t('quota', lang)}{_unit(model, lang)}", "number", 0)]
+    cols += [Column(f"{model.nodes[k].label(lang)}" + (f" ({model.nodes[k].weight:g})" if lang == "en" else
+                                                      f"（{model.nodes[k].weight:g}）"), "number") for k in dims1]
     records = ranked.to_dict("records")
     rows = []
     for r in records:
@@ -154,7 +164,7 @@ def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
     not_graded = int((~result.table["graded"]).sum())
     rows.append([t("not_graded", lang), not_graded, 0.0])
     cols = [Column(t("grade", lang)), Column(t("count", lang), "int"),
-            Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
+            Column(f"{t('quota', lang)}{_unit(model, lang)}", "number", 0)]
     sheet, n = write_table(wb, t("sheet.grades", lang), cols, rows, autofilter=False)
     chart = wb.book.add_chart({"type": "column"})
     name = t("sheet.grades", lang)[:31]
@@ -172,7 +182,7 @@ def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
     for i, (label, value) in enumerate([(t("run.capacity", lang), pool["capacity"]),
                                         (t("run.allocated", lang), pool["allocated"]),
                                         (t("run.remaining", lang), pool["remaining"])]):
-        wb.write_cell(sheet, r0 + i, 0, f"{label}（{pool['unit']}）", wb.fmt(bold=True))
+        wb.write_cell(sheet, r0 + i, 0, f"{label}{_unit(model, lang)}", wb.fmt(bold=True))
         wb.write_cell(sheet, r0 + i, 1, value, wb.fmt(num_format="#,##0"))
 
 
@@ -213,7 +223,7 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
     pos = scores.scores.index.get_indexer(pd.Index(codes))
     score_arr = scores.scores[leaves].to_numpy(dtype=float)[pos] if len(codes) else np.zeros((0, len(leaves)))
     input_arr = scores.inputs[leaves].to_numpy(dtype=object)[pos] if len(codes) else np.zeros((0, len(leaves)), object)
-    source_arr = _leaf_source_table(model, merged, leaves, codes)
+    source_arr = _leaf_source_table(model, merged, leaves, codes, lang)
     detail_arr = _leaf_input_table(model, merged, leaves, codes, lang)
     labels = [model.nodes[k].label(lang) for k in leaves]
     weights = [model.effective[k] for k in leaves]
@@ -270,7 +280,7 @@ def _leaf_sources(model: Model, merged, lang: str):
     return describe
 
 
-def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]) -> list[list[str]]:
+def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str], lang: str = "zh") -> list[list[str]]:
     """``_leaf_sources`` for every (code, leaf) at once: one string per field and code, then joined."""
     n = len(codes)
     index = pd.Index(codes)
@@ -297,7 +307,8 @@ def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]
         rule = model.rules[key]
         if rule["kind"] == "count":
             t_ = merged.tables.get("credit_system")
-            text = (f"{t_.file.name}（{len(merged.records) if merged.records is not None else 0} records）"
+            n_rec = len(merged.records) if merged.records is not None else 0
+            text = ((f"{t_.file.name} ({n_rec} records)" if lang == "en" else f"{t_.file.name}（{n_rec} 条记录）")
                     if t_ is not None else "")
             columns.append([text] * n)
             continue
@@ -457,8 +468,8 @@ def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
         [t("run.model", lang), model.name_en if lang == "en" and model.name_en else model.name],
         [t("run.config", lang), str(model.path)],
         [t("run.config_hash", lang), result.config_hash],
-        [f"{t('run.capacity', lang)}（{pool['unit']}）", pool["capacity"]],
-        [f"{t('run.allocated', lang)}（{pool['unit']}）", pool["allocated"]],
+        [f"{t('run.capacity', lang)}{_unit(model, lang)}", pool["capacity"]],
+        [f"{t('run.allocated', lang)}{_unit(model, lang)}", pool["allocated"]],
     ]
     for w in result.warnings:
         items.append([t("run.warning", lang), w])

@@ -17,6 +17,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.i18n import status_words, t
 from cluster_credit_cli.rating.pipeline import RoundResult
 
@@ -113,7 +114,7 @@ def _written(console: Console, outcomes, lang: str) -> None:
             continue
         console.print(escape(("Written: " if lang == "en" else "已写入：") + str(o.written)))
         if o.diverted:
-            console.print(f"[bold red]{escape(o.note)}[/]")
+            console.print(f"[bold red]{escape(diverted_note(o))}[/]")
 
 
 def _grades(console: Console, result: RoundResult) -> None:
