@@ -420,3 +420,36 @@ def test_a_refused_replace_is_said_in_the_runs_language(tmp_path):
         assert diverted_note(o) == "r.xlsx 无法替换（可能正在其他程序中打开）；结果另存为 r (1).xlsx"
     with use_lang("en"):
         assert diverted_note(o) == o.note
+
+
+# -- 8. `--json -` writes the JSON to standard output on every command that has --json -----------
+
+def test_json_dash_on_every_command(tmp_path, monkeypatch):
+    import json
+
+    root = Path(__file__).resolve().parent.parent
+    paths = build_round(tmp_path / "round", [ent(1), ent(2, app={"技术水平": 3})])
+    app_file = paths["applicants"]
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "reg.db"
+    assert invoke("score", app_file, "--as-of", AS_OF, "--db", db, "-q", "--json", tmp_path / "r.json").exit_code == 0
+    assert invoke("score", app_file, "--as-of", "2026-07-31", "--db", db, "-q").exit_code == 0
+    survey = [root / "sample_data" / "4C满意度问卷.xlsx", "--codebook", root / "config/survey/4c_codebook.xlsx"]
+    cases = {
+        "score": ["score", app_file, "--as-of", AS_OF, "--no-db", "--out", tmp_path / "s.xlsx"],
+        "check": ["check", app_file, "--as-of", AS_OF, "--out", tmp_path / "c.xlsx"],
+        "survey": ["survey", *survey, "--out", tmp_path / "sv.xlsx"],
+        "crosstab": ["survey", "crosstab", *survey, "--rows", "企业规模", "--cols", "获得贷款",
+                     "--out", tmp_path / "x.xlsx"],
+        "entropy": ["weights", "entropy", tmp_path / "r.json"],
+        "sensitivity": ["weights", "sensitivity", tmp_path / "r.json", "--draws", "10", "--seed", "1",
+                        "--out", tmp_path / "se.xlsx"],
+        "runs": ["runs", "--db", db], "history": ["history", code(1), "--db", db],
+        "compare": ["compare", "--db", db, "--out", tmp_path / "cmp.xlsx"],
+    }
+    for what, args in cases.items():
+        res = invoke(*args, "--json", "-")
+        assert res.exit_code in (0, 1), (what, res.output)
+        data = json.loads(res.stdout)  # the whole of stdout is the JSON
+        assert isinstance(data, dict) and data, what
+        assert not (tmp_path / "-").exists() and not Path("-").exists(), what
