@@ -453,3 +453,31 @@ def test_json_dash_on_every_command(tmp_path, monkeypatch):
         data = json.loads(res.stdout)  # the whole of stdout is the JSON
         assert isinstance(data, dict) and data, what
         assert not (tmp_path / "-").exists() and not Path("-").exists(), what
+
+
+def test_template_filled_by_hand_with_a_typo(tmp_path):
+    """The secretary sends `ccredit template applicants` out; it comes back with 企业使命 typed 企业使名."""
+    from openpyxl import load_workbook
+
+    paths = build_round(tmp_path / "round", [ent(1), ent(2)])
+    tpl = tmp_path / "round" / "申报材料汇总.xlsx"
+    assert invoke("template", "applicants", "--out", tpl).exit_code == 0
+    wb = load_workbook(tpl)
+    ws = wb.active
+    headers = [c.value for c in ws[1]]
+    j = headers.index("企业使命")
+    ws.cell(row=1, column=j + 1, value="企业使名")
+    for n in (1, 2):
+        row = applicant(n)
+        ws.append([row.get(h, row.get(str(h).replace("（万元）", "(万元)"))) for h in headers])
+    wb.save(tpl)
+    res = invoke("score", tpl, "--as-of", AS_OF, "--no-db", "--json", tmp_path / "r.json", env={"COLUMNS": "200"})
+    assert res.exit_code == 1, res.output
+    import json
+
+    probs = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["problems"]
+    typo = [p for p in probs if p["code"] == "header_typo"]
+    assert [(p["row"], p["column"], p["message"]) for p in typo] == [
+        (1, "企业使名", "列“企业使名”不是已知的列，看起来是“企业使命”（有字写错、多写或漏写）；这一列没有读取。"
+                       "请把表头改为“企业使命”后重新运行")]
+    assert "未识别的列（未读取）：申报材料汇总.xlsx：企业使名" in res.output
