@@ -65,6 +65,9 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
 
     check_lang(lang)
     model = load_model(config)
+    from cluster_credit_cli.pool.config import pool_config
+
+    pool_config(model)  # the [pool] section too: limits, the ledger's and the fund's columns
     en = lang == "en"
     typer.echo(f"{model.path}: {len(model.nodes)} nodes, {len(model.leaves('base'))} base leaves, "
                f"{len(model.leaves('bonus'))} bonus leaves, {len(model.rules)} rules" if en else
@@ -212,7 +215,7 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
 @app.command()
 @guard
 def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, association, innovation, "
-                                        "credit_system or bank.", metavar="KIND"),
+                                        "credit_system, bank; ledger or fund (the pool's loan ledger and fund movements).", metavar="KIND"),
              out: Optional[Path] = OutOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
              debug: bool = DebugOpt) -> None:
     """Write a blank input workbook for one source, from the model: canonical headers, a hint row,
@@ -227,6 +230,10 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
     check_lang(lang)
     model = load_model(config)
     kind = kind.replace("-", "_")
+    if kind in ("ledger", "fund"):  # the pool's inputs: the bank's loan ledger and the fund's movements
+        from cluster_credit_cli.pool.config import pool_config
+
+        model = pool_config(model).reading_model
     if kind not in model.sources:
         from cluster_credit_cli.i18n import say
 

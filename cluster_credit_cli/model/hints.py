@@ -19,6 +19,8 @@ UNITS_EN = {"万元": "CNY 10k", "元": "yuan", "天": "days", "人": "persons"}
 
 def choices(model: Model, f: FieldDef) -> list[str]:
     """Allowed answers for a categorical field, taken from the rules and gates that read it."""
+    if getattr(f, "choices", None):  # a field that lists its answers itself (the pool's ledger columns)
+        return list(f.choices)
     if f.type == "yesno":
         return ["是", "否"]
     if f.type == "rating":
@@ -45,7 +47,7 @@ def choices(model: Model, f: FieldDef) -> list[str]:
 
 def hint(model: Model, f: FieldDef, lang: str) -> str:
     en = lang == "en"
-    unit = UNITS.get(f.key)
+    unit = getattr(f, "unit", None) or UNITS.get(f.key)
     if f.type == "code":
         return "18-character code, as text" if en else "18位代码，文本格式"
     if f.type == "date":

@@ -27,7 +27,8 @@ def write_template(model: Model, kind: str, path: Path, lang: str = "zh") -> Wri
         head = wb.header_format()
         hint_fmt = wb.fmt(italic=True, font_color="#7F7F7F", text_wrap=True, valign="top")
         for j, f in enumerate(fields):
-            header = f.header(lang) + (f"（{UNITS[f.key]}）" if f.key in UNITS and lang != "en" else "")
+            unit = getattr(f, "unit", None) or UNITS.get(f.key)
+            header = f.header(lang) + (f"（{unit}）" if unit and lang != "en" else "")
             wb.write_cell(sheet, 0, j, header, head)
             hint = field_hint(model, f, lang)
             wb.write_cell(sheet, 1, j, hint, hint_fmt)
