@@ -73,10 +73,11 @@ def leftovers(text: str, data: set[str]) -> str:
     """The output without quoted parts, user data, paths and option names."""
     text = QUOTED.sub(" ", text)
     text = re.sub(r"\b[0-9a-f]{6,}\b", " ", text)  # hashes, before user data cuts them up
+    text = re.sub(r"[^\s\t（）()：:，,；;]*[/\\][^\s\t（）()：:，,；;]*", " ", text)  # paths
     for t in sorted(data, key=len, reverse=True):
-        if len(t) >= 2:
+        # short ASCII cells ("id", "no") would cut words apart; CJK data of 2+ characters is safe
+        if len(t) >= 4 or (len(t) >= 2 and not t.isascii()):
             text = text.replace(t, " ")
-    text = re.sub(r"\S*[/\\]\S*", " ", text)  # paths
     text = re.sub(r"--[a-z][a-z-]*", " ", text)  # option names
     text = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", " ", text)  # problem codes (bad_code), stable keys for scripts
     # batch.log: time, pid, round, event code, detail — the event column is a code for scripts
