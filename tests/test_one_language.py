@@ -79,6 +79,8 @@ def leftovers(text: str, data: set[str]) -> str:
         if len(t) >= 4 or (len(t) >= 2 and not t.isascii()):
             text = text.replace(t, " ")
     text = re.sub(r"--[a-z][a-z-]*", " ", text)  # option names
+    text = re.sub(r"ccredit(?: [a-z][a-z-]*)*", " ", text)  # a command to type ("先运行 ccredit pool import")
+    text = re.sub(r"\b[A-Z_]{3,}\b", " ", text)  # placeholders of a command line (DATE, PATH)
     text = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", " ", text)  # problem codes (bad_code), stable keys for scripts
     # batch.log: time, pid, round, event code, detail — the event column is a code for scripts
     text = re.sub(r"^([^\t\n]*\tpid=[^\t\n]*\t[^\t\n]*\t)[a-z_]+\t", r"\1", text, flags=re.M)
@@ -147,6 +149,8 @@ def commands(applicants: Path, work: Path, lang: str) -> list[list[str]]:
         ["survey", ROOT / "sample_data" / "问卷数据.xlsx", "--codebook", ROOT / "config/survey/hengli_codebook.xlsx",
          "--out", work / f"sv_{lang}.xlsx"],
         ["survey", "codebook", ROOT / "sample_data" / "问卷数据.xlsx", "--out", work / f"cb_{lang}.xlsx"],
+        ["pool", "status", "--db", db, "--as-of", "2026-12-31", "--out", work / f"ps_{lang}.xlsx"],
+        ["pool", "history", "--db", db, "--out", work / f"ph_{lang}.xlsx"],
         ["batch", folder.parent / "inbox", "--out", work / f"outbox_{lang}", "--settle", "0", "--as-of", "2026-11-30"],
     ]
     return [[str(a) for a in c] + ["--lang", lang] for c in cmds]
