@@ -481,3 +481,30 @@ def test_template_filled_by_hand_with_a_typo(tmp_path):
         (1, "企业使名", "列“企业使名”不是已知的列，看起来是“企业使命”（有字写错、多写或漏写）；这一列没有读取。"
                        "请把表头改为“企业使命”后重新运行")]
     assert "未识别的列（未读取）：申报材料汇总.xlsx：企业使名" in res.output
+
+
+def test_wrapping_keeps_numbers_and_words_whole_and_fits():
+    from rich.cells import cell_len
+
+    from cluster_credit_cli.outputs.summary import wrap_display
+
+    text = ("“914419000000000010”（东莞市测试5号模具有限公司）：校验码错误；只改最后一位得到的 "
+            "91441900000000001W 是第 2 行“东莞市测试1号模具有限公司”的代码，不能这样改。")
+    lines = wrap_display(text, 40)
+    assert all(cell_len(line) <= 42 for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert any("91441900000000001W" in line for line in lines)  # a code is never split
+    assert not any(line.startswith(("，", "。", "）", "”")) for line in lines)
+
+
+def test_missing_column_is_said_as_such(tmp_path):
+    paths = build_round(tmp_path, [ent(1)])
+    write_xlsx(paths["auditor"], [auditor(1)], AUDITOR_HEADER, rename={"流动负债": "流动负责"})
+    from conftest import default_model
+
+    from cluster_credit_cli.rating.pipeline import score_round
+
+    result = score_round(paths["applicants"], {k: v for k, v in paths.items() if k != "applicants"},
+                         model=default_model(), as_of=dt.date(2026, 6, 30))
+    assert row_of(result, 1)["missing"] == ["会计师事务所审计数据缺少“流动负债”列（见问题清单）"]
+    assert row_of(result, 1)["todo"] == ["请在会计师事务所审计数据中补上“流动负债”列（或更正表头）"]

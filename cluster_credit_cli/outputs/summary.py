@@ -13,7 +13,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -104,8 +103,39 @@ def _firm_lines(console: Console, firms, lang: str, state=None) -> None:
 
 
 def _indented(console: Console, text: str) -> None:
-    """A block of text indented by two columns, wrapped lines too."""
-    console.print(Padding(Text(text), (0, 0, 0, 2), expand=False))
+    """A block of text indented by two columns, wrapped lines too.
+
+    Wrapped here, not by rich: Chinese may break between any two characters, while rich breaks
+    only at spaces and so splits "第 2 行" across lines and leaves short ragged lines.
+    """
+    for line in wrap_display(text, max(20, console.width - 4)):  # 2 indent + 2 for a closing mark
+        console.print(Text("  " + line))
+
+
+def wrap_display(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` terminal columns: ASCII words and numbers stay whole, a CJK
+    character (two columns) may end a line, and a line does not start with closing punctuation."""
+    import re
+
+    from rich.cells import cell_len
+
+    tokens = re.findall(r"[!-~]+|\s+|.", text)  # an ASCII word, a run of spaces, or one character
+    lines, cur = [], ""
+    for tok in tokens:
+        if tok.isspace():
+            if cur and cell_len(cur) < width:
+                cur += " "
+            continue
+        if cell_len(cur) + cell_len(tok) > width and cur.strip():
+            if tok in "，。；：、）”』」】,.;:)" and cell_len(cur) + cell_len(tok) <= width + 2:
+                cur += tok  # keep closing punctuation with its text (a little past the edge)
+                continue
+            lines.append(cur.rstrip())
+            cur = ""
+        cur += tok
+    if cur.strip():
+        lines.append(cur.rstrip())
+    return lines or [""]
 
 
 def _written(console: Console, outcomes, lang: str) -> None:
@@ -142,7 +172,8 @@ def print_summary(result: RoundResult, sources: dict[str, Path], outcomes, recor
     en = lang == "en"
     _files(console, result, sources)
     for w in result.warnings:
-        console.print(("[yellow]Model warning: [/]" if en else "[yellow]模型警告：[/]") + escape(w))
+        for line in wrap_display(("Model warning: " if en else "模型警告：") + w, max(20, console.width - 2)):
+            console.print(Text(line))
     _problems(console, result)
     _not_graded(console, result)
     _written(console, outcomes, lang)

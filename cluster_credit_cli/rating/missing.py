@@ -94,7 +94,9 @@ def _add(groups, model: Model, field: str, i: int, tables: dict, rows_of: dict, 
         row = rows_of.get(src, np.full(i + 1, np.nan))[i]
         if row is None or (isinstance(row, float) and np.isnan(row)) or pd.isna(row):
             state, item = "no_row", affected
-        elif field in table.columns and (table.file.name, int(row), table.columns[field]) in bad_cells:
+        elif field not in table.columns:
+            state, item = "no_column", label  # the file has no such column (a mistyped header?)
+        elif (table.file.name, int(row), table.columns[field]) in bad_cells:
             state, item = "bad", label
         else:
             state, item = "blank", label
@@ -130,6 +132,9 @@ def gap_action(model: Model, gap: Gap, lang: str) -> str:
                 else f"请补充该企业的{name}（影响：{listed}）")
     if gap.state == "bad":
         return f"correct {listed} in the {name} file (see Problems)" if en else f"请更正{name}中的：{listed}（见问题清单）"
+    if gap.state == "no_column":
+        return (f"add the column {listed} to the {name} file (or correct its header)" if en
+                else f"请在{name}中补上“{listed}”列（或更正表头）")
     return f"fill in {listed} in the {name} file" if en else f"请在{name}中填写：{listed}"
 
 
@@ -142,6 +147,10 @@ def _words(model: Model, state: str, src: str, items: list[str], lang: str) -> s
     if state == "unusable":
         return (f"the {name} file could not be used, see Problems (affects {listed})" if en
                 else f"{name}文件无法使用，见问题清单（影响：{listed}）")
+    if state == "no_column":
+        return (f"the {name} file has no column {listed} (see Problems)" if en
+                else f"{name}缺少“{listed}”列（见问题清单）" if len(items) == 1
+                else f"{name}缺少这些列：{listed}（见问题清单）")
     if state == "no_row":
         return (f"the {name} file has no row for this firm (affects {listed})" if en
                 else f"{name}中没有该企业（影响：{listed}）")
