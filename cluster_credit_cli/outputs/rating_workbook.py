@@ -333,7 +333,7 @@ def _leaf_input_table(model: Model, merged, leaves: list[str], codes: list[str],
     index = pd.Index(codes)
     blank = "—"
     sep = "; " if lang == "en" else "；"
-    per_field: dict[str, list[str]] = {}
+    per_field: dict[str, np.ndarray] = {}
 
     def text(v: Any) -> str:
         if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
@@ -346,11 +346,14 @@ def _leaf_input_table(model: Model, merged, leaves: list[str], codes: list[str],
             return v.date().isoformat()
         return str(v)
 
-    def field_texts(f: str) -> list[str]:
+    def field_texts(f: str) -> np.ndarray:
         if f not in per_field:
             header = model.fields[f].header(lang)
             col = merged.values[f].reindex(index) if f in merged.values and n else pd.Series([None] * n, dtype=object)
-            per_field[f] = [f"{header} {text(v)}" for v in col.to_numpy(dtype=object)]
+            # once per distinct value (amounts repeat little, ratings and yes/no a lot)
+            codes_, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+            shown = np.array([f"{header} {text(u)}" for u in uniques] + [f"{header} {blank}"], dtype=object)
+            per_field[f] = shown[codes_]
         return per_field[f]
 
     columns = []
@@ -359,9 +362,12 @@ def _leaf_input_table(model: Model, merged, leaves: list[str], codes: list[str],
         if not fields:
             columns.append([""] * n)
         elif len(fields) == 1:
-            columns.append(field_texts(fields[0]))
+            columns.append(field_texts(fields[0]).tolist())
         else:
-            columns.append([sep.join(parts) for parts in zip(*[field_texts(f) for f in fields])])
+            joined = field_texts(fields[0])
+            for f in fields[1:]:
+                joined = joined + sep + field_texts(f)  # object arrays: one concatenation per field
+            columns.append(joined.tolist())
     return [list(r) for r in zip(*columns)] if columns and n else [[""] * len(leaves) for _ in range(n)]
 
 
