@@ -80,9 +80,9 @@ def _pipe_closed() -> None:
 
 def _build() -> None:
     """Add every command module's commands and sub-apps; the modules never import this one."""
-    from cluster_credit_cli.commands import batch, model_cmd, register, score, survey, weights
+    from cluster_credit_cli.commands import batch, model_cmd, register, score, survey, validate, weights
 
-    for mod in (score, register, batch, model_cmd):
+    for mod in (score, register, batch, model_cmd, validate):
         app.registered_commands += mod.app.registered_commands
     app.add_typer(model_cmd.model_app, name="model")
     app.add_typer(survey.survey_app, name="survey")
@@ -90,6 +90,9 @@ def _build() -> None:
     from cluster_credit_cli.commands import pool
 
     app.add_typer(pool.pool_app, name="pool")
+    from cluster_credit_cli.commands import report
+
+    app.registered_commands += report.app.registered_commands
 
 
 _build()

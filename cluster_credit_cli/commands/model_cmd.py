@@ -68,6 +68,9 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
     from cluster_credit_cli.pool.config import pool_config
 
     pool_config(model)  # the [pool] section too: limits, the ledger's and the fund's columns
+    from cluster_credit_cli.validation.settings import load_settings
+
+    load_settings(model)  # and [validation]: the default definition, thresholds, the PD table
     en = lang == "en"
     typer.echo(f"{model.path}: {len(model.nodes)} nodes, {len(model.leaves('base'))} base leaves, "
                f"{len(model.leaves('bonus'))} bonus leaves, {len(model.rules)} rules" if en else
@@ -205,6 +208,7 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
     check_lang(lang)
     model = load_model(config)
     with Workbook(path) as wb:
+        wb.set_print_info(model.name_en if lang == "en" and model.name_en else model.name, None, lang)
         write_model_sheet(wb, model, lang)
     outcome = wb.close()
     typer.echo(str(outcome.written))
@@ -215,7 +219,8 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
 @app.command()
 @guard
 def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, association, innovation, "
-                                        "credit_system, bank; ledger or fund (the pool's loan ledger and fund movements).", metavar="KIND"),
+                                        "credit_system, bank; ledger or fund (the pool's loan ledger and fund movements); "
+                                        "outcomes (validate --outcomes).", metavar="KIND"),
              out: Optional[Path] = OutOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
              debug: bool = DebugOpt) -> None:
     """Write a blank input workbook for one source, from the model: canonical headers, a hint row,
@@ -234,6 +239,10 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
         from cluster_credit_cli.pool.config import pool_config
 
         model = pool_config(model).reading_model
+    if kind == "outcomes":  # validate --outcomes: ratings and whether they defaulted
+        from cluster_credit_cli.validation.outcomes import outcome_model
+
+        model = outcome_model(model)
     if kind not in model.sources:
         from cluster_credit_cli.i18n import say
 
