@@ -313,7 +313,7 @@ def test_check_writes_the_feedback_workbook(tmp_path):
     wb = load_workbook(out, read_only=True)
     assert wb.sheetnames[0] == "材料审核反馈"
     rows = list(wb["材料审核反馈"].iter_rows(values_only=True))
-    assert rows[0] == ("统一社会信用代码", "企业名称", "状态", "缺失材料", "数据不一致（已按优先级采用）", "需补充或更正")
+    assert rows[0] == ("统一社会信用代码", "企业名称", "状态", "缺失材料", "数据不一致", "需补充或更正")
     by_code = {r[0]: r for r in rows[1:]}
     assert by_code[code(1)][2] == "材料完整" and not by_code[code(1)][3]
     assert by_code[code(2)][2] == "材料不全" and by_code[code(2)][3] == "申报材料未填：技术水平"

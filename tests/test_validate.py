@@ -219,7 +219,7 @@ def test_cli_all_green_exits_0_and_prints_80_columns(tmp_path, monkeypatch):
 
 def test_cli_usage_errors(tmp_path):
     res = runner.invoke(app, ["validate", "--outcomes", str(tmp_path / "none.xlsx")])
-    assert res.exit_code == 2 and "--outcomes: file not found" in res.output
+    assert res.exit_code == 2 and "--outcomes：找不到文件" in res.output
     path, _ = simulated(tmp_path / "sim.xlsx", n=20)
     res = runner.invoke(app, ["validate", "--outcomes", str(path), "--definition", "dpd"])
     assert res.exit_code == 2 and "--definition applies to the register" in res.output

@@ -564,7 +564,7 @@ def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
     # Capped widths that wrap: the feedback prints one landscape page wide, every column readable.
     cols = [Column(t("code", lang)), Column(t("name", lang), width=22), Column(t("status", lang), width=12),
             Column(t("missing", lang), width=34),
-            Column("Differences (the source used is named)" if en else "数据不一致（已按优先级采用）", width=28),
+            Column("Differences" if en else "数据不一致", width=28),  # each cell names the source used
             Column(t("action", lang), width=30)]
     rows = []
     by_code = {c: g for c, g in conflicts.groupby("code", sort=False)} if len(conflicts) else {}
