@@ -151,6 +151,7 @@ def commands(applicants: Path, work: Path, lang: str) -> list[list[str]]:
         ["survey", "codebook", ROOT / "sample_data" / "问卷数据.xlsx", "--out", work / f"cb_{lang}.xlsx"],
         ["pool", "status", "--db", db, "--as-of", "2026-12-31", "--out", work / f"ps_{lang}.xlsx"],
         ["pool", "history", "--db", db, "--out", work / f"ph_{lang}.xlsx"],
+        ["validate", "--db", db, "--out", work / f"v_{lang}.xlsx"],
         ["batch", folder.parent / "inbox", "--out", work / f"outbox_{lang}", "--settle", "0", "--as-of", "2026-11-30"],
     ]
     return [[str(a) for a in c] + ["--lang", lang] for c in cmds]
