@@ -508,3 +508,20 @@ def test_missing_column_is_said_as_such(tmp_path):
                          model=default_model(), as_of=dt.date(2026, 6, 30))
     assert row_of(result, 1)["missing"] == ["会计师事务所审计数据缺少“流动负债”列（见问题清单）"]
     assert row_of(result, 1)["todo"] == ["请在会计师事务所审计数据中补上“流动负债”列（或更正表头）"]
+
+
+def test_weights_entropy_table_aligns_by_display_width(tmp_path):
+    from rich.cells import cell_len
+
+    paths = build_round(tmp_path, [ent(n, app={"技术水平": 1 + n % 5}) for n in range(1, 6)])
+    js = tmp_path / "r.json"
+    assert invoke("score", paths["applicants"], "--as-of", AS_OF, "--no-db", "-q", "--json", js).exit_code == 0
+    res = invoke("weights", "entropy", js)
+    assert res.exit_code == 0, res.output
+    rows = [line for line in res.output.splitlines() if line[:2] in ("V1", "M3", "F1", "K2", "C4") or
+            line.startswith("代码")]
+    assert len(rows) == 6
+    # the expert-weight column ends at the same terminal column on every row (CJK counts double)
+    ends = {cell_len(line[: line.rindex(" ", 0, len(line.rstrip()) - 8)].rstrip()) + 9 for line in rows[1:]}
+    assert len({cell_len(line.rstrip()) for line in rows[1:]}) == 1
+    assert len(ends) == 1
