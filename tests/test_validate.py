@@ -219,7 +219,7 @@ def test_cli_all_green_exits_0_and_prints_80_columns(tmp_path, monkeypatch):
 
 def test_cli_usage_errors(tmp_path):
     res = runner.invoke(app, ["validate", "--outcomes", str(tmp_path / "none.xlsx")])
-    assert res.exit_code == 2 and "--outcomes: file not found" in res.output
+    assert res.exit_code == 2 and "--outcomes：找不到文件" in res.output
     path, _ = simulated(tmp_path / "sim.xlsx", n=20)
     res = runner.invoke(app, ["validate", "--outcomes", str(path), "--definition", "dpd"])
     assert res.exit_code == 2 and "--definition applies to the register" in res.output
@@ -341,7 +341,7 @@ def test_register_definition_and_horizon_change_the_outcomes(register):
     c = register_cohort(db, model, settings, history=book)
     assert c.frame.set_index("code")["defaulted"].sum() == 3
     settings.horizon_months = 12
-    with pytest.raises(Exception, match="no loan snapshot on or before 2026-01-01"):
+    with pytest.raises(Exception, match="2026-01-01 及之前没有贷款台账快照"):
         register_cohort(db, model, settings, history=book, as_of=dt.date(2026, 1, 1))
     c = register_cohort(db, model, settings, history=book, as_of=dt.date(2027, 6, 30))
     assert c.as_of == dt.date(2027, 6, 30) and c.frame.empty  # no 12-month window closed yet
@@ -512,7 +512,7 @@ def test_a_register_without_loan_snapshots_is_a_usage_error(register, monkeypatc
     db, _ = register  # rated rounds, but the pool's ledger was never imported
     res = runner.invoke(app, ["validate", "--db", str(db)])
     assert res.exit_code == 2
-    assert "no loan snapshots to validate against" in res.output and "ccredit pool import" in res.output
+    assert "没有可用于验证的贷款台账快照" in res.output and "ccredit pool import" in res.output
     res = runner.invoke(app, ["validate", "--db", str(db), "--definition", "dpd,npl"])
     assert res.exit_code == 2 and "unknown criterion 'npl'" in res.output
 
