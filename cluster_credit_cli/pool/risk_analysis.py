@@ -353,7 +353,6 @@ def analyse_risk(loans: pd.DataFrame, fund_balance: float, as_of: _dt.date, cfg:
     es = {a: dist.es(a) for a in ALPHAS}
     contrib, err = dist.contributions(0.99)
     b = b.assign(el=p * loss, es_contribution=contrib, loss_on_grid=dist.k * dist.unit)
-    b = b.sort_values(["es_contribution", "ead"], ascending=False, kind="stable").reset_index(drop=True)
     fund_for = {t: dist.var(t) for t in cfg.targets}
     scen = []
     for s in cfg.scenarios:
@@ -376,6 +375,8 @@ def analyse_risk(loans: pd.DataFrame, fund_balance: float, as_of: _dt.date, cfg:
     mc = None
     if check_mc:
         mc = monte_carlo(dist.k * dist.unit, p, r, cover, int(check_mc), cfg.mc_seed)
+    # largest contributions first (after the scenarios, which use the arrays in the book's order)
+    b = b.sort_values(["es_contribution", "ead"], ascending=False, kind="stable").reset_index(drop=True)
     return RiskResult(as_of=as_of, horizon_months=horizon, fund_balance=fund_balance, borrowers=b, dist=dist,
                       expected_loss=float(p @ loss), sd=dist.sd(), var=var, es=es,
                       p_exceed_fund=dist.p_exceed(cover), fund_for=fund_for, pds=pds, lgd=lgd_e, ccf=ccf_used,
