@@ -48,12 +48,42 @@ def conditional_pd(pd: np.ndarray, rho: np.ndarray, z: np.ndarray) -> np.ndarray
     return p
 
 
+GAP = 2.5
+MAX_NODES = 200  # numpy's Gauss-Hermite rule overflows somewhat above 300 points
+
+
 def quadrature(nodes: int, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Hermite nodes and weights for a standard normal factor (one node when rho is all 0)."""
     if not np.any(np.asarray(rho) > 0):
         return np.zeros(1), np.ones(1)
     z, w = hermegauss(int(nodes))
     return z, w / w.sum()
+
+
+def nodes_needed(loss: np.ndarray, pd: np.ndarray, rho: np.ndarray, nodes: int) -> int:
+    """Enough Gauss-Hermite points for this book.
+
+    The mixture over the factor is smooth only while neighbouring nodes' conditional distributions
+    overlap: a book of many small, similar loans has conditional distributions narrower than the
+    gap between nodes, and a fixed rule then gives a lumpy mixture (its quantiles wander from
+    Vasicek's limit). The gap between the conditional means of adjacent nodes, over the
+    conditional standard deviation, shrinks as 1/sqrt(nodes); this returns the count that makes it
+    at most GAP over the nodes that carry weight (|z| < 4.5), at least ``nodes``, at most MAX_NODES.
+    (GAP = 2.5: on a 200-loan book at that gap, 50 and 300 nodes agree to 0.05 % on VaR 99.9 %.)
+    """
+    if not np.any(np.asarray(rho) > 0) or len(loss) == 0:
+        return nodes
+    z, _w = hermegauss(int(nodes))
+    keep = np.abs(z) < 4.5
+    p = conditional_pd(pd, rho, z[keep])
+    m = p @ loss
+    s = np.sqrt((p * (1 - p)) @ (loss * loss))
+    floor = max(float(loss.max()) * 1e-3, 1e-12)
+    gap = np.abs(np.diff(m)) / np.maximum(np.minimum(s[1:], s[:-1]), floor)
+    ratio = float(gap.max()) if len(gap) else 0.0
+    if ratio <= GAP:
+        return nodes
+    return int(min(MAX_NODES, math.ceil(nodes * (ratio / GAP) ** 2)))
 
 
 @dataclass
@@ -196,7 +226,9 @@ def _leave_one_out_survival(surv: np.ndarray, p: np.ndarray, k: int, y: int, ful
     worst = 0.0
     J = -(-y // k)
     fwd_idx = y - k * np.arange(J)  # all > 0
-    for g, sel in _direction_groups(p, J, k, y, cells):
+    room = max((cells - y) // k, 0)
+    edge = surv[:, min(y + room * k, cells)]
+    for g, sel in _direction_groups(p, J, k, y, cells, full, edge):
         if not sel.any():
             continue
         pp = p[sel]
@@ -246,18 +278,17 @@ def _terms_needed(ratio: np.ndarray, J: int, tol: float = 1e-18) -> int:
     return int(min(J, math.ceil(math.log(tol) / math.log(big)) + 1))
 
 
-def _direction_groups(p: np.ndarray, J: int, k: int, y: int, cells: int):
-    """Forward where p <= 1/2 or where backward cannot do better; backward elsewhere."""
+def _direction_groups(p: np.ndarray, J: int, k: int, y: int, cells: int, full: bool, edge: np.ndarray):
+    """Forward where p <= 1/2; backward where p > 1/2 unless, on a cut grid, its boundary error
+    (((1-p)/p)^room x the mass at the top) exceeds the forward amplification (p/(1-p))^J x eps."""
     back = p > 0.5
-    if back.any():
-        # On a cut grid, going backward needs room above y; with little room and p close to 1/2 the
-        # forward amplification (p/(1-p))^J may still be the smaller error.
+    if back.any() and not full:
         room = max((cells - y) // k, 0)
         pb = p[back]
         with np.errstate(over="ignore", divide="ignore"):
             fwd_err = _EPS * np.power(pb / (1 - pb), J)
-            bwd_err = np.power((1 - pb) / pb, room)
-        keep = bwd_err < np.maximum(fwd_err, 1e-300) * 1e6
+            bwd_err = np.power((1 - pb) / pb, room) * edge[back] / 2
+        keep = bwd_err <= fwd_err
         b = np.zeros_like(back)
         b[np.flatnonzero(back)[keep]] = True
         back = b
@@ -295,12 +326,13 @@ def choose_grid(loss: np.ndarray, p: np.ndarray, w: np.ndarray, cover: float, ce
 
 
 def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cover: float = 0.0,
-                      unit: float | None = None) -> LossDistribution:
+                      unit: float | None = None, adapt: bool = True) -> LossDistribution:
     """The exact grid distribution of ``sum l_i D_i`` under the one-factor Gaussian copula.
 
     ``loss``: loss given default per borrower (money); ``pd``: default probability over the horizon;
     ``rho``: asset correlation (scalar or per borrower); ``nodes``: Gauss-Hermite points;
-    ``cells``: grid size; ``cover``: a loss (e.g. the fund balance) the grid must reach.
+    ``cells``: grid size; ``cover``: a loss (e.g. the fund balance) the grid must reach;
+    ``adapt``: raise ``nodes`` where the book needs more (``nodes_needed``).
     The grid is widened (three times at most) when more than 2e-4 of the probability overflows it
     (the 99.9 % figures need the grid to reach well past their quantile).
     """
@@ -311,7 +343,9 @@ def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cove
         raise ValueError("loss, pd and rho must be one value per borrower")
     if np.any(loss < 0) or np.any((pd < 0) | (pd > 1)) or np.any((rho < 0) | (rho >= 1)):
         raise ValueError("losses must be >= 0, PDs in [0, 1] and correlations in [0, 1)")
-    z, w = quadrature(nodes, rho)
+    if adapt:
+        nodes = nodes_needed(loss, pd, rho, nodes)
+    z, w = quadrature(min(int(nodes), MAX_NODES), rho)
     p = conditional_pd(pd, rho, z)
     tail = 1e-4
     for _attempt in range(4):
