@@ -57,6 +57,9 @@ def _build() -> None:
     app.add_typer(model_cmd.model_app, name="model")
     app.add_typer(survey.survey_app, name="survey")
     app.add_typer(weights.weights_app, name="weights")
+    from cluster_credit_cli.commands import pool
+
+    app.add_typer(pool.pool_app, name="pool")
 
 
 _build()

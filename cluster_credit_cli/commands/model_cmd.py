@@ -103,7 +103,7 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
 @app.command()
 @guard
 def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, association, innovation, "
-                                        "credit_system or bank.", metavar="KIND"),
+                                        "credit_system, bank; ledger or fund (the pool's loan ledger and fund movements).", metavar="KIND"),
              out: Optional[Path] = OutOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
              debug: bool = DebugOpt) -> None:
     """Write a blank input workbook for one source, from the model: canonical headers, a hint row,
@@ -118,6 +118,10 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
     check_lang(lang)
     model = load_model(config)
     kind = kind.replace("-", "_")
+    if kind in ("ledger", "fund"):  # the pool's inputs: the bank's loan ledger and the fund's movements
+        from cluster_credit_cli.pool.config import pool_config
+
+        model = pool_config(model).reading_model
     if kind not in model.sources:
         raise UsageError(f"unknown template kind {kind!r}; one of {', '.join(model.sources)}")
     target = out or Path(f"{model.sources[kind].title(lang)}_template.xlsx" if lang == "en"

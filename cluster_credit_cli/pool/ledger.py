@@ -158,7 +158,7 @@ def read_fund(path: Path, cfg: PoolConfig, problems: Problems, as_of: _dt.date, 
     table = _read(path, FUND, cfg, problems, lang)
     file, sheet = table.file.name, table.sheet
     hdr = {k: table.columns.get(k, cfg.fields[k].label) for k in FUND_COLUMNS}
-    out = []
+    out, later = [], []
     for i in range(len(table.data)):
         row = int(table.data["_row"].iat[i])
 
@@ -181,13 +181,18 @@ def read_fund(path: Path, cfg: PoolConfig, problems: Problems, as_of: _dt.date, 
             add("amount", "bad_fund_amount", "金额为空或为负：请填正数，方向由类型决定；此笔收支未计入",
                 "amount blank or negative: write a positive amount, the kind gives the direction; not counted")
             continue
-        if day > as_of:
-            add("date", "after_as_of", f"日期 {day} 晚于台账日期 {as_of}：不计入本期", f"dated {day}, after the "
-                f"snapshot date {as_of}: not counted in this snapshot", "warning")
+        if day > as_of:  # a statement exported later than the snapshot: normal, summed up below
+            later.append(row)
             continue
         out.append({"date": day, "kind": kind, "amount": amount, "party": _text(_col(table, "party").iat[i]),
                     "loan_no": _text(_col(table, "loan_no").iat[i]), "remark": _text(_col(table, "remark").iat[i]),
                     "_row": row})
+    if later:
+        rows = f"{later[0]}–{later[-1]}" if len(later) > 1 else str(later[0])
+        problems.add(file, sheet, None, hdr["date"], "after_as_of",
+                     say(f"{len(later)} 笔收支（第 {rows} 行）日期晚于快照日期 {as_of}：不计入本期",
+                         f"{len(later)} movement(s) (rows {rows}) are dated after the snapshot date {as_of}: "
+                         "not counted in this snapshot"), "warning")
     return pd.DataFrame(out, columns=FUND_COLUMNS + ["_row"])
 
 
