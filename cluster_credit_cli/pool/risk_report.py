@@ -164,8 +164,10 @@ def summary_lines(r: RiskResult, lang: str) -> list[str]:
     out.append(f"PD ({src}): {pds}" if en else f"违约概率（{src}）：{pds}")
     out.append(f"LGD {lgd_text(r, lang)}; CCF {r.ccf:g}" if en else f"违约损失率 {lgd_text(r, lang)}；CCF {r.ccf:g}")
     rho = r.borrowers["rho"]
-    out.append(f"Correlation {rho.min():.3f}–{rho.max():.3f}: {_fit(r.rho_text, 56)}" if en else
-               f"资产相关性 {rho.min():.3f}–{rho.max():.3f}（{'Basel 公司/中小企业公式' if 'Basel' in r.rho_text else r.rho_text}）")
+    basel = r.rho_text.startswith("Basel")
+    out.append(f"Correlation {rho.min():.3f}–{rho.max():.3f} ({'Basel corporate/SME formula' if basel else r.rho_text})"
+               if en else
+               f"资产相关性 {rho.min():.3f}–{rho.max():.3f}（{'Basel 公司/中小企业公式' if basel else r.rho_text}）")
     bad = int(r.borrowers["in_default"].sum())
     if bad:
         out.append(f"{bad} borrower(s) already in default count with PD 1." if en else
@@ -178,6 +180,27 @@ def summary_lines(r: RiskResult, lang: str) -> list[str]:
         d = r.dist
         out.append(f"Exact on a grid of {d.cells:,} steps of {d.unit:.4g} {u}, {len(d.z)} factor nodes." if en else
                    f"在 {d.cells:,} 格（每格 {d.unit:.4g} {u}）的损失网格上精确计算，因子积分 {len(d.z)} 个节点。")
+    return [piece for line in out for piece in wrap(line)]
+
+
+def wrap(line: str, width: int = 80) -> list[str]:
+    """Break a line wider than ``width`` terminal columns (CJK counts two), after a comma or a space
+    where one is near, continuing with two spaces of indent."""
+    if display_width(line) <= width:
+        return [line]
+    out, cur = [], ""
+    for ch in line:
+        if display_width(cur + ch) > width:
+            cut = max(cur.rfind(", "), cur.rfind("，"), cur.rfind("；"), cur.rfind("; "), cur.rfind(" "))
+            if cut > len(cur) // 2:
+                head, cur = cur[: cut + 1].rstrip(), cur[cut + 1:].lstrip()
+            else:
+                head, cur = cur, ""
+            out.append(head)
+            cur = "  " + cur
+        cur += ch
+    if cur.strip():
+        out.append(cur)
     return out
 
 
@@ -213,31 +236,32 @@ def write_risk_workbook(r: RiskResult, path: Path, lang: str) -> WriteOutcome:
 
 def _overview(wb: Workbook, r: RiskResult, lang: str) -> None:
     u = r.unit
-    rows: list[list[Any]] = [
-        [t("as_of", lang), r.as_of], [t("horizon", lang), r.horizon_months], [t("loans", lang), r.loans],
-        [t("borrowers", lang), int(len(r.borrowers))],
-        [f"{t('ead', lang)}（{u}）", float(r.borrowers["ead"].sum()) if len(r.borrowers) else 0.0],
-        [f"{t('fund', lang)}（{u}）", r.fund_balance], [t("share", lang), r.guarantee_share],
-        [f"{t('el', lang)}（{u}）", r.expected_loss], [f"{t('sd', lang)}（{u}）", r.sd],
+    money, count, share = "#,##0.00", "0", "0.0%"
+    rows: list[tuple[str, Any, str | None]] = [
+        (t("as_of", lang), r.as_of.isoformat(), None), (t("horizon", lang), r.horizon_months, count),
+        (t("loans", lang), r.loans, count), (t("borrowers", lang), int(len(r.borrowers)), count),
+        (f"{t('ead', lang)}（{u}）", float(r.borrowers["ead"].sum()) if len(r.borrowers) else 0.0, money),
+        (f"{t('fund', lang)}（{u}）", r.fund_balance, money), (t("share", lang), r.guarantee_share, share),
+        (f"{t('el', lang)}（{u}）", r.expected_loss, money), (f"{t('sd', lang)}（{u}）", r.sd, money),
     ]
     for a in ALPHAS:
-        rows.append([f"{t('var', lang)} {a:.1%}（{u}）".replace(".0%", "%"), r.var[a]])
+        rows.append((f"{t('var', lang)} {a:.1%}（{u}）".replace(".0%", "%"), r.var[a], money))
     for a in ALPHAS:
-        rows.append([f"{t('es', lang)} {a:.1%}（{u}）".replace(".0%", "%"), r.es[a]])
-    rows.append([t("p_exceed", lang), pct(r.p_exceed_fund)])
+        rows.append((f"{t('es', lang)} {a:.1%}（{u}）".replace(".0%", "%"), r.es[a], money))
+    rows.append((t("p_exceed", lang), pct(r.p_exceed_fund), None))
     for a, need in r.fund_for.items():
-        rows.append([t("fund_for", lang).format(p=f"{a:.1%}".replace(".0%", "%")) + f"（{u}）", need])
-        rows.append([f"  {t('gap', lang)}（{u}）", need - r.fund_balance])
+        rows.append((t("fund_for", lang).format(p=f"{a:.1%}".replace(".0%", "%")) + f"（{u}）", need, money))
+        rows.append((f"  {t('gap', lang)}（{u}）", need - r.fund_balance, money))
     if r.monte_carlo is not None:
         mc = r.monte_carlo
-        rows.append([t("mc", lang), f"{pct(mc.p_exceed)} [{pct(mc.ci[0])}, {pct(mc.ci[1])}] "
-                                    f"(n = {mc.n:,}, seed {mc.seed})"])
-    rows.append([t("method", lang), r.method])
-    sheet, _ = write_table(wb, t("overview", lang), [Column(t("item", lang), width=44),
-                                                     Column(t("value", lang), "number", 2, width=60)],
-                           rows, title=f"{t('title', lang)} {r.as_of}", autofilter=False)
-    if lang != "en":
-        sheet.set_column(1, 1, 60)
+        rows.append((t("mc", lang), f"{pct(mc.p_exceed)} [{pct(mc.ci[0])}, {pct(mc.ci[1])}] "
+                                    f"(n = {mc.n:,}, seed {mc.seed})", None))
+    rows.append((t("method", lang), r.method, None))
+    # one number format per row: the value column mixes dates, counts, money and shares
+    formats = [{"num_format": f} if f else {} for _, _, f in rows]
+    write_table(wb, t("overview", lang), [Column(t("item", lang), width=44), Column(t("value", lang), width=26)],
+                [[a, b] for a, b, _ in rows], row_formats=formats, title=f"{t('title', lang)} {r.as_of}",
+                autofilter=False)
 
 
 def _distribution(wb: Workbook, r: RiskResult, lang: str) -> None:
@@ -274,7 +298,7 @@ def _distribution(wb: Workbook, r: RiskResult, lang: str) -> None:
                    "marker": {"type": "none"}})
     ex.set_title({"name": t("exceed_chart", lang)})
     ex.set_x_axis({"name": f"{t('loss_axis', lang)}（{u}）", "num_format": "#,##0", "min": 0})
-    ex.set_y_axis({"name": t("prob_axis", lang), "log_base": 10, "num_format": "0.0000%", "max": 1})
+    ex.set_y_axis({"name": t("prob_axis", lang), "log_base": 10, "num_format": "0E+00", "max": 1})
     ex.set_size({"width": 760, "height": 340})
     sheet.insert_chart(19, 6, ex)
 
