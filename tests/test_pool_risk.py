@@ -16,7 +16,7 @@ from cluster_credit_cli.pool.risk import (ALPHAS, loss_distribution, monte_carlo
 from cluster_credit_cli.pool.risk_analysis import analyse_risk, borrower_inputs, estimate_lgd, estimate_pd
 from cluster_credit_cli.pool.risk_config import basel_rho, pd_table, risk_config
 from cluster_credit_cli.problems import ConfigError
-from tests.riskdata import book, loan, random_book
+from riskdata import book, loan, random_book
 
 AS_OF = dt.date(2026, 11, 30)
 

@@ -102,6 +102,9 @@ def pool_risk_cmd(
                          "or give --db PATH")
     model = load_model(config)
     cfg = risk_config(model)
+    for g in overrides:
+        if g not in cfg.pd:
+            raise UsageError(f"--pd {g}=...: {g} is not a grade of the model ({', '.join(cfg.pd)})")
     unit = pool_config(model).unit
     with use_lang(lang):
         book = load_book(db, day, model=model)
