@@ -119,7 +119,7 @@ def test_what_if_options_and_exit_1_when_the_fund_falls_short(db, tmp_path):
     (["--rho", "1"], "--rho"),
     (["--horizon", "0"], "--horizon"),
     (["--as-of", "2027-13-01"], "--as-of"),
-    (["--as-of", "2026-01-01"], "no pool snapshot"),
+    (["--as-of", "2026-01-01"], "没有在 2026-01-01 或之前的资金池快照"),
 ])
 def test_bad_input_is_a_usage_error(db, args, needle):
     when = [] if "--as-of" in args else ["--as-of", str(DAY)]
