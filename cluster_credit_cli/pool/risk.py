@@ -49,6 +49,7 @@ def conditional_pd(pd: np.ndarray, rho: np.ndarray, z: np.ndarray) -> np.ndarray
 
 
 GAP = 2.5
+NEGLIGIBLE = 1e-18
 MAX_NODES = 200  # numpy's Gauss-Hermite rule overflows somewhat above 300 points
 
 
@@ -57,7 +58,11 @@ def quadrature(nodes: int, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not np.any(np.asarray(rho) > 0):
         return np.zeros(1), np.ones(1)
     z, w = hermegauss(int(nodes))
-    return z, w / w.sum()
+    w = w / w.sum()
+    # Nodes weighing less than 1e-18 change no figure this tool prints (a probability of 1e-18
+    # at most): dropping them saves a quarter of the work at 50 nodes and over half at 200.
+    keep = w >= NEGLIGIBLE
+    return z[keep], w[keep] / w[keep].sum()
 
 
 def nodes_needed(loss: np.ndarray, pd: np.ndarray, rho: np.ndarray, nodes: int) -> int:
@@ -100,6 +105,7 @@ class LossDistribution:
     over: np.ndarray  # conditional P(L >= cells), per node
     over_mean: np.ndarray  # conditional E[L 1{L >= cells}] in grid steps, per node
     full_support: bool  # the grid holds every possible loss (no overflow possible)
+    order: int = 0  # the Gauss-Hermite rule's order (nodes weighing under 1e-18 are dropped)
     pmf: np.ndarray = field(init=False)
     p_over: float = field(init=False)
     over_excess: float = field(init=False)  # E[L 1{overflow}] in grid steps
@@ -345,7 +351,8 @@ def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cove
         raise ValueError("losses must be >= 0, PDs in [0, 1] and correlations in [0, 1)")
     if adapt:
         nodes = nodes_needed(loss, pd, rho, nodes)
-    z, w = quadrature(min(int(nodes), MAX_NODES), rho)
+    order = min(int(nodes), MAX_NODES)
+    z, w = quadrature(order, rho)
     p = conditional_pd(pd, rho, z)
     tail = 1e-4
     for _attempt in range(4):
@@ -359,6 +366,7 @@ def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cove
         full = int(k.sum()) < n
         dist = _convolve(k, p, n, z, w, u, loss)
         dist.full_support = full
+        dist.order = order if len(z) > 1 else 1
         if full or dist.p_over <= 2e-4 or unit is not None:
             return dist
         tail /= 100
@@ -393,6 +401,7 @@ def _convolve(k: np.ndarray, p: np.ndarray, cells: int, z, w, unit: float, loss)
     f[:, 0] = 1.0
     over = np.zeros(nodes)
     hi = 1  # cells in use: the support so far
+    buf = np.empty_like(f)
     order = np.argsort(k, kind="stable")  # small losses first keeps the used part short for longer
     for i in order:
         ki = int(k[i])
@@ -411,7 +420,7 @@ def _convolve(k: np.ndarray, p: np.ndarray, cells: int, z, w, unit: float, loss)
         spill_from = cells - ki
         if hi > spill_from:
             over += pi * f[:, spill_from:hi].sum(axis=1)
-        moved = f[:, : new_hi - ki] * pi[:, None]
+        moved = np.multiply(f[:, : new_hi - ki], pi[:, None], out=buf[:, : new_hi - ki])
         f[:, :hi] *= qi[:, None]
         f[:, ki:new_hi] += moved
         hi = new_hi

@@ -253,9 +253,10 @@ class RiskResult:
     def method(self) -> str:
         d = self.dist
         nodes = 0 if d is None else len(d.z)
+        order = 0 if d is None else d.order
         cells = 0 if d is None else d.cells
-        return (f"one-factor Gaussian copula (Vasicek), Gauss-Hermite quadrature over the factor ({nodes} nodes), "
-                f"exact recursive convolution on a loss grid ({cells} cells)")
+        return (f"one-factor Gaussian copula (Vasicek), Gauss-Hermite quadrature over the factor (order {order}, "
+                f"{nodes} nodes weighing over 1e-18), exact recursive convolution on a loss grid ({cells} cells)")
 
     def as_dict(self) -> dict[str, Any]:
         b = self.borrowers
@@ -279,6 +280,7 @@ class RiskResult:
             },
             "grid": None if self.dist is None else {
                 "unit": self.dist.unit, "cells": self.dist.cells, "nodes": int(len(self.dist.z)),
+                "quadrature_order": self.dist.order,
                 "mean_on_grid": self.grid_mean, "overflow_probability": self.dist.p_over,
                 "contribution_error_bound": self.contribution_error},
         }

@@ -178,8 +178,9 @@ def summary_lines(r: RiskResult, lang: str) -> list[str]:
                    f"无评级企业 {len(unrated)} 户：按最差等级的违约概率计。")
     if r.dist is not None:
         d = r.dist
-        out.append(f"Exact on a grid of {d.cells:,} steps of {d.unit:.4g} {u}, {len(d.z)} factor nodes." if en else
-                   f"在 {d.cells:,} 格（每格 {d.unit:.4g} {u}）的损失网格上精确计算，因子积分 {len(d.z)} 个节点。")
+        out.append(f"Exact on a grid of {d.cells:,} steps of {d.unit:.4g} {u}; Gauss-Hermite order {d.order} "
+                   f"over the factor." if en else
+                   f"在 {d.cells:,} 格（每格 {d.unit:.4g} {u}）的损失网格上精确计算；因子积分：{d.order} 阶高斯–埃尔米特。")
     return [piece for line in out for piece in wrap(line)]
 
 
