@@ -218,7 +218,8 @@ def test_borrower_inputs_ead_default_and_closed_loans(cfg):
             loan(3, grade="BBB", outstanding=60, dpd=120, status="逾期"),  # in default: PD 1
             loan(4, grade="AA", outstanding=0, status="结清"),  # repaid: not in the book
             loan(5, grade="AA", outstanding=30, status="代偿", paid=30),  # already paid by the pool
-            loan(6, grade=None, outstanding=40)]  # unrated: the worst grade's PD
+            loan(6, grade=None, outstanding=40),  # unrated: the worst grade's PD
+            loan(7, grade="A", outstanding=50, quota=200, dpd=95, status="逾期")]  # in default: line frozen
     pds = estimate_pd(None, cfg, AS_OF, 12)
     b, notes = borrower_inputs(book(rows), cfg, pds, 0.45, ccf=0.5)
     b = b.set_index("code")
@@ -229,6 +230,7 @@ def test_borrower_inputs_ead_default_and_closed_loans(cfg):
     assert b.loc["914419000000000003", "pd"] == 1.0 and bool(b.loc["914419000000000003", "in_default"])
     assert "914419000000000004" not in b.index and "914419000000000005" not in b.index
     assert b.loc["914419000000000006", "pd"] == cfg.pd["B"]
+    assert b.loc["914419000000000007", "ead"] == 50 and b.loc["914419000000000007", "pd"] == 1.0
     assert notes == ["unrated:914419000000000006"]
     single = borrower_inputs(book([loan(1, grade="A", outstanding=80, contract=100, quota=200)]), cfg, pds, 0.45,
                              ccf=0.5)[0]

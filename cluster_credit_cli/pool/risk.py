@@ -324,11 +324,23 @@ def choose_grid(loss: np.ndarray, p: np.ndarray, w: np.ndarray, cover: float, ce
             hi = mid
     top = max(hi * 1.1 + float(loss.max()), cover * 1.05)
     if top >= total:
-        # Every loss fits: the unit is the largest that keeps the grid within ``cells``.
-        unit = total / (cells - 1)
-        n = int(round(total / unit)) + 1
-        return unit, max(n, 2), True
-    return top / (cells - 1), cells, False
+        # Every loss fits: the finest round unit that keeps the grid within ``cells``.
+        unit = nice_unit(total / (cells - 1))
+        n = int(math.ceil(total / unit - 1e-9)) + 1
+        return unit, max(min(n, cells), 2), True
+    unit = nice_unit(top / (cells - 1))
+    return unit, min(int(math.ceil(top / unit)) + 1, cells), False
+
+
+def nice_unit(raw: float) -> float:
+    """The smallest of 1, 2, 5 x 10^n at or above ``raw``: amounts in 万元 with few decimals then
+    sit exactly on the grid, and the unit reads well in the output."""
+    exp = math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        u = m * 10.0 ** exp
+        if u >= raw * (1 - 1e-12):
+            return float(f"{u:.12g}")
+    return raw  # pragma: no cover
 
 
 def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cover: float = 0.0,

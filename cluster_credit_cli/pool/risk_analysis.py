@@ -200,6 +200,8 @@ def borrower_inputs(loans: pd.DataFrame, cfg: RiskConfig, pds: dict[str, PdEstim
             r = float(basel_rho(annual, cfg.sme_turnover_eur_m))
         else:
             r = float(cfg.rho)
+        if bad:
+            undrawn = 0.0  # a line is frozen once its borrower is in default
         rows.append([code, last["name"], grade, sector, len(g), outstanding, undrawn, outstanding + undrawn * ccf,
                      p, lgd, r, bad])
     return pd.DataFrame(rows, columns=BORROWER_COLUMNS), notes
