@@ -360,3 +360,10 @@ def test_pd_table_is_the_documented_table():
     assert table == {"AAA": 0.005, "AA": 0.01, "A": 0.02, "BBB": 0.04, "BB": 0.08, "B": 0.15}
     assert all(0 < v < 1 for v in table.values())
     assert ndtri(table["A"]) < 0
+
+
+def test_a_model_without_a_risk_section_is_a_config_error(tmp_path):
+    model = _model_with(tmp_path, "")
+    with pytest.raises(ConfigError, match=r"risk: missing"):
+        risk_config(model)
+    assert pd_table(model) == {}
