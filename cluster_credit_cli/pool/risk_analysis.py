@@ -218,6 +218,7 @@ class ScenarioResult:
     var99: float
     es99: float
     detail: str
+    detail_zh: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "name_en": self.name_en, "expected_loss": self.expected_loss,
@@ -363,19 +364,26 @@ def analyse_risk(loans: pd.DataFrame, fund_balance: float, as_of: _dt.date, cfg:
         sp, sr, sl = _scenario_arrays(s, b, cfg, lgd_e.used)
         sloss = ead * sl * share
         d2 = loss_distribution(sloss, sp, sr, nodes=cfg.nodes, cells=cfg.grid_cells, cover=cover)
-        detail = []
+        detail, detail_zh = [], []
         if s.pd_multiplier != 1:
             detail.append(f"PD x {s.pd_multiplier:g}")
+            detail_zh.append(f"违约概率 ×{s.pd_multiplier:g}")
         if s.sector_pd_multiplier != 1:
-            detail.append(f"PD x {s.sector_pd_multiplier:g} in {s.sector or largest_sector(b) or '-'}")
+            sector = s.sector or largest_sector(b)
+            detail.append(f"PD x {s.sector_pd_multiplier:g} in {sector}" if sector else
+                          "no sub-sector in the book: no change")
+            detail_zh.append(f"{sector} 违约概率 ×{s.sector_pd_multiplier:g}" if sector else "账中无细分行业：无变化")
         if s.rho is not None:
             detail.append(f"rho = {s.rho:g}")
+            detail_zh.append(f"相关性 = {s.rho:g}")
         if s.rho_add:
             detail.append(f"rho {s.rho_add:+g}")
+            detail_zh.append(f"相关性 {s.rho_add:+g}")
         if s.lgd is not None:
             detail.append(f"LGD {s.lgd:g}")
+            detail_zh.append(f"违约损失率 {s.lgd:g}")
         scen.append(ScenarioResult(s.name, s.name_en, float(sp @ sloss), d2.p_exceed(cover), d2.var(0.99),
-                                   d2.es(0.99), "; ".join(detail)))
+                                   d2.es(0.99), "; ".join(detail), "；".join(detail_zh)))
     mc = None
     if check_mc:
         mc = monte_carlo(dist.k * dist.unit, p, r, cover, int(check_mc), cfg.mc_seed)

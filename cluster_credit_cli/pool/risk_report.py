@@ -325,7 +325,8 @@ def _scenarios(wb: Workbook, r: RiskResult, lang: str) -> None:
             Column(f"{t('el', lang)}（{u}）", "number", 2), Column(t("p_exceed", lang), "percent", 4),
             Column(f"{t('var99', lang)}（{u}）", "number", 2), Column(f"{t('es99', lang)}（{u}）", "number", 2)]
     rows = [[t("base", lang), "", r.expected_loss, r.p_exceed_fund, r.var[0.99], r.es[0.99]]]
-    rows += [[s.name_en if lang == "en" and s.name_en else s.name, s.detail, s.expected_loss, s.p_exceed_fund,
+    rows += [[s.name_en if lang == "en" and s.name_en else s.name, s.detail if lang == "en" else s.detail_zh,
+              s.expected_loss, s.p_exceed_fund,
               s.var99, s.es99] for s in r.scenarios]
     write_table(wb, t("scen", lang), cols, rows)
 
