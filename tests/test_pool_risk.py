@@ -12,7 +12,8 @@ import pytest
 from scipy.special import ndtri
 
 from cluster_credit_cli.model.config import load_model
-from cluster_credit_cli.pool.risk import (ALPHAS, loss_distribution, monte_carlo, vasicek_cdf, vasicek_quantile)
+from cluster_credit_cli.pool.risk import (ALPHAS, loss_distribution, monte_carlo, simulate_losses, vasicek_cdf,
+                                         vasicek_quantile)
 from cluster_credit_cli.pool.risk_analysis import analyse_risk, borrower_inputs, estimate_lgd, estimate_pd
 from cluster_credit_cli.pool.risk_config import basel_rho, pd_table, risk_config
 from cluster_credit_cli.problems import ConfigError
@@ -367,3 +368,56 @@ def test_a_model_without_a_risk_section_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"risk: missing"):
         risk_config(model)
     assert pd_table(model) == {}
+
+
+# -- sub-sector factors ---------------------------------------------------------------------------
+
+def _sector_book(n=60, seed=21):
+    rng = np.random.default_rng(seed)
+    loss = rng.uniform(2, 150, n) * 0.45
+    pd = rng.choice([0.005, 0.01, 0.02, 0.04, 0.08], n)
+    rho = rng.uniform(0.08, 0.24, n)
+    sector = list(rng.choice(["模具", "注塑", "五金"], n))
+    sector[0] = sector[1] = None  # borrowers without a sub-sector load on the common factor only
+    return loss, pd, rho, sector
+
+
+def test_one_sub_sector_is_the_one_factor_model():
+    # sqrt(1 - s) Z + sqrt(s) S is itself a standard normal: one sub-sector changes nothing
+    loss, pd, rho, _ = _sector_book()
+    one = loss_distribution(loss, pd, rho, cover=600)
+    same = loss_distribution(loss, pd, rho, cover=600, unit=one.unit, sector=["模具"] * len(loss), sector_share=0.5)
+    m = min(one.cells, same.cells)
+    assert np.abs(one.pmf[:m] - same.pmf[:m]).max() < 1e-8
+    assert same.sd() == pytest.approx(one.sd(), rel=1e-9)
+    assert same.var(0.99) == one.var(0.99) and same.es(0.99) == pytest.approx(one.es(0.99), rel=1e-7)
+
+
+def test_sub_sector_factors_agree_with_monte_carlo_and_contributions_add_up():
+    loss, pd, rho, sector = _sector_book()
+    d = loss_distribution(loss, pd, rho, cover=600, sector=sector, sector_share=0.5)
+    assert d.sectors is not None and len(d.sectors.groups) == 3 and list(d.sectors.alone) == [0, 1]
+    grid = d.k * d.unit
+    assert d.mean() == pytest.approx(float(pd @ grid), rel=1e-11)
+    for threshold in (150.0, 300.0):
+        mc = monte_carlo(grid, pd, rho, threshold, 30_000, seed=77, sector=sector, sector_share=0.5)
+        assert mc.ci[0] <= d.p_exceed(threshold) <= mc.ci[1], (threshold, d.p_exceed(threshold), mc)
+    draws = simulate_losses(grid, pd, rho, 30_000, 78, sector=sector, sector_share=0.5)
+    assert float(draws.std()) == pytest.approx(d.sd(), rel=0.03)
+    for a in ALPHAS:
+        c, _ = d.contributions(a)
+        assert c.sum() == pytest.approx(d.es(a), rel=1e-8)
+    # spreading the book over sub-sectors lowers the correlation between them: a thinner tail
+    assert d.var(0.999) < loss_distribution(loss, pd, rho, cover=600).var(0.999)
+
+
+def test_sector_share_from_config(cfg):
+    import dataclasses
+
+    loans = random_book(45, seed=15)
+    with_sectors = dataclasses.replace(cfg, sector_share=0.4)
+    r = analyse_risk(loans, 600.0, AS_OF, with_sectors, check_mc=20_000)
+    assert r.dist.sectors is not None and "sub-sector factors" in r.method
+    assert r.expected_loss == pytest.approx(analyse_risk(loans, 600.0, AS_OF, cfg).expected_loss, rel=1e-13)
+    assert r.monte_carlo.ci[0] <= r.p_exceed_fund <= r.monte_carlo.ci[1]
+    assert r.borrowers["es_contribution"].sum() == pytest.approx(r.es[0.99], rel=1e-8)

@@ -106,9 +106,11 @@ class LossDistribution:
     over_mean: np.ndarray  # conditional E[L 1{L >= cells}] in grid steps, per node
     full_support: bool  # the grid holds every possible loss (no overflow possible)
     order: int = 0  # the Gauss-Hermite rule's order (nodes weighing under 1e-18 are dropped)
+    sectors: "SectorModel | None" = None  # sub-sector factors, when the model has them
     pmf: np.ndarray = field(init=False)
     p_over: float = field(init=False)
     over_excess: float = field(init=False)  # E[L 1{overflow}] in grid steps
+    _sector_surv: dict = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.pmf = self.w @ self.cond
@@ -134,7 +136,18 @@ class LossDistribution:
         """Standard deviation of the grid loss: conditional variance plus variance of the means."""
         kk = self.k.astype(float)
         m = self.p @ kk  # E[L | z] in steps
-        v = (self.p * (1 - self.p)) @ (kk * kk)  # Var[L | z]: independent given z
+        sm = self.sectors
+        if sm is None:
+            v = (self.p * (1 - self.p)) @ (kk * kk)  # Var[L | z]: independent given z
+        else:  # sub-sectors are independent given z; within one, condition on its factor too
+            a = sm.alone
+            v = (self.p[:, a] * (1 - self.p[:, a])) @ (kk[a] ** 2)
+            nz, ns = len(self.z), len(sm.v)
+            for idx in sm.groups:
+                q = sm.pzs[:, idx]
+                mg = (q @ kk[idx]).reshape(nz, ns)
+                vg = ((q * (1 - q)) @ (kk[idx] ** 2)).reshape(nz, ns)
+                v = v + (vg + mg * mg) @ sm.v - (mg @ sm.v) ** 2
         mean = self.w @ m
         var = self.w @ (v + m * m) - mean * mean
         return float(math.sqrt(max(var, 0.0)) * self.unit)
@@ -180,28 +193,54 @@ class LossDistribution:
         v = self.var_steps(alpha)
         cdf_v = float(self.pmf[: v + 1].sum())
         p_at = float(self.pmf[v])
-        surv = _survival(self.cond, self.over)  # nodes x (cells + 1): P(L >= x | z)
         n = len(self.k)
         out = np.zeros(n)
-        worst = 0.0
-        # Borrowers with the same loss and the same conditional PDs share their contribution.
-        keys = np.concatenate([self.k[None, :].astype(float), self.p], axis=0).T
-        uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inverse = np.asarray(inverse).reshape(-1)
+        share = (cdf_v - alpha) / p_at if p_at > 0 else 0.0
         total_k = int(self.k.sum())
-        for t, i in enumerate(first):
+        sm = self.sectors
+        if sm is None:
+            worst = self._contribute(out, np.arange(n), _survival(self.cond, self.over), self.p, self.w, v,
+                                     share, alpha, total_k)
+            return out, worst
+        # Borrowers without a sub-sector depend on z alone: leave them out of the z-conditional
+        # distribution. A sub-sector's borrowers: of the distribution given z and their factor,
+        # with that sub-sector convolved last.
+        worst = 0.0
+        if len(sm.alone):
+            worst = self._contribute(out, sm.alone, _survival(self.cond, self.over), self.p, self.w, v, share,
+                                     alpha, total_k)
+        ns = len(sm.v)
+        weights = np.kron(self.w, sm.v)
+        for gi, idx in enumerate(sm.groups):
+            if gi not in self._sector_surv:  # the same for every alpha: computed once
+                f, over, hi = _sector_state(self.k, self.p, sm, self.cells, skip=gi)
+                big, big_over = np.repeat(f, ns, axis=0), np.repeat(over, ns)
+                _convolve_into(big, big_over, hi, self.k[idx], sm.pzs[:, idx])
+                self._sector_surv[gi] = _survival(big, big_over)
+            worst = max(worst, self._contribute(out, idx, self._sector_surv[gi], sm.pzs, weights, v, share,
+                                                alpha, total_k))
+        return out, worst
+
+    def _contribute(self, out, idx, surv, P, weights, v, share, alpha, total_k) -> float:
+        """Contributions of the borrowers ``idx``, given rows (factor values) with ``weights``, the
+        conditional survival ``surv`` per row and conditional PDs ``P`` (rows x borrowers)."""
+        worst = 0.0
+        keys = np.concatenate([self.k[None, idx].astype(float), P[:, idx]], axis=0).T
+        _u, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        for t, j in enumerate(first):
+            i = idx[j]
             k = int(self.k[i])
             if k == 0:
                 continue
-            p = self.p[:, i]
+            p = P[:, i]
             s_hi, e1 = _leave_one_out_survival(surv, p, k, v + 1 - k, self.full_support, total_k)
             s_at, e2 = _leave_one_out_survival(surv, p, k, v - k, self.full_support, total_k)
             worst = max(worst, e1, e2)
-            tail = float(self.w @ (p * s_hi))  # P(D_i = 1, L > v)
-            at = float(self.w @ (p * (s_at - s_hi)))  # P(D_i = 1, L = v)
-            share = (cdf_v - alpha) / p_at if p_at > 0 else 0.0
-            out[inverse == t] = k * (tail + at * share) / (1 - alpha) * self.unit
-        return out, worst
+            tail = float(weights @ (p * s_hi))  # P(D_i = 1, L > v)
+            at = float(weights @ (p * (s_at - s_hi)))  # P(D_i = 1, L = v)
+            out[idx[inverse == t]] = k * (tail + at * share) / (1 - alpha) * self.unit
+        return worst
 
 
 def _survival(cond: np.ndarray, over: np.ndarray) -> np.ndarray:
@@ -344,13 +383,17 @@ def nice_unit(raw: float) -> float:
 
 
 def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cover: float = 0.0,
-                      unit: float | None = None, adapt: bool = True) -> LossDistribution:
+                      unit: float | None = None, adapt: bool = True, sector=None, sector_share: float = 0.0,
+                      sector_nodes: int = 12) -> LossDistribution:
     """The exact grid distribution of ``sum l_i D_i`` under the one-factor Gaussian copula.
 
     ``loss``: loss given default per borrower (money); ``pd``: default probability over the horizon;
     ``rho``: asset correlation (scalar or per borrower); ``nodes``: Gauss-Hermite points;
     ``cells``: grid size; ``cover``: a loss (e.g. the fund balance) the grid must reach;
-    ``adapt``: raise ``nodes`` where the book needs more (``nodes_needed``).
+    ``adapt``: raise ``nodes`` where the book needs more (``nodes_needed``);
+    ``sector``: a sub-sector label per borrower (None: none) and ``sector_share`` the part of each
+    borrower's correlation that is its sub-sector's own factor (``SectorModel``), integrated with
+    ``sector_nodes`` Gauss-Hermite points per sub-sector -- still exact given both factors.
     The grid is widened (three times at most) when more than 2e-4 of the probability overflows it
     (the 99.9 % figures need the grid to reach well past their quantile).
     """
@@ -366,6 +409,28 @@ def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cove
     order = min(int(nodes), MAX_NODES)
     z, w = quadrature(order, rho)
     p = conditional_pd(pd, rho, z)
+    sm = None
+    if sector is not None and sector_share > 0 and np.any(rho > 0):
+        labels = np.asarray([None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
+                             for x in sector], dtype=object)
+        names = sorted({x for x in labels if x is not None})
+        if names:
+            s_nodes, v = quadrature(sector_nodes, np.ones(1))
+            zz = np.repeat(z, len(v))
+            ss = np.tile(s_nodes, len(z))
+            c = ndtri(np.clip(pd, 0.0, 1.0))
+            a = np.sqrt(rho * (1 - sector_share))
+            b = np.sqrt(rho * sector_share)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pzs = ndtr((c[None, :] - a[None, :] * zz[:, None] - b[None, :] * ss[:, None]) / np.sqrt(1 - rho)[None, :])
+            pzs = np.where(pd[None, :] <= 0, 0.0, np.where(pd[None, :] >= 1, 1.0, pzs))
+            groups = [np.flatnonzero(labels == g) for g in names]
+            alone = np.flatnonzero(np.array([x is None for x in labels], dtype=bool))
+            sm = SectorModel(groups, alone, s_nodes, v, pzs)
+            # given z alone, a sub-sector borrower's PD is the mix over its sub-sector's factor
+            mixed = np.einsum("zsn,s->zn", pzs.reshape(len(z), len(v), -1), v)
+            for idx in groups:
+                p[:, idx] = mixed[:, idx]
     tail = 1e-4
     for _attempt in range(4):
         if unit is None:
@@ -376,7 +441,12 @@ def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cove
             full = True
         k = grid_steps(loss, pd, u)
         full = int(k.sum()) < n
-        dist = _convolve(k, p, n, z, w, u, loss)
+        if sm is None:
+            dist = _convolve(k, p, n, z, w, u, loss)
+        else:
+            f, over, _hi = _sector_state(k, p, sm, n)
+            dist = _finish(k, p, f, over, z, w, u, loss)
+            dist.sectors = sm
         dist.full_support = full
         dist.order = order if len(z) > 1 else 1
         if full or dist.p_over <= 2e-4 or unit is not None:
@@ -407,12 +477,10 @@ def grid_steps(loss: np.ndarray, pd: np.ndarray, unit: float) -> np.ndarray:
     return k
 
 
-def _convolve(k: np.ndarray, p: np.ndarray, cells: int, z, w, unit: float, loss) -> LossDistribution:
-    nodes = p.shape[0]
-    f = np.zeros((nodes, cells))
-    f[:, 0] = 1.0
-    over = np.zeros(nodes)
-    hi = 1  # cells in use: the support so far
+def _convolve_into(f: np.ndarray, over: np.ndarray, hi: int, k: np.ndarray, p: np.ndarray) -> int:
+    """Add independent two-point losses (k[i] steps with probability p[:, i], per row) to the rows'
+    distributions ``f`` in place; mass pushed past the top goes to ``over``. Returns the cells in use."""
+    cells = f.shape[1]
     buf = np.empty_like(f)
     order = np.argsort(k, kind="stable")  # small losses first keeps the used part short for longer
     for i in order:
@@ -428,7 +496,6 @@ def _convolve(k: np.ndarray, p: np.ndarray, cells: int, z, w, unit: float, loss)
             f[:, :hi] *= qi[:, None]
             continue
         new_hi = min(hi + ki, cells)
-        # mass pushed past the top goes to the overflow cell
         spill_from = cells - ki
         if hi > spill_from:
             over += pi * f[:, spill_from:hi].sum(axis=1)
@@ -436,12 +503,62 @@ def _convolve(k: np.ndarray, p: np.ndarray, cells: int, z, w, unit: float, loss)
         f[:, :hi] *= qi[:, None]
         f[:, ki:new_hi] += moved
         hi = new_hi
+    return hi
+
+
+def _start(rows: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    f = np.zeros((rows, cells))
+    f[:, 0] = 1.0
+    return f, np.zeros(rows)
+
+
+def _finish(k, p, f, over, z, w, unit, loss) -> LossDistribution:
+    cells = f.shape[1]
     # E[L 1{L >= cells} | z] in steps: the exact conditional mean minus the part on the grid.
     mean_z = p @ k.astype(float)
     over_mean = np.maximum(mean_z - f @ np.arange(cells, dtype=float), 0.0)
     over_mean = np.where(over > 0, over_mean, 0.0)
     return LossDistribution(unit=unit, k=k, loss=loss, z=z, w=w, p=p, cond=f, over=over, over_mean=over_mean,
                             full_support=False)
+
+
+def _convolve(k: np.ndarray, p: np.ndarray, cells: int, z, w, unit: float, loss) -> LossDistribution:
+    f, over = _start(p.shape[0], cells)
+    _convolve_into(f, over, 1, k, p)
+    return _finish(k, p, f, over, z, w, unit, loss)
+
+
+# -- sub-sector factors ---------------------------------------------------------------------------
+
+@dataclass
+class SectorModel:
+    """X_i = sqrt(rho_i) (sqrt(1 - share) Z + sqrt(share) S_g) + sqrt(1 - rho_i) e_i for a borrower of
+    sub-sector g (S_g independent standard normals), X_i = sqrt(rho_i) Z + ... without one. Two
+    borrowers of one sub-sector keep correlation rho; of different ones, rho (1 - share)."""
+
+    groups: list[np.ndarray]  # borrower indices per sub-sector
+    alone: np.ndarray  # borrowers without a sub-sector
+    s: np.ndarray  # sector-factor nodes and weights
+    v: np.ndarray
+    pzs: np.ndarray  # conditional PDs per (z, s) row (z-major), sector borrowers' columns meaningful
+
+
+def _sector_state(k, p1, sm: SectorModel, cells: int, skip: int | None = None):
+    """The distribution given z of every loss except sub-sector ``skip``'s (mixed over each
+    sub-sector's factor), and its overflow; sub-sectors are independent given z."""
+    nz = p1.shape[0]
+    ns = len(sm.v)
+    f, over = _start(nz, cells)
+    hi = _convolve_into(f, over, 1, k[sm.alone], p1[:, sm.alone])
+    for gi, idx in enumerate(sm.groups):
+        if gi == skip:
+            continue
+        big = np.repeat(f, ns, axis=0)
+        big_over = np.repeat(over, ns)
+        hi = _convolve_into(big, big_over, hi, k[idx], sm.pzs[:, idx])
+        f = np.einsum("zsk,s->zk", big.reshape(nz, ns, cells), sm.v)
+        over = big_over.reshape(nz, ns) @ sm.v
+    return f, over, hi
 
 
 # -- Monte Carlo of the same model ------------------------------------------------------------
@@ -465,13 +582,23 @@ def wilson(hits: int, n: int, level: float = 0.99) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def simulate_losses(loss, pd, rho, n: int, seed: int, chunk_cells: int = 2_000_000) -> np.ndarray:
+def simulate_losses(loss, pd, rho, n: int, seed: int, chunk_cells: int = 2_000_000, *, sector=None,
+                    sector_share: float = 0.0) -> np.ndarray:
     """``n`` draws of the loss under the same model (losses as given, one draw per scenario)."""
     loss = np.asarray(loss, float)
     pd = np.asarray(pd, float)
     rho = np.broadcast_to(np.asarray(rho, float), loss.shape)
     c = ndtri(np.clip(pd, 0, 1))
-    a, b = np.sqrt(rho), np.sqrt(1 - rho)
+    codes = np.full(len(loss), -1)
+    if sector is not None and sector_share > 0:
+        names = sorted({str(x) for x in sector if x is not None and not (isinstance(x, float) and math.isnan(x))})
+        lookup = {g: i for i, g in enumerate(names)}
+        codes = np.array([lookup.get(str(x), -1) if x is not None else -1 for x in sector])
+    has = codes >= 0
+    a = np.where(has, np.sqrt(rho * (1 - sector_share)), np.sqrt(rho))
+    b = np.where(has, np.sqrt(rho * sector_share), 0.0)
+    e = np.sqrt(1 - rho)
+    n_sectors = int(codes.max()) + 1 if has.any() else 0
     rng = np.random.default_rng(seed)
     out = np.empty(n)
     step = max(1, chunk_cells // max(len(loss), 1))
@@ -479,14 +606,18 @@ def simulate_losses(loss, pd, rho, n: int, seed: int, chunk_cells: int = 2_000_0
         m = min(step, n - start)
         zs = rng.standard_normal(m)
         eps = rng.standard_normal((m, len(loss)))
-        x = a[None, :] * zs[:, None] + b[None, :] * eps
+        x = a[None, :] * zs[:, None] + e[None, :] * eps
+        if n_sectors:
+            sf = rng.standard_normal((m, n_sectors))
+            x += b[None, :] * np.where(has[None, :], sf[:, np.maximum(codes, 0)], 0.0)
         out[start:start + m] = (x < c[None, :]) @ loss
     return out
 
 
-def monte_carlo(loss, pd, rho, threshold: float, n: int, seed: int = 20240601, level: float = 0.99) -> MonteCarlo:
+def monte_carlo(loss, pd, rho, threshold: float, n: int, seed: int = 20240601, level: float = 0.99, *,
+                sector=None, sector_share: float = 0.0) -> MonteCarlo:
     """Seeded simulation of P(L > threshold) and E[L], with ``level`` confidence intervals."""
-    draws = simulate_losses(loss, pd, rho, n, seed)
+    draws = simulate_losses(loss, pd, rho, n, seed, sector=sector, sector_share=sector_share)
     hits = int((draws > threshold).sum())
     zq = float(ndtri(0.5 + level / 2))
     m = float(draws.mean())

@@ -258,7 +258,10 @@ class RiskResult:
         nodes = 0 if d is None else len(d.z)
         order = 0 if d is None else d.order
         cells = 0 if d is None else d.cells
-        return (f"one-factor Gaussian copula (Vasicek), Gauss-Hermite quadrature over the factor (order {order}, "
+        kind = ("one-factor Gaussian copula (Vasicek)" if d is None or d.sectors is None else
+                f"Gaussian copula with a common factor and {len(d.sectors.groups)} sub-sector factors "
+                f"({len(d.sectors.v)} Gauss-Hermite nodes each)")
+        return (f"{kind}, Gauss-Hermite quadrature over the common factor (order {order}, "
                 f"{nodes} nodes weighing over 1e-18), exact recursive convolution on a loss grid ({cells} cells)")
 
     def as_dict(self) -> dict[str, Any]:
@@ -339,6 +342,9 @@ def analyse_risk(loans: pd.DataFrame, fund_balance: float, as_of: _dt.date, cfg:
                 f"Basel corporate formula with the SME adjustment (sales {cfg.sme_turnover_eur_m:g} m EUR)")
     if cfg.sector_rho and rho is None:
         rho_text += "; per sub-sector: " + ", ".join(f"{k} {v:g}" for k, v in cfg.sector_rho.items())
+    if cfg.sector_share > 0:
+        rho_text += (f"; sub-sector factors carry {cfg.sector_share:.0%} of it (firms of different sub-sectors "
+                     f"correlate at {1 - cfg.sector_share:.0%} of rho)")
     share = cfg.guarantee_share
     n_loans = 0 if loans is None else int((~loans["status"].isin(CLOSED_STATUSES)
                                           & (pd.to_numeric(loans["outstanding"], errors="coerce").fillna(0) > 0)).sum())
@@ -353,7 +359,9 @@ def analyse_risk(loans: pd.DataFrame, fund_balance: float, as_of: _dt.date, cfg:
     p = b["pd"].to_numpy(float)
     r = b["rho"].to_numpy(float)
     cover = max(fund_balance, 0.0)
-    dist = loss_distribution(loss, p, r, nodes=cfg.nodes, cells=cfg.grid_cells, cover=cover)
+    sectors = dict(sector=list(b["sector"]), sector_share=cfg.sector_share, sector_nodes=cfg.sector_nodes) \
+        if cfg.sector_share > 0 else {}
+    dist = loss_distribution(loss, p, r, nodes=cfg.nodes, cells=cfg.grid_cells, cover=cover, **sectors)
     var = {a: dist.var(a) for a in ALPHAS}
     es = {a: dist.es(a) for a in ALPHAS}
     contrib, err = dist.contributions(0.99)
@@ -363,7 +371,7 @@ def analyse_risk(loans: pd.DataFrame, fund_balance: float, as_of: _dt.date, cfg:
     for s in cfg.scenarios:
         sp, sr, sl = _scenario_arrays(s, b, cfg, lgd_e.used)
         sloss = ead * sl * share
-        d2 = loss_distribution(sloss, sp, sr, nodes=cfg.nodes, cells=cfg.grid_cells, cover=cover)
+        d2 = loss_distribution(sloss, sp, sr, nodes=cfg.nodes, cells=cfg.grid_cells, cover=cover, **sectors)
         detail, detail_zh = [], []
         if s.pd_multiplier != 1:
             detail.append(f"PD x {s.pd_multiplier:g}")
@@ -386,7 +394,8 @@ def analyse_risk(loans: pd.DataFrame, fund_balance: float, as_of: _dt.date, cfg:
                                    d2.es(0.99), "; ".join(detail), "；".join(detail_zh)))
     mc = None
     if check_mc:
-        mc = monte_carlo(dist.k * dist.unit, p, r, cover, int(check_mc), cfg.mc_seed)
+        mc = monte_carlo(dist.k * dist.unit, p, r, cover, int(check_mc), cfg.mc_seed,
+                         sector=sectors.get("sector"), sector_share=cfg.sector_share)
     # largest contributions first (after the scenarios, which use the arrays in the book's order)
     b = b.sort_values(["es_contribution", "ead"], ascending=False, kind="stable").reset_index(drop=True)
     return RiskResult(as_of=as_of, horizon_months=horizon, fund_balance=fund_balance, borrowers=b, dist=dist,

@@ -16,7 +16,8 @@ from cluster_credit_cli.problems import ConfigError
 
 RISK_KEYS = {"horizon_months", "nodes", "grid_cells", "lgd", "ccf", "guarantee_share", "rho", "sme_turnover_eur_m",
              "sector_rho", "targets", "default_dpd", "default_classes", "recovery_months", "min_closed_cases",
-             "min_rated_loans", "prior_strength", "pd", "pd_unrated", "mc_seed", "scenarios"}
+             "min_rated_loans", "prior_strength", "pd", "pd_unrated", "mc_seed", "scenarios", "sector_share",
+             "sector_nodes"}
 SCENARIO_KEYS = {"name", "name_en", "pd_multiplier", "rho", "rho_add", "sector", "sector_pd_multiplier", "lgd"}
 CLASSES = ("正常", "关注", "次级", "可疑", "损失")
 
@@ -48,6 +49,8 @@ class RiskConfig:
     rho: float | str = "basel"  # a number, or "basel": the Basel corporate formula with the SME adjustment
     sme_turnover_eur_m: float = 5.0
     sector_rho: dict[str, float] = field(default_factory=dict)
+    sector_share: float = 0.0  # part of the correlation that is the sub-sector's own factor (0: one factor)
+    sector_nodes: int = 12
     targets: list[float] = field(default_factory=lambda: [0.99])
     default_dpd: int = 90
     default_classes: tuple[str, ...] = ("次级", "可疑", "损失")
@@ -136,6 +139,8 @@ def risk_config(model: Model) -> RiskConfig:
     if not isinstance(sr, dict):
         _fail("risk.sector_rho", "must be a table of sub-sector = correlation")
     cfg.sector_rho = {str(s): float(_number(sr, s, "risk.sector_rho", 0.0, 0, 1, open_hi=True)) for s in sr}
+    cfg.sector_share = float(_number(raw, "sector_share", w, 0.0, 0, 1, open_hi=True))
+    cfg.sector_nodes = _number(raw, "sector_nodes", w, 12, 2, 100, integer=True)
     targets = raw.get("targets", [0.99])
     if not isinstance(targets, list) or not targets or any(
             isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1 for t in targets):
