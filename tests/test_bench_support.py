@@ -146,7 +146,7 @@ def test_detail_limit_sends_large_sheets_to_csv(tmp_path):
     data = _sample_copy(tmp_path)
     out = tmp_path / "ratings.xlsx"
     res = CliRunner().invoke(app, ["score", str(data / "申报材料汇总.xlsx"), "--as-of", "2026-11-30",
-                                   "--out", str(out), "--detail-limit", "50", "--quiet"])
+                                   "--out", str(out), "--detail-limit", "50", "--detail", "csv", "--quiet"])
     assert res.exit_code == 1, res.output  # the sample has problems by design
     beside = sorted(p.name for p in tmp_path.glob("ratings_*.csv"))
     assert len(beside) == 2  # indicators and provenance

@@ -176,7 +176,7 @@ def test_run_information(book):
 def test_large_detail_spills_to_csv(tmp_path):
     result = run_round(tmp_path, [ent(1), ent(2)])
     out = tmp_path / "r.xlsx"
-    write_rating_workbook(result, out, detail_limit=10)
+    write_rating_workbook(result, out, detail_limit=10, detail="csv")
     csv_path = tmp_path / "r_指标明细.csv"
     assert csv_path.is_file()
     lines = csv_path.read_text(encoding="utf-8-sig").splitlines()
@@ -187,9 +187,33 @@ def test_large_detail_spills_to_csv(tmp_path):
 
 def test_csv_spill_escapes_formula_names(tmp_path):
     result = run_round(tmp_path, [ent(1, app={"企业名称": FORMULA_NAME})])
-    write_rating_workbook(result, tmp_path / "r.xlsx", detail_limit=5)
+    write_rating_workbook(result, tmp_path / "r.xlsx", detail_limit=5, detail="csv")
     text = (tmp_path / "r_指标明细.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+def test_large_detail_left_out_by_default_with_the_flag_that_writes_it(tmp_path):
+    """Above the limit the default writes no CSV: the sheet says how many rows and which flag."""
+    result = run_round(tmp_path, [ent(1), ent(2)])
+    out = tmp_path / "r.xlsx"
+    write_rating_workbook(result, out, detail_limit=10)
+    assert not list(tmp_path.glob("r_*.csv"))
+    msg = rows_of(out, "指标明细")[1][0]
+    assert msg.startswith("共 50 行，超过工作簿明细上限 10 行，未写入。") and "--detail csv" in msg
+    prov = rows_of(out, "数据来源")[1][0]
+    assert f"共 {result.merged.provenance_rows()} 行" in prov and "--detail csv" in prov
+    assert result.merged.provenance_rows() == len(result.merged.provenance(result.model)) > 10
+    # the conflicts sheet is written whatever the detail mode
+    assert rows_of(out, "数据冲突")[0][0] == "统一社会信用代码"
+
+
+def test_small_detail_stays_in_the_workbook_and_off_leaves_it_out(tmp_path):
+    result = run_round(tmp_path, [ent(1)])
+    write_rating_workbook(result, tmp_path / "a.xlsx")
+    assert len(rows_of(tmp_path / "a.xlsx", "指标明细")) == 1 + 25
+    write_rating_workbook(result, tmp_path / "b.xlsx", detail="off")
+    assert rows_of(tmp_path / "b.xlsx", "指标明细")[1][0].startswith("未写入（--detail off）：共 25 行")
+    assert not list(tmp_path.glob("b_*.csv"))
 
 
 # -- golden result -----------------------------------------------------------------------------

@@ -73,9 +73,13 @@ def test_consistent_matrices_reproduce_the_model_weights(tmp_path):
     assert set(data["nodes"]["@base"]) >= {"weights", "lambda_max", "ci", "cr", "ri", "consistent"}
     assert data["global"] == pytest.approx(model.effective)
     new = load_model(tmp_path / "new.toml")
-    assert {k: n.weight for k, n in new.nodes.items()} == pytest.approx(model.effective)
-    assert new.effective == pytest.approx(model.effective)
-    assert not new.warnings  # AHP weights are consistent level by level: no D41-style mismatch left
+    # printed to 4 decimals (largest remainder), never with a dozen digits
+    assert {k: n.weight for k, n in new.nodes.items()} == pytest.approx(model.effective, abs=1e-4)
+    assert all(round(n.weight, 4) == n.weight for n in new.nodes.values())
+    assert (new.nodes["C1"].weight, new.nodes["C2"].weight, new.nodes["C3"].weight) == (0.0737, 0.0632, 0.0631)
+    assert "0.07368" not in (tmp_path / "new.toml").read_text(encoding="utf-8")
+    assert new.effective == pytest.approx(model.effective, abs=1e-4)
+    assert not new.warnings  # siblings sum exactly to their parent: no D41-style mismatch left
     # the workbook's first sheet is a weight table score --weights can read
     assert read_weight_table(tmp_path / "w.xlsx") == pytest.approx(model.effective)
 

@@ -89,3 +89,26 @@ def existing_file(path: Optional[Path], what: str) -> Optional[Path]:
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+def beside_input(inputs, word_zh: str, word_en: str, lang: str, ext: str = ".xlsx") -> Path:
+    """Where a command writes when no --out is given (the one convention of all commands): beside
+    its first input, named after the input and what the file holds (``判断矩阵_权重.xlsx``); with
+    several inputs, after what it holds and how many went in (``权重_3份文件.xlsx``)."""
+    inputs = [Path(p) for p in inputs]
+    first = inputs[0]
+    if len(inputs) == 1:
+        return first.with_name(f"{first.stem}_{word_en if lang == 'en' else word_zh}{ext}")
+    n = len(inputs)
+    return first.with_name(f"{word_en}_{n}_files{ext}" if lang == "en" else f"{word_zh}_{n}份文件{ext}")
+
+
+def not_an_input(target: Path, inputs, option: str = "--out") -> Path:
+    """Refuse to write over one of the command's own inputs."""
+    from cluster_credit_cli.problems import UsageError
+
+    t = Path(target).resolve()
+    for p in inputs:
+        if Path(p).resolve() == t:
+            raise UsageError(f"{option} {target} is one of the inputs; choose another file name")
+    return Path(target)

@@ -34,8 +34,12 @@ DbOpt = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH", help="Ra
                      "record the run in (default: ccredit.db beside the output workbook).")
 NoDbOpt = typer.Option(False, "--no-db", help="Do not record this run in the rating register.")
 DetailLimitOpt = typer.Option(None, "--detail-limit", min=1, metavar="ROWS",
-                              help="Most rows of the indicator/provenance sheets kept in the workbook; "
-                                   "larger ones go to CSV beside it (default 250000).")
+                              help="Most rows of the indicator/provenance sheets kept in the workbook "
+                                   "(default 250000); see --detail for larger ones.")
+DetailOpt = typer.Option("auto", "--detail", metavar="auto|csv|off",
+                         help="Indicator/provenance detail above --detail-limit: auto = left out (the sheet "
+                              "says so; leaf scores stay in the JSON and register), csv = written as CSV "
+                              "beside the workbook, off = never written.")
 
 
 def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool, lang: str, as_of: Optional[str],
@@ -69,7 +73,7 @@ def score(
     as_of: Optional[str] = AsOfOpt, out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
     lang: str = LangOpt, config: Optional[Path] = ConfigOpt, strict: bool = StrictOpt,
     weights: Optional[Path] = WeightsOpt, db: Optional[Path] = DbOpt, no_db: bool = NoDbOpt,
-    detail_limit: Optional[int] = DetailLimitOpt,
+    detail_limit: Optional[int] = DetailLimitOpt, detail: str = DetailOpt,
     sensitivity: int = SensitivityOpt, seed: Optional[int] = SeedOpt, spread: float = SpreadOpt,
     quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
@@ -93,6 +97,10 @@ def score(
     from cluster_credit_cli.rating.pipeline import score_round
     from cluster_credit_cli.outputs.summary import print_summary
 
+    if detail not in report.DETAIL_MODES:
+        from cluster_credit_cli.problems import UsageError
+
+        raise UsageError(f"--detail: '{detail}' is not one of {', '.join(report.DETAIL_MODES)}")
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
     model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
@@ -105,7 +113,7 @@ def score(
             attach_sensitivity(result, sensitivity, spread=spread, seed=seed)
         target = out or report.default_output(applicants, day, lang)
         progress("write")
-        outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit)]
+        outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit, detail=detail)]
         if json_path:
             outcomes.append(report.write_json(result, json_path))
     run_id = None

@@ -21,7 +21,18 @@ from cluster_credit_cli.text import normalize_choice, normalize_header
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "model.toml"
 
-RULE_KINDS = {"rating", "bands", "mean", "count", "lookup"}
+RULE_KINDS = {"rating", "bands", "mean", "count", "lookup", "todo"}
+# "todo": a placeholder written by `model init --from-ahp` for a leaf whose rule is still to be
+# written. The model loads (templates, model show/check work) but cannot score until it is replaced.
+RULE_KIND_HELP = {
+    "rating": ("评审打分：1–5 分（或 优/良/中/差/劣）× 每级分数，需 field", "a 1–5 rating (or a label) × points per step; needs field"),
+    "bands": ("分档：指标值（可为字段算式 metric）按阈值 bands 给分，compare 为 \">=\" 或 \"<=\"",
+              "bands: a metric (field arithmetic) against thresholds, compare \">=\" or \"<=\""),
+    "mean": ("若干分档规则 parts 的平均分", "the mean of several bands rules (parts)"),
+    "count": ("评估日前 window_months 个月内 record_types 类记录的条数，points 按条数给分",
+              "number of records of record_types in the window_months before the as-of date; points per count"),
+    "lookup": ("类别答案对应分数（points 表），需 field", "a categorical answer mapped to points; needs field"),
+}
 FIELD_TYPES = {"code", "text", "number", "percent", "percent_or_text", "rating", "date", "yesno", "category"}
 SOURCE_SHAPES = {"entity", "records"}
 COMPARES = {">=", "<="}
@@ -29,7 +40,7 @@ COMPARES = {">=", "<="}
 RULE_KEYS_COMMON = {"kind", "missing", "name", "name_en"}
 BAND_KEYS = {"metric", "compare", "bands", "else", "text", "name", "name_en"}
 RULE_KEYS = {"rating": {"field"}, "lookup": {"field", "points"}, "bands": BAND_KEYS, "mean": {"parts"},
-             "count": {"record_types", "role", "window_months", "points"}}
+             "count": {"record_types", "role", "window_months", "points"}, "todo": set()}
 
 
 @dataclass
@@ -155,6 +166,18 @@ class Model:
                 yield from visit(child)
         for root in self.roots:
             yield from visit(root.key)
+
+    @property
+    def todo_rules(self) -> list[str]:
+        """Leaves whose rule is still a placeholder (kind = "todo"), in hierarchy order."""
+        return [k for k in self.leaves() if self.rules.get(k, {}).get("kind") == "todo"]
+
+    def require_rules(self) -> None:
+        """Refuse to score with placeholder rules: say which, and how to find out what to write."""
+        todo = self.todo_rules
+        if todo:
+            raise ConfigError(f"{self.path.name}: {len(todo)} scoring rule(s) still to be written "
+                              f"(kind = \"todo\"): {', '.join(todo)}; see ccredit model check --config {self.path}")
 
     def grade_labels(self) -> list[str]:
         return [g["grade"] for g in self.grades]
@@ -432,6 +455,8 @@ def _build_rules(ctx: _Ctx, table: dict, nodes: dict[str, Node], fields: dict[st
         elif kind == "bands":
             _bands(ctx, where, rule)
             inputs = rule["_names"]
+        elif kind == "todo":
+            inputs = []
         elif kind == "mean":
             parts = ctx.get(rule, "parts", where, list)
             inputs = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
+from cluster_credit_cli.outputs.columnar_csv import value_key
 from cluster_credit_cli.outputs.excel import EXCEL_MAX_ROWS, Column, Workbook, write_table
 from cluster_credit_cli.i18n import status_words, t
 from cluster_credit_cli.model.config import Model
-from cluster_credit_cli.rating.pipeline import RoundResult
+from cluster_credit_cli.rating.pipeline import RoundResult, python_strings
 
 
 def default_output(applicants: Path, as_of: _dt.date, lang: str, kind: str = "ratings") -> Path:
@@ -40,6 +42,8 @@ def _rule_text(model: Model, key: str, lang: str) -> str:
         return ""
     kind = rule["kind"]
     en = lang == "en"
+    if kind == "todo":
+        return "to be written" if en else "待编写"
     if kind == "rating":
         return (f"rating 1–5 × {model.ratings.get('points_per_step', 20)}" if en
                 else f"评分1–5 × {model.ratings.get('points_per_step', 20)}")
@@ -64,23 +68,32 @@ def _rule_text(model: Model, key: str, lang: str) -> str:
 DEFAULT_DETAIL_LIMIT = 250_000
 
 
-def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int | None = None) -> WriteOutcome:
+DETAIL_MODES = ("auto", "csv", "off")
+
+
+def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int | None = None,
+                          detail: str = "auto") -> WriteOutcome:
     """The ranked rating workbook; returns where it was written (see ``atomic``).
 
     ``detail_limit``: the most rows the indicator and provenance sheets hold in the workbook
-    (default ``DEFAULT_DETAIL_LIMIT``, never more than Excel's row limit); beyond it that sheet
-    is a CSV beside the workbook and the sheet says where.
+    (default ``DEFAULT_DETAIL_LIMIT``, never more than Excel's row limit). ``detail`` says what
+    happens to a larger one: ``auto`` (default) leaves it out and the sheet says how to get it,
+    ``csv`` writes it as a CSV beside the workbook (the sheet names the file), ``off`` leaves
+    both detail sheets out whatever their size. The per-leaf scores stay in the JSON and the
+    register either way.
     """
+    if detail not in DETAIL_MODES:
+        raise ValueError(f"detail must be one of {DETAIL_MODES}")
     lang, model = result.lang, result.model
     ranked = result.ranked()
     dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
     detail_limit = min(detail_limit or DEFAULT_DETAIL_LIMIT, EXCEL_MAX_ROWS - 10)
-    with Workbook(path) as wb:
+    with python_strings(), Workbook(path) as wb:
         _ratings_sheet(wb, ranked, model, dims1, lang)
         _grades_sheet(wb, result, lang)
-        _indicator_sheet(wb, result, ranked, lang, detail_limit, path)
+        _indicator_sheet(wb, result, ranked, lang, detail_limit, path, detail)
         write_model_sheet(wb, model, lang)
-        _provenance_sheets(wb, result, lang, detail_limit, path)
+        _provenance_sheets(wb, result, lang, detail_limit, path, detail)
         _missing_sheet(wb, ranked, lang)
         write_problems_sheet(wb, result.problems.as_dicts(), lang)
         _run_sheet(wb, result, lang)
@@ -150,8 +163,27 @@ def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
         wb.write_cell(sheet, r0 + i, 1, value, wb.fmt(num_format="#,##0"))
 
 
+def _detail_left_out(wb: Workbook, sheet: str, rows: int, limit: int, detail: str, lang: str) -> bool:
+    """Write the note sheet for a detail sheet that is not written; True if so."""
+    if detail == "csv" or (detail == "auto" and rows <= limit):
+        return False
+    if detail == "off":
+        zh = f"未写入（--detail off）：共 {rows:,} 行。如需明细，请加 --detail auto 或 --detail csv 重新运行。"
+        en = f"Not written (--detail off): {rows:,} rows. Rerun with --detail auto or --detail csv for them."
+    else:
+        zh = (f"共 {rows:,} 行，超过工作簿明细上限 {limit:,} 行，未写入。"
+              f"如需全部明细，请加 --detail csv 重新运行（写成本工作簿旁的 CSV 文件）；"
+              f"各企业各指标得分另见 JSON 结果和评级登记簿。")
+        en = (f"{rows:,} rows, more than the workbook's detail limit of {limit:,}: not written. "
+              f"Rerun with --detail csv to write them as a CSV beside this workbook; every "
+              f"enterprise's leaf scores are also in the JSON result and the rating register.")
+    write_table(wb, sheet, [Column(t("message", lang), width=100)], [[en if lang == "en" else zh]],
+                autofilter=False)
+    return True
+
+
 def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, lang: str, limit: int,
-                     path: Path) -> None:
+                     path: Path, detail: str = "csv") -> None:
     model, scores, merged = result.model, result.scores, result.merged
     cols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("key", lang)),
             Column(t("indicator", lang), width=16), Column(t("input", lang), "number", 4),
@@ -161,6 +193,8 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
     codes = [c for c in ranked["code"] if c not in merged.conflict_codes]
     names = dict(zip(ranked["code"], ranked["name"]))
     total_rows = len(codes) * len(leaves)
+    if _detail_left_out(wb, t("sheet.indicators", lang), total_rows, limit, detail, lang):
+        return
     # Whole-column lookups up front: a per-cell .at is the slow part of a 40,000-firm sheet.
     pos = scores.scores.index.get_indexer(pd.Index(codes))
     score_arr = scores.scores[leaves].to_numpy(dtype=float)[pos] if len(codes) else np.zeros((0, len(leaves)))
@@ -183,7 +217,16 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
 
     if total_rows > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.indicators', lang)}.csv")
-        _write_csv(csv_path, [c.header for c in cols], rows())
+        # The same cells as rows(), as whole columns (see columnar_csv): a city round has millions.
+        nl = len(leaves)
+        flat_inputs = input_arr.ravel().tolist()
+        flat_scores = score_arr.ravel()
+        weight_col = np.tile(np.array(weights, dtype=float), len(codes))
+        _write_csv(csv_path, [c.header for c in cols], [
+            np.repeat(np.array(codes, dtype=object), nl), np.repeat(np.array([names[c] for c in codes], dtype=object), nl),
+            np.tile(np.array(leaves, dtype=object), len(codes)), np.tile(np.array(labels, dtype=object), len(codes)),
+            [None if isinstance(v, float) and v != v else v for v in flat_inputs], flat_scores, weight_col,
+            weight_col * flat_scores, [s for row in source_arr for s in row]])
         write_table(wb, t("sheet.indicators", lang), [Column(t("message", lang), width=80)],
                     [[f"{total_rows} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
         return
@@ -252,9 +295,15 @@ def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]
     return [list(r) for r in zip(*columns)] if columns and n else [[""] * len(leaves) for _ in range(n)]
 
 
+def _weight_decimals(model: Model) -> int:
+    """As many decimals as the printed weights have (2 for the paper's, 4 for AHP-derived), at most 6."""
+    return max([2] + [next(d for d in range(7) if d == 6 or abs(n.weight - round(n.weight, d)) < 1e-12)
+                      for n in model.nodes.values()])
+
+
 def write_model_sheet(wb: Workbook, model: Model, lang: str) -> None:
     cols = [Column(t("key", lang)), Column(t("level", lang), "int"), Column(t("indicator", lang), width=20),
-            Column(t("parent", lang)), Column(t("printed_weight", lang), "number", 2),
+            Column(t("parent", lang)), Column(t("printed_weight", lang), "number", _weight_decimals(model)),
             Column(t("weight", lang), "number", 6), Column(t("rule", lang), width=70)]
     rows = [[n.key, n.level, n.label(lang), n.parent or "", n.weight, model.effective[n.key],
              _rule_text(model, n.key, lang)] for n in model.walk()]
@@ -265,10 +314,19 @@ def write_model_sheet(wb: Workbook, model: Model, lang: str) -> None:
         wb.write_cell(sheet, n + 2 + i, 2, w)
 
 
-def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int, path: Path) -> None:
+def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int, path: Path,
+                       detail: str = "csv") -> None:
+    merged, model = result.merged, result.model
+    labels = {k: f.header(lang) for k, f in model.fields.items()}
+    if not _detail_left_out(wb, t("sheet.provenance", lang), merged.provenance_rows(), limit, detail, lang):
+        _provenance_sheet(wb, result, lang, limit, path, labels)
+    _conflicts_sheet(wb, result, lang, labels)
+
+
+def _provenance_sheet(wb: Workbook, result: RoundResult, lang: str, limit: int, path: Path,
+                      labels: dict[str, str]) -> None:
     merged, model = result.merged, result.model
     prov = merged.provenance(model)
-    labels = {k: f.header(lang) for k, f in model.fields.items()}
     cols = [Column(t("code", lang)), Column(t("field", lang)), Column(t("value", lang)), Column(t("source", lang)),
             Column(t("file", lang)), Column(t("sheet", lang)), Column(t("row", lang), "int"), Column(t("column", lang))]
     src_labels = {k: _source_label(model, k, lang) for k in set(prov["source"])} if len(prov) else {}
@@ -276,12 +334,19 @@ def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int,
              r.sheet, r.row, r.column] for r in prov.itertuples(index=False))
     if len(prov) > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.provenance', lang)}.csv")
-        _write_csv(csv_path, [c.header for c in cols], rows)
+        field_labels = {f: labels.get(f, f) for f in pd.unique(prov["field"])}
+        _write_csv(csv_path, [c.header for c in cols], [
+            prov["code"], prov["field"].map(field_labels), _cell_column(prov["value"]),
+            prov["source"].map(src_labels), prov["file"], prov["sheet"], prov["row"], prov["column"]])
         write_table(wb, t("sheet.provenance", lang), [Column(t("message", lang), width=80)],
                     [[f"{len(prov)} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
     else:
         write_table(wb, t("sheet.provenance", lang), cols, rows)
-    conf = merged.conflicts
+
+
+def _conflicts_sheet(wb: Workbook, result: RoundResult, lang: str, labels: dict[str, str]) -> None:
+    model = result.model
+    conf = result.merged.conflicts
     ccols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("field", lang)),
              Column(t("source", lang)), Column(t("file", lang)), Column(t("row", lang), "int"),
              Column(t("column", lang)), Column(t("value", lang)), Column(t("used", lang))]
@@ -342,23 +407,53 @@ def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
                            autofilter=False)
 
 
-def _write_csv(path: Path, header: list[str], rows) -> None:
-    import csv
+def _cell_column(values: pd.Series) -> list[Any]:
+    """``_cell`` over a column, once per distinct (type, value)."""
+    cache: dict[tuple, Any] = {}
+    out = []
+    for v in values.to_numpy(dtype=object).tolist():
+        key = value_key(v)
+        try:
+            c = cache[key]
+        except KeyError:
+            c = cache[key] = _cell(v)
+        except TypeError:
+            c = _cell(v)
+        out.append(c)
+    return out
 
+
+def _write_csv(path: Path, header: list[str], columns) -> None:
     from cluster_credit_cli.atomic import atomic_path
-    from cluster_credit_cli.outputs.excel import INJECTION_PREFIXES
+    from cluster_credit_cli.outputs.columnar_csv import write_columns
 
     with atomic_path(path) as (tmp, _):
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            # escape_for_text_output inlined: millions of cells for a city's detail CSVs.
-            w.writerows([("'" + v) if isinstance(v, str) and v.startswith(INJECTION_PREFIXES) else v for v in row]
-                        for row in rows)
+            write_columns(fh, header, columns)
+
+
+def json_text(result: RoundResult) -> str:
+    """The result as JSON text: indented, but one line per enterprise.
+
+    The stdlib encoder is in C only without ``indent``; a 20,000-firm round's enterprises
+    indented in pure Python took seconds. So the envelope is indented and each enterprise is one
+    compact line (easy to grep, same data; ``json.load`` sees no difference).
+    """
+    doc = result.to_json()
+    ents = doc["enterprises"]
+    marker = f"@@enterprises-{uuid.uuid4().hex}@@"
+    doc["enterprises"] = marker
+    text = json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+    if ents:
+        encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+        body = "[\n" + ",\n".join("    " + encode(e) for e in ents) + "\n  ]"
+    else:
+        body = "[]"
+    return text.replace(json.dumps(marker), body, 1)
 
 
 def write_json(result: RoundResult, path: Path) -> WriteOutcome:
-    return atomic_write_text(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
+    return atomic_write_text(path, json_text(result))
 
 
 def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:

@@ -50,6 +50,15 @@ class Merged:
     conflict_codes: set[str]
     stats: dict[str, SourceStats] = field(default_factory=dict)
 
+    def provenance_rows(self) -> int:
+        """How many rows ``provenance`` would have, without building it."""
+        n = 0
+        for kind in self.aligned:
+            for key in self.tables[kind].columns:
+                if key != "code" and key in self.winner.columns:
+                    n += int((self.winner[key] == kind).to_numpy().sum())
+        return n
+
     def provenance(self, model: Model) -> pd.DataFrame:
         """Long table of every winning value: code, field, value, source, file, sheet, row, column."""
         parts = []

@@ -81,23 +81,49 @@ class RoundResult:
         rest = t[t["_order"].isna()].sort_values(["total", "code"], ascending=[False, True], na_position="last")
         return pd.concat([graded, rest])
 
+    def enterprise_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per enterprise in workbook order (the JSON's and the register's rows).
+
+        Built column by column (each value rounded once per distinct value) and kept: the JSON
+        writer and the register both use it, and a 20,000-firm round has a million values.
+        """
+        cached = self.__dict__.get("_enterprise_records")
+        if cached is not None:
+            return cached
+        leaves = self.model.leaves()
+        dims = [k for k, n in self.model.nodes.items() if not n.is_leaf]
+        r = self.ranked()
+        n = len(r)
+        none = [None] * n
+
+        def col(name: str, decimals: int) -> list:
+            return _num_column(r[name], decimals) if name in r else none
+
+        grades = [g if isinstance(g, str) else None for g in r["grade"].tolist()]
+        ranks = [int(v) if pd.notna(v) else None for v in r["rank"].tolist()]
+        total, base, bonus = col("total_display", 2), col("base", 4), col("bonus", 4)
+        quota, requested = col("quota", 2), col("requested", 2)
+        dim_cols = [col(f"dim:{k}", 4) for k in dims]
+        score_cols = [col(f"score:{k}", 4) for k in leaves]
+        ents = []
+        for i, (code, name, status, missing, reasons) in enumerate(zip(
+                r["code"].tolist(), r["name"].tolist(), r["status"].tolist(), r["missing"].tolist(),
+                r["reasons"].tolist())):
+            ents.append({
+                "code": code, "name": name, "status": list(status), "grade": grades[i], "rank": ranks[i],
+                "total": total[i], "base": base[i], "bonus": bonus[i], "quota": quota[i], "requested": requested[i],
+                "dimensions": {k: c[i] for k, c in zip(dims, dim_cols)},
+                "scores": {k: c[i] for k, c in zip(leaves, score_cols)},
+                "missing": list(missing),
+                "reasons": list(reasons),
+            })
+        self.__dict__["_enterprise_records"] = ents
+        return ents
+
     def to_json(self) -> dict[str, Any]:
         """The machine-readable result (stable field names; see README)."""
         leaves = self.model.leaves()
-        dims = [k for k, n in self.model.nodes.items() if not n.is_leaf]
-        ents = []
-        for r in self.ranked().to_dict("records"):
-            ents.append({
-                "code": r["code"], "name": r["name"], "status": list(r["status"]),
-                "grade": r["grade"] if isinstance(r["grade"], str) else None,
-                "rank": int(r["rank"]) if pd.notna(r["rank"]) else None,
-                "total": _num(r["total_display"]), "base": _num(r["base"], 4), "bonus": _num(r["bonus"], 4),
-                "quota": _num(r["quota"]), "requested": _num(r["requested"]),
-                "dimensions": {k: _num(r.get(f"dim:{k}"), 4) for k in dims},
-                "scores": {k: _num(r.get(f"score:{k}"), 4) for k in leaves},
-                "missing": list(r["missing"]),
-                "reasons": list(r["reasons"]),
-            })
+        ents = self.enterprise_records()
         return {
             "tool": "ccredit", "tool_version": self.tool_version,
             "as_of": self.as_of.isoformat(), "config_hash": self.config_hash, "model": self.model.name,
@@ -115,6 +141,15 @@ def _num(value: Any, decimals: int = 2) -> float | None:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     return round(float(value), decimals)
+
+
+def _num_column(values: pd.Series, decimals: int) -> list[float | None]:
+    """``_num`` over a column: each distinct value rounded once (Python's round, as ``_num``)."""
+    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return [_num(v, decimals) for v in values.tolist()]
+    codes, uniques = pd.factorize(values.to_numpy(dtype=float, na_value=np.nan), use_na_sentinel=True)
+    rounded = np.array([round(u, decimals) for u in uniques.tolist()] + [None], dtype=object)
+    return rounded[codes].tolist()  # code -1 (NaN) takes the trailing None
 
 
 def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang: str
@@ -160,16 +195,28 @@ def _applicant_codes(table: SourceTable) -> set[str]:
     return set(codes[reasons.isna()])
 
 
+def python_strings():
+    """Pandas text in Python-object storage for the duration (see ``score_round``)."""
+    return pd.option_context("mode.string_storage", "python")
+
+
 def score_round(applicants: Path, sources: dict[str, Path] | None = None, *, model: Model,
                 as_of: _dt.date, lang: str = "zh", check_only: bool = False,
                 progress=None) -> RoundResult:
-    """Score one review round. ``sources`` maps source kind → file (applicants is added)."""
-    with use_lang(lang):
+    """Score one review round. ``sources`` maps source kind → file (applicants is added).
+
+    Text columns are kept in Python-object storage even where pyarrow is installed: the round's
+    work is per-value Python (codes, names, choices), where pandas' Arrow-backed strings convert
+    value by value and made a 20,000-firm round ~25 % slower (benchmarks/README.md). Scoped to
+    this call, so a caller's own pandas settings are untouched.
+    """
+    with use_lang(lang), python_strings():
         return _score_round(applicants, sources, model=model, as_of=as_of, lang=lang, check_only=check_only,
                             progress=progress)
 
 
 def _score_round(applicants, sources, *, model, as_of, lang, check_only, progress) -> RoundResult:
+    model.require_rules()  # a scaffolded model (model init) scores only once its placeholder rules are written
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     problems = Problems()

@@ -125,6 +125,9 @@ class PairwiseMatrix:
     file: str = ""
     sheet: str | None = None
     labels: dict[str, str] = field(default_factory=dict)  # display names for messages (default: the names)
+    cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (i, j), i < j -> cell the judgment came from
+    title: str = ""  # the block's top-left cell (the template writes the parent's name there)
+    where: str = ""  # how messages name this matrix when it is no one file's (an aggregate)
 
     def label(self, name: str) -> str:
         return self.labels.get(name, name)
@@ -143,7 +146,9 @@ def _label(value: Any) -> str:
 
 
 def _key(value: Any) -> str:
-    return re.sub(r"\s+", "", _label(value)).lower()
+    """Names are compared after width (NFKC) and whitespace normalisation only: case, brackets and
+    their contents count, so "Tom (Education)" and "Tom (Experience)" are two items."""
+    return re.sub(r"\s+", "", _label(value))
 
 
 def parse_matrix(rows: Sequence[Sequence[Any]], *, node: str, problems: Problems, file: str = "",
@@ -178,7 +183,10 @@ def parse_matrix(rows: Sequence[Sequence[Any]], *, node: str, problems: Problems
             f"{we}node {node} has no pairwise matrix (children's names go along the first row and column)")
         return None
     if len(set(map(_key, col_names))) != len(col_names):
-        add(0, None, "ahp_duplicate_name", f"{wz}第一行有重复的指标名称", f"{we}a name appears twice in the first row")
+        keys = [_key(x) for x in col_names]
+        twice = "、".join(dict.fromkeys(x for x, k in zip(col_names, keys) if keys.count(k) > 1))
+        add(0, None, "ahp_duplicate_name", f"{wz}第一行有重复的指标名称：{twice}",
+            f"{we}a name appears twice in the first row: {twice}")
         return None
     if len(row_names) != len(col_names):
         add(0, None, "ahp_not_square",
@@ -225,6 +233,10 @@ def parse_matrix(rows: Sequence[Sequence[Any]], *, node: str, problems: Problems
     if not ok:
         return None
     values = np.full((n, n), np.nan)
+    cells: dict[tuple[int, int], str] = {}
+
+    def ref(r_idx: int, c: int) -> str:
+        return f"{column_letter(first_col + c)}{first_row + r_idx}"
     for i in range(n):
         d = raw[i, i]
         if not np.isnan(d) and not math.isclose(d, 1.0, rel_tol=1e-9):
@@ -240,8 +252,10 @@ def parse_matrix(rows: Sequence[Sequence[Any]], *, node: str, problems: Problems
             a, b = raw[up, low], raw[low, up]
             if np.isnan(a) and np.isnan(b):
                 continue
+            cells[(up, low)] = ref(sheet_row_of[up], low + 1)
             if np.isnan(a):
                 a = 1.0 / b
+                cells[(up, low)] = ref(sheet_row_of[low], up + 1)
             elif not np.isnan(b) and abs(a * b - 1.0) > RECIPROCITY_TOLERANCE:
                 add(sheet_row_of[low], up + 1, "ahp_not_reciprocal",
                     f"{wz}{col_names[low]} 对 {col_names[up]} 为 {b:g}，应为对称位置 {a:g} 的倒数 {1 / a:.4g}；下三角可留空",
@@ -257,7 +271,9 @@ def parse_matrix(rows: Sequence[Sequence[Any]], *, node: str, problems: Problems
                     f"{we}judgment {a:g} is outside Saaty's 1–9 scale (1/9 to 9)", severity="warning")
     if not ok or sum(1 for p in problems if p.severity == "error") > errors_before:
         return None
-    return PairwiseMatrix(node=node, names=col_names, values=values, expert=expert, file=file, sheet=sheet)
+    title = _label(header[0]) if header else ""
+    return PairwiseMatrix(node=node, names=col_names, values=values, expert=expert, file=file, sheet=sheet,
+                          cells=cells, title=title)
 
 
 # -- completion (Bozóki–Fülöp–Rónyai) --------------------------------------------------------------
@@ -405,12 +421,17 @@ class NodeResult:
     experts: int = 1
     file: str = ""
     sheet: str | None = None
+    expert_details: list["ExpertDetail"] = field(default_factory=list)  # several experts: each one's own view
 
     def as_dict(self) -> dict[str, Any]:
-        return {"weights": dict(self.weights), "lambda_max": self.lambda_max, "ci": self.ci, "cr": self.cr,
-                "ri": self.ri, "ri_table": self.ri_table, "method": self.method, "consistent": self.consistent,
-                "experts": self.experts, "culprits": [c.as_dict() for c in self.culprits],
-                "completed": [{"row": r, "column": c, "value": v} for r, c, v in self.completed]}
+        out = {"weights": dict(self.weights), "lambda_max": self.lambda_max, "ci": self.ci, "cr": self.cr,
+               "ri": self.ri, "ri_table": self.ri_table, "method": self.method, "consistent": self.consistent,
+               "experts": self.experts, "culprits": [c.as_dict() for c in self.culprits],
+               "completed": [{"row": r, "column": c, "value": v} for r, c, v in self.completed]}
+        if self.expert_details:
+            out["matrix"] = [[float(x) for x in row] for row in self.matrix]  # the aggregate the CR is about
+            out["expert_details"] = [d.as_dict() for d in self.expert_details]
+        return out
 
 
 def culprits(matrix: np.ndarray, weights: np.ndarray, names: Sequence[str], top: int = 3) -> list[Culprit]:
@@ -436,7 +457,7 @@ def analyse_matrix(pm: PairwiseMatrix, *, method: str = "eigen", ri_table: str =
         raise ValueError(f"unknown method {method!r}; choose eigen or geometric")
     problems = problems if problems is not None else Problems()
     zh = lang != "en"
-    where = pm.file + (f"[{pm.sheet}]" if pm.sheet else "")
+    where = pm.where or pm.file + (f"[{pm.sheet}]" if pm.sheet else "")
     wz, we = (f"{where}：", f"{where}: ") if where else ("", "")
     missing = pm.missing_pairs()
     matrix = pm.values
@@ -527,8 +548,162 @@ def aggregate_geometric(matrices: Sequence[PairwiseMatrix], problems: Problems |
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(counts > 0, np.exp(logs / np.maximum(counts, 1)), np.nan)
     np.fill_diagonal(mean, 1.0)
-    return PairwiseMatrix(node=first.node, names=names, values=mean, expert=None, file=first.file, sheet=first.sheet,
-                          labels=dict(first.labels))
+    # The aggregate is no one's file: messages name it as such (its numbers are written to an extra sheet).
+    k = len(matrices)
+    sheet = first.sheet or first.node
+    where = (f"{sheet}（{k} 位专家的几何平均合成矩阵，见结果工作簿“{AGGREGATE_SHEET[0]}”表）" if lang != "en" else
+             f"{sheet} (geometric mean of {k} experts; see the sheet '{AGGREGATE_SHEET[1]}' of the result workbook)")
+    return PairwiseMatrix(node=first.node, names=names, values=mean, expert=None, file="", sheet=first.sheet,
+                          labels=dict(first.labels), title=first.title, where=where)
+
+
+AGGREGATE_SHEET = ("合成判断矩阵", "Aggregated matrices")
+
+
+@dataclass
+class ExpertJudgment:
+    """One judgment of one expert, against the weights of the group's aggregate."""
+
+    row: str
+    column: str
+    cell: str  # where the expert wrote it ("C2"), in ``file[sheet]``
+    value: float
+    implied: float  # w_i / w_j of the aggregate's weights
+    deviation: float  # ln(a_ij · w_j / w_i): this expert's departure from the group's weights
+    contribution: float  # this judgment's part of the aggregate's Σ e_ij² (see ``explain_group``)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "cell": self.cell, "value": self.value,
+                "implied": self.implied, "deviation": self.deviation, "contribution": self.contribution}
+
+
+@dataclass
+class ExpertDetail:
+    expert: str
+    file: str
+    sheet: str | None
+    cr: float | None  # the expert's own matrix (completed if judgments are missing); None if not computable
+    lambda_max: float | None
+    consistent: bool | None
+    share: float  # this expert's share of the aggregate's inconsistency Σ e_ij² (shares sum to 1)
+    judgments: list[ExpertJudgment] = field(default_factory=list)  # the ones contributing most, largest first
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"expert": self.expert, "file": self.file, "sheet": self.sheet, "cr": self.cr,
+                "lambda_max": self.lambda_max, "consistent": self.consistent, "share": self.share,
+                "judgments": [j.as_dict() for j in self.judgments]}
+
+    @property
+    def place(self) -> str:
+        return self.file + (f"[{self.sheet}]" if self.sheet else "")
+
+
+def explain_group(group: Sequence[PairwiseMatrix], aggregate: NodeResult, *, method: str = "eigen",
+                  ri_table: str = "saaty", top: int = 3) -> list[ExpertDetail]:
+    """Each expert's own CR, and which of their judgments make the aggregate inconsistent.
+
+    With w the aggregate's weights, the aggregate's log-deviation of a judgment is
+    e_ij = ln(a_ij·w_j/w_i), and since a_ij is the geometric mean of the K_ij experts who gave it,
+    e_ij = (1/K_ij)·Σ_k d^k_ij with d^k_ij = ln(a^k_ij·w_j/w_i). The aggregate's inconsistency
+    Σ_{i<j} e_ij² (the geometric consistency index up to a constant, which moves with the CR) then
+    splits exactly into per-judgment parts c^k_ij = e_ij·d^k_ij/K_ij: positive where the expert
+    pulls the aggregate away from consistency, negative where they pull it back. An expert's share is
+    the sum of their parts over the total; their judgments with the largest positive parts are named.
+    """
+    names = list(aggregate.names)
+    keys = [_key(x) for x in names]
+    n = len(names)
+    w = np.array([aggregate.weights[x] for x in names])
+    implied = w[:, None] / w[None, :]
+    counts = np.zeros((n, n))
+    per_expert = []
+    for pm in group:
+        pos = {_key(x): i for i, x in enumerate(pm.names)}
+        order = [pos[k] for k in keys]
+        v = pm.values[np.ix_(order, order)]
+        cell_of = {}
+        for (i, j), ref in pm.cells.items():
+            a, b = keys.index(_key(pm.names[i])), keys.index(_key(pm.names[j]))
+            cell_of[(min(a, b), max(a, b))] = ref
+        per_expert.append((pm, v, cell_of))
+        known = ~np.isnan(v)
+        counts[known] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = np.log(aggregate.matrix / implied)
+    upper = np.triu(np.ones((n, n), dtype=bool), 1) & (counts > 0)  # cells no one gave were completed: no one's part
+    total = float(np.sum(e[upper] ** 2))
+    details = []
+    for pm, v, cell_of in per_expert:
+        judgments = []
+        part_sum = 0.0
+        for i in range(n):
+            for j in range(i + 1, n):
+                if np.isnan(v[i, j]):
+                    continue
+                d = math.log(v[i, j] / implied[i, j])
+                c = e[i, j] * d / counts[i, j]
+                part_sum += c
+                judgments.append(ExpertJudgment(names[i], names[j], cell_of.get((i, j), ""), float(v[i, j]),
+                                                float(implied[i, j]), d, c))
+        judgments.sort(key=lambda x: -x.contribution)
+        own = analyse_matrix(pm, method=method, ri_table=ri_table, complete=True, problems=Problems())
+        details.append(ExpertDetail(
+            expert=pm.expert or pm.file or "?", file=pm.file, sheet=pm.sheet,
+            cr=None if own is None else own.cr, lambda_max=None if own is None else own.lambda_max,
+            consistent=None if own is None else own.consistent,
+            share=part_sum / total if total > 1e-15 else 0.0,
+            judgments=[x for x in judgments[:top] if x.contribution > 1e-12]))
+    return details
+
+
+def fraction(x: float) -> str:
+    """A judgment as people write it: 3, 1/7, 2.5."""
+    if x >= 1:
+        return f"{x:.3g}"
+    inv = 1 / x
+    return f"1/{inv:.3g}" if abs(inv - round(inv)) < 1e-6 else f"{x:.3g}"
+
+
+def _explain_problems(res: NodeResult, problems: Problems, lang: str, label) -> None:
+    """Per-expert CRs and the cells to revise, as problems pointing at the experts' own cells."""
+    zh = lang != "en"
+    sep = "、" if zh else ", "
+    crs = sep.join(f"{d.expert} {'-' if d.cr is None else f'{d.cr:.3f}'}" for d in res.expert_details)
+    title = label(res.node)
+    if not res.consistent:
+        blame = sorted(res.expert_details, key=lambda d: -d.share)
+        parts = sep.join(f"{d.expert} {d.share:.0%}" for d in blame)
+        problems.add("", res.sheet, None, None, "ahp_group_inconsistent",
+                     f"节点 {title} 的合成矩阵 CR={res.cr:.3f} ≥ 0.10；各专家自身的 CR：{crs}；"
+                     f"各专家对合成矩阵不一致性的贡献：{parts}（逐格见下列各专家的问题）" if zh else
+                     f"node {title}: the aggregate's CR={res.cr:.3f} ≥ 0.10; each expert's own CR: {crs}; "
+                     f"each expert's part in the aggregate's inconsistency: {parts} (cells below, per expert)")
+        for d in blame:
+            # name the cells of the experts who carry at least half of an equal part of the inconsistency
+            if not d.judgments or d.share < 0.5 / len(blame):
+                continue
+            row = col = None
+            first = d.judgments[0].cell
+            if first:
+                m = re.match(r"([A-Z]+)([0-9]+)$", first)
+                col, row = m.group(1), int(m.group(2))
+            cells = sep.join(
+                (f"{j.cell} {label(j.row)} 对 {label(j.column)} 为 {fraction(j.value)}（合成权重对应约 {fraction(j.implied)}）"
+                 if zh else f"{j.cell} {label(j.row)} over {label(j.column)} is {fraction(j.value)} "
+                 f"(the group's weights imply about {fraction(j.implied)})") for j in d.judgments)
+            own = "-" if d.cr is None else f"{d.cr:.3f}"
+            problems.add(d.file, d.sheet, row, col, "ahp_expert_judgment",
+                         f"{d.place}：专家 {d.expert}（自身 CR={own}，占合成矩阵不一致性的 {d.share:.0%}）"
+                         f"最该复核的判断：{cells}" if zh else
+                         f"{d.place}: expert {d.expert} (own CR={own}, {d.share:.0%} of the aggregate's "
+                         f"inconsistency) should first revise: {cells}", severity="warning")
+    else:
+        for d in res.expert_details:
+            if d.consistent is False:
+                problems.add(d.file, d.sheet, None, None, "ahp_expert_inconsistent",
+                             f"{d.place}：专家 {d.expert} 自身的 CR={d.cr:.3f} ≥ 0.10（合成矩阵一致，CR={res.cr:.3f}）"
+                             if zh else f"{d.place}: expert {d.expert}'s own CR={d.cr:.3f} ≥ 0.10 (the aggregate is "
+                             f"consistent, CR={res.cr:.3f})", severity="warning")
 
 
 # -- hierarchy -------------------------------------------------------------------------------------
@@ -598,6 +773,9 @@ def analyse_hierarchy(matrices: Sequence[PairwiseMatrix], *, method: str = "eige
         res = analyse_matrix(pm, method=method, ri_table=ri_table, complete=complete, problems=problems, lang=lang)
         if res is not None:
             res.experts = len(group)
+            if len(group) > 1:
+                res.expert_details = explain_group(group, res, method=method, ri_table=ri_table)
+                _explain_problems(res, problems, lang, pm.label)
             results[label[key]] = res
     children = {node: res.names for node, res in results.items()}
     roots = find_roots(children)

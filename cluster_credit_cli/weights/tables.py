@@ -127,18 +127,43 @@ def read_matrix_workbooks(paths: Sequence[Path], problems: Problems, lang: str =
 
 # -- mapping onto the model ------------------------------------------------------------------------
 
-def node_index(model: Model) -> dict[str, str]:
-    """Normalised key / name / English name / goal names -> node key (goals: ``@base``, ``@bonus``)."""
-    index: dict[str, str] = {}
+class NodeIndex(dict):
+    """Labels -> node key. A label is found exactly first (width and whitespace normalised, see
+    ``ahp._key``), then loosely (``normalize_header``: case, brackets, units) only where the loose
+    form names one node: "Tom (Education)" and "Tom (Experience)" never collide."""
+
+    def __init__(self):
+        super().__init__()
+        self.exact: dict[str, str] = {}
+        self.ambiguous: set[str] = set()
+
+    def add(self, label: str, key: str) -> None:
+        self.exact.setdefault(ahp._key(label), key)
+        loose = _norm(label)
+        if loose in self.ambiguous:
+            return
+        if loose in self and super().__getitem__(loose) != key:
+            self.ambiguous.add(loose)
+            super().__delitem__(loose)
+        else:
+            self.setdefault(loose, key)
+
+    def find(self, label: Any) -> str | None:
+        return self.exact.get(ahp._key(label)) or self.get(_norm(label))
+
+
+def node_index(model: Model) -> NodeIndex:
+    """Key / name / English name / goal names -> node key (goals: ``@base``, ``@bonus``)."""
+    index = NodeIndex()
     for key, node in model.nodes.items():
         for label in (key, node.name, node.name_en):
             if label:
-                index.setdefault(_norm(label), key)
+                index.add(label, key)
     for names in GOAL_NAMES.values():
         for block, label in names.items():
-            index.setdefault(_norm(label), f"@{block}")
+            index.add(label, f"@{block}")
     for extra in ("目标", "goal", "目标层"):
-        index.setdefault(_norm(extra), "@base")
+        index.add(extra, "@base")
     return index
 
 
@@ -172,10 +197,18 @@ class AhpOutcome:
     node_keys: dict[str, str]  # matrix node name -> model key or @block
     model: Model | None  # the model with the new weights (None when they could not be applied)
     uncovered: list[str] = field(default_factory=list)  # nodes whose children kept printed proportions
+    base: Model | None = None  # the model the sheets were mapped onto
+    free = False
+
+    def title(self, node: str, lang: str = "zh") -> str:
+        return node_title(self.base, node, lang)
+
+    def label(self, key: str, lang: str = "zh") -> str:
+        return self.base.nodes[key].label(lang) if key in self.base.nodes else key
 
     def as_dict(self) -> dict[str, Any]:
         h = self.hierarchy
-        return {"nodes": {name: res.as_dict() for name, res in h.nodes.items()},
+        return {"hierarchy": "model", "nodes": {name: res.as_dict() for name, res in h.nodes.items()},
                 "global": dict(self.weights), "ri_table": h.ri_table, "method": h.method,
                 "consistent": h.consistent, "uncovered": list(self.uncovered)}
 
@@ -192,15 +225,17 @@ def ahp_weights(model: Model, matrices: Sequence[ahp.PairwiseMatrix], problems: 
     node_keys: dict[str, str] = {}
     usable = []
     for pm in matrices:
-        key = index.get(_norm(pm.node))
+        key = index.find(pm.node)
         if key is None:
             problems.add(pm.file, pm.sheet, None, None, "ahp_unknown_node",
-                         f"工作表 {pm.sheet or pm.node} 不是模型中的指标（也不是“总目标”），已忽略" if zh else
-                         f"sheet {pm.sheet or pm.node} is not an indicator of the model (nor the goal); ignored",
+                         f"工作表 {pm.sheet or pm.node} 不是模型中的指标（也不是“总目标”），已忽略；"
+                         "自定的层次结构请用 --hierarchy free" if zh else
+                         f"sheet {pm.sheet or pm.node} is not an indicator of the model (nor the goal); ignored; "
+                         "for a hierarchy of your own use --hierarchy free",
                          severity="warning")
             continue
         expected = goal_children(model, key[1:]) if key.startswith("@") else model.nodes[key].children
-        got = [index.get(_norm(n)) for n in pm.names]
+        got = [index.find(n) for n in pm.names]
         if sorted(k or "?" for k in got) != sorted(expected):
             sep = "、" if zh else ", "
             want = sep.join(model.nodes[k].label(lang) for k in expected)
@@ -260,7 +295,166 @@ def ahp_weights(model: Model, matrices: Sequence[ahp.PairwiseMatrix], problems: 
             new_model = model.with_printed_weights(weights, origin="AHP")
         except ConfigError as exc:
             problems.add("", None, None, None, "ahp_model_rejected", str(exc))
-    return AhpOutcome(h, weights, node_keys, new_model, uncovered)
+    return AhpOutcome(h, weights, node_keys, new_model, uncovered, model)
+
+
+# -- a hierarchy of the sheets' own (free) ----------------------------------------------------------
+
+HIERARCHY_MODES = ("auto", "model", "free")
+
+
+def fits_model(model: Model, pm: ahp.PairwiseMatrix) -> bool:
+    """True when the sheet is a model node (or a goal) and compares exactly that node's children."""
+    index = node_index(model)
+    key = index.find(pm.node)
+    if key is None:
+        return False
+    expected = goal_children(model, key[1:]) if key.startswith("@") else model.nodes[key].children
+    got = [index.find(n) for n in pm.names]
+    return sorted(k or "?" for k in got) == sorted(expected)
+
+
+def choose_hierarchy(model: Model, matrices: Sequence[ahp.PairwiseMatrix], mode: str = "auto"
+                     ) -> tuple[str, list[str]]:
+    """``model`` or ``free``, and (for ``auto``) the sheets that made it free.
+
+    ``auto`` maps the sheets onto the model only when every sheet is a model node comparing exactly
+    its children (what ``weights template`` writes); otherwise the sheets define their own hierarchy.
+    """
+    if mode not in HIERARCHY_MODES:
+        raise ValueError(f"unknown hierarchy mode {mode!r}")
+    if mode != "auto":
+        return mode, []
+    misfits: list[str] = []
+    for pm in matrices:
+        name = pm.sheet or pm.node
+        if not fits_model(model, pm) and name not in misfits:
+            misfits.append(name)
+    return ("free" if misfits else "model"), misfits
+
+
+@dataclass
+class FreeOutcome:
+    """AHP on the hierarchy the sheets describe: nodes and items keyed by their names as written."""
+
+    hierarchy: ahp.HierarchyResult
+    children: dict[str, list[str]]  # node -> its items, in sheet order
+    parents: dict[str, list[str]]  # item -> the nodes that compare it (more than one: not a tree)
+    leaves: list[str]  # items no sheet expands, in order of appearance
+    levels: dict[str, int]  # root 0, its items 1, ...
+    sheets: dict[str, str]  # node -> its sheet
+    free = True
+    model = None
+    uncovered: list[str] = field(default_factory=list)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self.hierarchy.global_weights
+
+    def title(self, node: str, lang: str = "zh") -> str:
+        return node
+
+    def label(self, name: str, lang: str = "zh") -> str:
+        return name
+
+    def walk(self):
+        """(parent, item, level) down from each root, depth first, in sheet order."""
+        def visit(node, seen):
+            for c in self.children.get(node, []):
+                yield node, c, self.levels.get(node, 0) + 1
+                if c in self.children and c not in seen:
+                    yield from visit(c, seen | {c})
+        for root in self.hierarchy.roots:
+            yield from visit(root, {root})
+
+    def as_dict(self) -> dict[str, Any]:
+        h = self.hierarchy
+        return {"hierarchy": "free", "nodes": {name: res.as_dict() for name, res in h.nodes.items()},
+                "roots": list(h.roots), "leaves": list(self.leaves), "global": dict(h.global_weights),
+                "sheets": dict(self.sheets), "ri_table": h.ri_table, "method": h.method, "consistent": h.consistent}
+
+
+def ahp_free(matrices: Sequence[ahp.PairwiseMatrix], problems: Problems, *, method: str = "eigen",
+             ri_table: str = "saaty", complete: bool = True, lang: str = "zh") -> FreeOutcome:
+    """AHP on the hierarchy the sheets themselves describe.
+
+    A sheet is a node; its items are its children. An item is the node of another sheet when its
+    name equals that sheet's name (or the sheet's top-left cell, or the name cut to a legal sheet
+    name) after width and whitespace normalisation only: "Tom (Education)" and "Tom (Experience)"
+    stay two items. The root is the sheet no other sheet names; leaves are items no sheet expands.
+    """
+    import difflib
+
+    zh = lang != "en"
+    key = ahp._key
+    groups: dict[str, list[ahp.PairwiseMatrix]] = {}
+    for pm in matrices:
+        groups.setdefault(key(pm.sheet or pm.node), []).append(pm)
+    sheet_of = {g: (pms[0].sheet or pms[0].node) for g, pms in groups.items()}
+    titles = [key(pms[0].title) for pms in groups.values() if pms[0].title]
+    aliases: dict[str, set[str]] = {}
+    for g, pms in groups.items():
+        aliases[g] = {g}
+        t = key(pms[0].title)
+        if t and titles.count(t) == 1:  # a corner cell repeated on every sheet names nothing
+            aliases[g].add(t)
+
+    def expands(item: str) -> str | None:
+        hits = [g for g in groups if key(item) in aliases[g] or key(sheet_title(item)) == g]
+        if len(hits) > 1:
+            hits = [g for g in hits if key(item) == g] or hits[:1]
+        return hits[0] if hits else None
+
+    display: dict[str, str] = {}
+    for g, pms in groups.items():
+        for item in pms[0].names:
+            h = expands(item)
+            if h is not None and h != g:
+                display.setdefault(h, item)
+    for g in groups:
+        display.setdefault(g, sheet_of[g])
+    renamed = []
+    for g, pms in groups.items():
+        for pm in pms:
+            names = []
+            for item in pm.names:
+                h = expands(item)
+                names.append(display[h] if h is not None and h != g else item)
+            renamed.append(ahp.PairwiseMatrix(display[g], names, pm.values, pm.expert, pm.file, pm.sheet,
+                                              {}, dict(pm.cells), pm.title, pm.where))
+    h = ahp.analyse_hierarchy(renamed, method=method, ri_table=ri_table, complete=complete, problems=problems,
+                              lang=lang)
+    children = {node: list(res.names) for node, res in h.nodes.items()}
+    parents: dict[str, list[str]] = {}
+    for node, kids in children.items():
+        for c in kids:
+            parents.setdefault(c, []).append(node)
+    leaves = []
+    for kids in children.values():
+        for c in kids:
+            if c not in children and c not in leaves:
+                leaves.append(c)
+    levels: dict[str, int] = {}
+    frontier = [(r, 0) for r in h.roots]
+    while frontier:
+        node, depth = frontier.pop(0)
+        if node in levels:
+            continue
+        levels[node] = depth
+        frontier += [(c, depth + 1) for c in children.get(node, [])]
+    if len(h.roots) > 1:
+        sep = "、" if zh else ", "
+        hints = []
+        for r in h.roots[1:]:
+            close = difflib.get_close_matches(r, leaves, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"“{r}”与“{close[0]}”？" if zh else f"'{r}' and '{close[0]}'?")
+        problems.add("", None, None, None, "ahp_several_roots",
+                     f"工作表 {sep.join(h.roots)} 都不是其他工作表的下级，各自作为一个总目标（权重 1）"
+                     + (f"；名称是否应相同：{sep.join(hints)}" if hints else "") if zh else
+                     f"sheets {sep.join(h.roots)} are named by no other sheet, so each is a goal of its own (weight 1)"
+                     + (f"; should these names be the same: {sep.join(hints)}" if hints else ""), severity="warning")
+    return FreeOutcome(h, children, parents, leaves, levels, {display[g]: sheet_of[g] for g in groups})
 
 
 # -- the template -----------------------------------------------------------------------------------
@@ -407,3 +601,58 @@ def weight_config_text(model: Model, weights: dict[str, float], header: str = ""
         if not math.isclose(check.nodes[key].weight, value, rel_tol=1e-12, abs_tol=1e-15):
             raise ConfigError(f"weight config: node {key} came back as {check.nodes[key].weight}, not {value}")
     return text
+
+
+# -- printed weights: 4 decimals, each sibling set summing exactly ------------------------------------
+
+WEIGHT_DECIMALS = 4
+
+
+def largest_remainder(values: Sequence[float], total: int) -> list[int]:
+    """Integers proportional to ``values`` summing exactly to ``total`` (Hamilton's largest remainder:
+    floor each share, then give the units left to the largest fractional parts, first come first)."""
+    s = math.fsum(values)
+    if total <= 0 or not values:
+        return [0] * len(values)
+    shares = [v / s * total if s > 0 else total / len(values) for v in values]
+    floors = [math.floor(x + 1e-9) for x in shares]
+    left = total - sum(floors)
+    order = sorted(range(len(values)), key=lambda i: (-round(shares[i] - floors[i], 9), i))  # ties: first
+    for i in order[:max(left, 0)]:
+        floors[i] += 1
+    return floors
+
+
+def round_tree(children: dict[str, list[str]], blocks: Sequence[tuple[list[str], float]],
+               exact: dict[str, float], decimals: int = WEIGHT_DECIMALS) -> dict[str, float]:
+    """Global weights rounded to ``decimals`` so that every set of siblings sums exactly to its
+    (rounded) parent and each block's first level to its total. ``blocks``: (first-level keys, total)."""
+    unit = 10 ** decimals
+    units: dict[str, int] = {}
+
+    def down(keys: list[str], total: int):
+        for k, u in zip(keys, largest_remainder([exact.get(k, 0.0) for k in keys], total)):
+            units[k] = u
+            if children.get(k):
+                down(children[k], u)
+
+    for keys, total in blocks:
+        if keys:
+            down(keys, round(total * unit))
+    return {k: u / unit for k, u in units.items()}
+
+
+def round_model_weights(model: Model, weights: dict[str, float], decimals: int = WEIGHT_DECIMALS) -> dict[str, float]:
+    """The model's new global weights as they are printed in a model file (see ``round_tree``)."""
+    children = {k: list(n.children) for k, n in model.nodes.items()}
+    blocks = []
+    for block in ("base", "bonus"):
+        roots = [r.key for r in model.roots if r.block == block]
+        if roots:
+            blocks.append((roots, math.fsum(weights.get(r, model.nodes[r].weight) for r in roots)))
+    return round_tree(children, blocks, weights, decimals)
+
+
+def rounded_weight_config_text(model: Model, weights: dict[str, float], header: str = "") -> str:
+    """``weight_config_text`` with the weights printed to 4 decimals, siblings summing exactly."""
+    return weight_config_text(model, round_model_weights(model, weights), header)
