@@ -13,7 +13,8 @@ some bank systems write). Over the year:
 * loan HL2026120011 falls behind in September 2027 and is 75 days past due (次级) at the end;
 * several one-year loans mature in December 2027, inside the 30-day early-warning horizon.
 
-资金池收支.xlsx holds the fund's movements: contributions of the town government, the mould
+信用系统新增_2027-11-30.csv holds new social credit records of one borrower (HL2026120006) after
+the rating, for ``pool status --credit-system``. 资金池收支.xlsx holds the fund's movements: contributions of the town government, the mould
 association and three core firms (1,000 万元, the seed's fund), quarterly interest, the guarantee
 paid and the recovery. The files carry the mess real exports have: a title row, aliases, dates as
 text, a lower-case code. Deterministic: the same files every run.
@@ -171,6 +172,22 @@ def fund_rows(loans: list[dict]) -> list[tuple]:
     return sorted(rows, key=lambda r: r[0])
 
 
+# New records in the social credit system after the rating, for `pool status --credit-system`:
+# the borrower of HL2026120006 is fined twice and has a labour dispute in 2027.
+NEW_RECORDS = [("行政处罚", dt.date(2027, 3, 12), "东龙环罚〔2027〕31号", 20000, "", "已结案"),
+               ("行政处罚", dt.date(2027, 9, 2), "东龙安罚〔2027〕77号", 50000, "", "未结案"),
+               ("劳资纠纷", dt.date(2027, 10, 18), "（2027）粤1971劳0412号", 86000, "", "未结案")]
+
+
+def write_new_records(path: Path, loans: list[dict]) -> None:
+    firm = next(x for x in loans if x["loan_no"] == "HL2026120006")
+    with open(path, "w", encoding="gb18030", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["统一社会信用代码", "企业名称", "记录类型", "决定日期", "文书编号", "涉案金额（元）", "当事人角色", "状态", "备注"])
+        for kind, day, doc, amount, role, status in NEW_RECORDS:
+            w.writerow([firm["code"], firm["name"], kind, day.isoformat(), doc, amount, role, status, ""])
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE / "pool")
@@ -193,7 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     write_xlsx(out / "资金池收支.xlsx", "中小微模具企业风险资金池 收支明细",
                ["日期", "收支类型", "金额（万元）", "对方户名", "借据号", "摘要说明"],
                [[d, k, a, p, n, r] for d, k, a, p, n, r in fund_rows(loans)])
-    print(f"wrote {len(MONTH_ENDS)} ledgers and the fund file to {out}")
+    write_new_records(out / "信用系统新增_2027-11-30.csv", loans)
+    print(f"wrote {len(MONTH_ENDS)} ledgers, the fund file and new credit records to {out}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import regdata as R
 from cluster_credit_cli.cli import app
 from cluster_credit_cli.model.config import load_model
+from cluster_credit_cli.outputs.excel import display_width
 from cluster_credit_cli.pool.book import BOOK_COLUMNS, import_snapshot, load_book, loan_history, snapshots
 from cluster_credit_cli.pool.config import pool_config
 from cluster_credit_cli.pool.status import bucket, concentration, lorenz, pool_history, pool_status
@@ -174,6 +175,9 @@ def test_buckets_npl_fund_and_utilisation_by_hand(db, tmp_path, model):
     assert by["AAA"]["outstanding"] == 400.0 and by["AAA"]["overdue_>90"] == 300.0 and by["AAA"]["overdue_1-30"] == 100.0
     assert by["AA"]["outstanding"] == 500.0 and by["AA"]["overdue_31-90"] == 200.0 and by["AA"]["npl_amount"] == 0.0
     assert by["A"]["npl_ratio"] == 1.0
+    # five-category classes × grade at rating (L8 carries no class)
+    assert js["classes"] == {"正常": {"AAA": 300.0}, "关注": {"AAA": 100.0, "AA": 200.0}, "次级": {"A": 100.0}, "可疑": {}, "损失": {},
+                             "": {"AA": 300.0}}
     assert set(js) >= {"as_of", "fund", "leverage", "capacity", "outstanding", "utilisation", "loans", "borrowers",
                        "overdue", "npl_ratio", "concentration", "breaches", "warnings"}
     assert set(js["concentration"]["borrower"]) == {"cr1", "cr5", "cr10", "hhi", "equivalent_n", "gini"}
@@ -340,9 +344,12 @@ def test_status_cli_json_summary_and_exit_codes(db, tmp_path, model):
     assert lines[1] == "资金池余额 1,000.00 万元 = 出资 1,000.00 − 代偿 0.00 + 追回 0.00 + 利息 0.00"
     assert lines[2] == "授信容量  10,000.00（10 倍）；在贷 400.00，使用 4.0%；实际杠杆 0.40 倍"
     assert lines[3] == "在贷      4 笔 / 4 家；逾期 0 笔 0.00（0.0%）；不良率 0.0%（0 笔）"
+    # quotas at the loans' rating (run A): E1 400, E6 400, E3 200, E8 300; and the enterprises with a
+    # quota in the latest run on 2026-11-30 (run A again) and no loan: E2 300, E4 400 → 2000, 6 firms, 2 idle
+    assert "额度      核定 2,000.00（6 家）；已用 400.00（20.0%）；2 家未用款" in lines
     assert "集中度    最大户 25.0% 前5 100.0% 前10 100.0% HHI 0.250（≈4.0 户）基尼 0.00" in lines
     assert "限额      ✗ 最大单户占比 25.0% > 15.0%  突破" in lines
-    assert all(len(line) <= 80 for line in lines)
+    assert [line for line in lines if display_width(line) > 80 and not line.startswith("已写入")] == []
     assert "无预警。" in r.output and out.is_file()
     wb = load_workbook(out)
     assert wb.sheetnames == ["概览", "按评级", "额度使用", "贷款明细", "集中度", "预警", "资金池", "导入问题"]
@@ -465,9 +472,116 @@ def test_sample_early_warnings(sample_db):
                             "--out", str(sample_db.parent / "s.xlsx")])
     assert r.exit_code == 1
     assert "Early warnings: 7" in r.output and "overdue" in r.output
+    assert [x for x in r.output.splitlines() if display_width(x) > 80 and not x.startswith("Written")] == []
+    assert "Fund      886.01 = contributions 1,000.00 − guarantees paid 200.00" in r.output.splitlines()
     r = runner.invoke(app, ["pool", "history", "--db", str(sample_db), "--out", str(sample_db.parent / "h.xlsx"),
                             "--json", "-"])
     assert r.exit_code == 0
     snaps = json.loads(r.stdout)["snapshots"]
     assert [s["as_of"] for s in snaps][-1] == "2027-11-30" and snaps[-1]["fund_balance"] == 886.01
     assert len(load_workbook(sample_db.parent / "h.xlsx")["历史"]._charts) == 1
+
+
+def test_an_empty_ledger_and_a_loan_without_dates_do_not_break_status(db, tmp_path, model):
+    r = runner.invoke(app, ["pool", "import", str(write_ledger(tmp_path / "e.xlsx", [])), "--as-of", "2026-10-31",
+                            "--db", str(db)])
+    assert r.exit_code == 0 and "台账中没有贷款" in r.output
+    r = runner.invoke(app, ["pool", "status", "--as-of", "2026-10-31", "--db", str(db), "--json", "-",
+                            "--out", str(tmp_path / "s.xlsx")])
+    assert r.exit_code == 0, r.output
+    js = json.loads(r.stdout)
+    assert (js["outstanding"], js["loans"], js["npl_ratio"], js["concentration"]["borrower"]["hhi"]) == (0.0, 0, None, None)
+    rows = [loan("L1", 1, 100, disbursed=None, dpd=3)]
+    res = import_snapshot(db, write_ledger(tmp_path / "l.xlsx", rows), as_of=D(2026, 11, 30), model=model)
+    assert [p.code for p in res.problems] == ["missing_disbursed"]
+    st = pool_status(db, model=model, as_of=D(2026, 11, 30))
+    assert [w["kind"] for w in st.warnings] == ["overdue", "unrated"]
+    assert st.warnings[1]["detail"] == "贷款 L1 在放款日（无放款日期）没有有效的入池评级"
+    r = runner.invoke(app, ["pool", "history", "--db", str(db), "--json", "-", "--out", str(tmp_path / "h.xlsx")])
+    snaps = json.loads(r.stdout)["snapshots"]
+    assert [(s["as_of"], s["loans"], s["hhi"]) for s in snaps] == [("2026-10-31", 0, None), ("2026-11-30", 1, 1.0)]
+
+
+def test_sample_new_negative_records_join_the_early_warnings(sample_db):
+    r = runner.invoke(app, ["pool", "status", "--as-of", "2027-11-30", "--db", str(sample_db), "--json", "-",
+                            "--credit-system", str(SAMPLE / "pool" / "信用系统新增_2027-11-30.csv"),
+                            "--out", str(sample_db.parent / "s2.xlsx")])
+    assert r.exit_code == 1, r.output
+    warnings = json.loads(r.stdout)["warnings"]
+    (new,) = [w for w in warnings if w["kind"] == "new_negative"]
+    book = load_book(sample_db, D(2027, 11, 30))
+    borrower = book.loans.set_index("loan_no").loc["HL2026120006"]
+    assert (new["code"], new["name"]) == (borrower["code"], borrower["name"])
+    assert "S1 行政处罚：新增 2 条" in new["detail"] and "S3 劳资纠纷：新增 1 条" in new["detail"]
+    assert len(warnings) == 8
+
+
+def test_a_newer_pool_schema_is_refused(db, tmp_path, model):
+    import_snapshot(db, write_ledger(tmp_path / "l.xlsx", [loan("L1", 1, 100)]), as_of=D(2026, 10, 31), model=model)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE pool_schema SET version = 99")
+    con.commit()
+    con.close()
+    r = runner.invoke(app, ["pool", "status", "--as-of", "2026-10-31", "--db", str(db)])
+    assert r.exit_code == 2 and "newer ccredit" in r.output
+    r = runner.invoke(app, ["pool", "import", str(tmp_path / "l.xlsx"), "--as-of", "2026-10-31", "--db", str(db)])
+    assert r.exit_code == 2 and "newer ccredit" in r.output
+
+
+def test_pool_config_errors_name_the_key_and_model_check_reports_them(model, tmp_path):
+    with pytest.raises(ConfigError, match=r"pool\.warnings\.maturing_days: must be a whole number"):
+        pool_config(with_pool(model, warnings={"maturing_days": -3}))
+    fields = json.loads(json.dumps(model.pool["fields"]))
+    del fields["loan_no"]
+    with pytest.raises(ConfigError, match=r"pool\.fields\.loan_no: missing"):
+        pool_config(with_pool(model, fields=fields))
+    fields = json.loads(json.dumps(model.pool["fields"]))
+    fields["name"]["aliases"].append("借据号")
+    with pytest.raises(ConfigError, match=r"pool\.fields\.(name|loan_no)\.aliases: header '借据号' also names"):
+        pool_config(with_pool(model, fields=fields))
+    fields = json.loads(json.dumps(model.pool["fields"]))
+    fields["kind"]["synonyms"]["划出"] = "支出"
+    with pytest.raises(ConfigError, match=r"pool\.fields\.kind\.synonyms\.划出: '支出' is not one of"):
+        pool_config(with_pool(model, fields=fields))
+    cfg = tmp_path / "model.toml"
+    cfg.write_text(Path(model.path).read_text(encoding="utf-8").replace("top10_share = 0.80", "top10_share = 80"),
+                   encoding="utf-8")
+    r = runner.invoke(app, ["model", "check", "-c", str(cfg)])
+    assert r.exit_code == 2 and "pool.limits.top10_share: must be a fraction between 0 and 1, got 80" in r.output
+
+
+def test_a_failed_import_leaves_the_register_unchanged(db, tmp_path, model):
+    import_snapshot(db, write_ledger(tmp_path / "l.xlsx", [loan("L1", 1, 100)]), as_of=D(2026, 10, 31), model=model)
+    con = sqlite3.connect(db)  # the fund rows fail after the snapshot and its loans were inserted
+    con.execute("CREATE TRIGGER boom BEFORE INSERT ON pool_fund BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    con.commit()
+    con.close()
+    fund = write_fund(tmp_path / "f.xlsx", [["2026-07-01", "出资", 1000, "镇政府", None, None]])
+    with pytest.raises(UsageError, match="could not be stored .* the register is unchanged"):
+        import_snapshot(db, write_ledger(tmp_path / "l2.xlsx", [loan("L2", 2, 300)]), as_of=D(2026, 11, 30),
+                        model=model, fund=fund)
+    assert snapshots(db)["as_of"].tolist() == [D(2026, 10, 31)]
+    assert loan_history(db)["loan_no"].tolist() == ["L1"]
+
+
+def test_sectors_come_from_the_applicants_where_the_ledger_has_none(tmp_path, model):
+    paths = R.write_round(tmp_path / "a", [R.ent(1, 5), R.ent(2, 3), R.ent(3, 2), R.ent(4, 4)])
+    wb = load_workbook(paths["applicants"])
+    ws = wb.active
+    ws.cell(1, ws.max_column + 1, "所属行业")
+    for r, sector in zip(range(2, 6), ["注塑模具", "注塑模具", "冲压模具", None]):
+        ws.cell(r, ws.max_column, sector)
+    wb.save(paths["applicants"])
+    db = tmp_path / "reg.db"
+    record_run(db, R.score(paths, R.A_DAY))
+    rows = [loan("L1", 1, 100), loan("L2", 2, 100), loan("L3", 3, 200, sector="压铸模具"), loan("L4", 4, 100)]
+    import_snapshot(db, write_ledger(tmp_path / "l.xlsx", rows), as_of=D(2026, 10, 31), model=model)
+    book = load_book(db, model=model)
+    assert book.loans["sector"].tolist() == ["注塑模具", "注塑模具", "压铸模具", None]  # the ledger's wins for L3
+    assert loan_history(db, model=model)["sector"].tolist() == ["注塑模具", "注塑模具", "压铸模具", None]
+    sec = pool_status(db, model=model, as_of=D(2026, 10, 31)).to_json()["concentration"]["sector"]
+    assert (sec["sectors"], sec["hhi"], sec["coverage"]) == (2, 0.5, 0.8)  # 200 + 200 of 500 carry a sector
+    paths["applicants"].rename(tmp_path / "moved.xlsx")
+    book = load_book(db, model=model)
+    assert book.loans["sector"].tolist() == [None, None, "压铸模具", None]
+    assert book.notes == [f"运行 #1 的申报文件已不在 {paths['applicants'].resolve()}：细分行业只取自台账"]

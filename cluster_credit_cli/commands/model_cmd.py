@@ -64,6 +64,9 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
 
     check_lang(lang)
     model = load_model(config)
+    from cluster_credit_cli.pool.config import pool_config
+
+    pool_config(model)  # the [pool] section too: limits, the ledger's and the fund's columns
     en = lang == "en"
     typer.echo(f"{model.path}: {len(model.nodes)} nodes, {len(model.leaves('base'))} base leaves, "
                f"{len(model.leaves('bonus'))} bonus leaves, {len(model.rules)} rules" if en else

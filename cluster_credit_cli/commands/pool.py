@@ -219,11 +219,16 @@ def pool_history_cmd(
         for h in (("Date", "日期"), ("Loans", "笔数"), ("Outstanding", "在贷余额"), ("Fund", "资金池余额"),
                   ("Used", "使用率"), ("NPL", "不良率"), ("HHI", "HHI")):
             table.add_column(h[0] if en else h[1], justify="left" if h[0] == "Date" else "right", no_wrap=True)
+        import math
+
+        def missing(v) -> bool:
+            return v is None or (isinstance(v, float) and math.isnan(v))
+
         for h in hist.to_dict("records"):
             table.add_row(h["as_of"].isoformat(), str(h["loans"]), f"{h['outstanding']:,.2f}",
                           f"{h['fund_balance']:,.2f}",
-                          "—" if h["utilisation"] is None else f"{h['utilisation'] * 100:.1f}%",
-                          "—" if h["npl_ratio"] is None else f"{h['npl_ratio'] * 100:.1f}%",
-                          "—" if h["hhi"] is None else f"{h['hhi']:.3f}")
+                          "—" if missing(h["utilisation"]) else f"{h['utilisation'] * 100:.1f}%",
+                          "—" if missing(h["npl_ratio"]) else f"{h['npl_ratio'] * 100:.1f}%",
+                          "—" if missing(h["hhi"]) else f"{h['hhi']:.3f}")
         _console().print(table)
     _written(outcome, lang, quiet or to_stdout)

@@ -30,7 +30,7 @@ from cluster_credit_cli.model.config import Model
 from cluster_credit_cli.pool.config import pool_config
 from cluster_credit_cli.pool.ledger import FUND_COLUMNS, LOAN_COLUMNS, fund_totals, read_fund, read_ledger
 from cluster_credit_cli.problems import Problems, UsageError
-from cluster_credit_cli.register.store import RegisterError, _one, _rollback, opened
+from cluster_credit_cli.register.store import RegisterError, opened
 
 POOL_SCHEMA_VERSION = 1
 
@@ -72,6 +72,7 @@ class Book:
     movements: pd.DataFrame | None = None  # the fund file's movements up to as_of (None: none imported)
     fund_source: str = "config"  # "fund" (a fund file) or "config" (guarantee_fund + the ledger)
     problems: list[dict[str, Any]] = field(default_factory=list)  # what the import reported
+    notes: list[str] = field(default_factory=list)  # e.g. an applicants file no longer where the run saw it
 
     @property
     def capacity(self) -> float:
@@ -90,6 +91,21 @@ class ImportResult:
 
 
 # -- schema ---------------------------------------------------------------------------------------
+
+def _one(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> Any:
+    """First row with the statement finished (an open SELECT would keep a read transaction and make
+    a later BEGIN IMMEDIATE fail at once instead of waiting)."""
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchone()
+    finally:
+        cur.close()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:  # SQLite may have rolled back by itself (disk full, I/O error)
+        conn.execute("ROLLBACK")
+
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the pool's tables if missing; refuse a pool schema newer than this ccredit."""
@@ -115,7 +131,14 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 
 
 def _has_pool(conn: sqlite3.Connection) -> bool:
-    return _one(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='pool_snapshots'") is not None
+    """Whether the register has pool tables this ccredit can read (a newer pool schema is refused)."""
+    if _one(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='pool_snapshots'") is None:
+        return False
+    got = _one(conn, "SELECT version FROM pool_schema")
+    if got is not None and int(got[0]) > POOL_SCHEMA_VERSION:
+        raise RegisterError(f"the pool tables of this register were written by a newer ccredit (pool schema "
+                            f"v{got[0]}; this version reads up to v{POOL_SCHEMA_VERSION}): upgrade ccredit")
+    return True
 
 
 # -- linking loans to ratings ---------------------------------------------------------------------
@@ -134,7 +157,7 @@ def link_ratings(loans: pd.DataFrame, ratings: dict[str, list[tuple]], problems:
     """The rating run in force at each loan's disbursement: the latest run dated on or before it in
     which the code passed (graded, with a quota). Loans without one are problems, never silent."""
     out: list[int | None] = []
-    for _, loan in loans.iterrows():
+    for loan in loans.to_dict("records"):
         code, day, row = loan["code"], loan["disbursed"], int(loan["_row"])
         runs = ratings.get(code, [])
         passed = [r for r in runs if r[2] and (r[3] or 0) > 0]
@@ -152,8 +175,8 @@ def link_ratings(loans: pd.DataFrame, ratings: dict[str, list[tuple]], problems:
                                      f"the quota {run[3]:g} of run #{run[1]}"), "warning")
             continue
         out.append(None)
-        if not code or code_problem(code) is not None:
-            continue  # reported as a bad code already
+        if not code or code_problem(code) is not None or day is None:
+            continue  # reported already (a bad code, no disbursement date)
         if not runs:
             problems.add(file, None, row, header, "unrated_code",
                          say(f"贷款 {loan['loan_no']}：{code} 从未经过评级（登记簿中没有该企业）：资金池只为评级入池企业担保，请核实",
@@ -212,10 +235,10 @@ def import_snapshot(db: str | os.PathLike[str], ledger: Path, *, as_of: _dt.date
                              f"the fund's guarantee payouts ({totals['payouts']:,.2f}) differ from the ledger's "
                              f"guarantees paid ({ledger_paid:,.2f})"), "warning")
     rows = [[_clean(loan[c]) if c not in ("disbursed", "maturity", "paid_date", "recovered_date") else _iso(loan[c])
-             for c in LOAN_COLUMNS] for _, loan in loans.iterrows()]
+             for c in LOAN_COLUMNS] for loan in loans.to_dict("records")]
     fund_rows = [] if movements is None else [
         [_iso(m["date"]), m["kind"], float(m["amount"]), m["party"], m["loan_no"], m["remark"]]
-        for _, m in movements.iterrows()]
+        for m in movements.to_dict("records")]
     content = hashlib.sha256(json.dumps({"loans": rows, "fund": fund_rows, "totals": totals}, ensure_ascii=False,
                                         sort_keys=True, default=str).encode()).hexdigest()
     path = Path(db)
@@ -253,11 +276,11 @@ def import_snapshot(db: str | os.PathLike[str], ledger: Path, *, as_of: _dt.date
                 conn.executemany(
                     f"INSERT INTO pool_loans (snapshot_id, {', '.join(LOAN_COLUMNS)}, run_id, source_row) "
                     f"VALUES ({', '.join('?' * (len(LOAN_COLUMNS) + 3))})",
-                    [[sid, *r, run_ids[i], int(loans["_row"].iat[i])] for i, r in enumerate(rows)])
+                    [[sid, *r, run_ids[i], int(n)] for i, (r, n) in enumerate(zip(rows, loans["_row"].tolist()))])
                 conn.executemany(
                     f"INSERT INTO pool_fund (snapshot_id, seq, {', '.join(FUND_COLUMNS)}, source_row) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[sid, i, *r, int(movements["_row"].iat[i])] for i, r in enumerate(fund_rows)])
+                    [[sid, i, *r, int(n)] for i, (r, n) in enumerate(zip(fund_rows, [] if movements is None else movements["_row"].tolist()))])
                 conn.execute("COMMIT")
             except BaseException:
                 _rollback(conn)
@@ -310,6 +333,45 @@ def _loan_frame(rows: list[sqlite3.Row], with_snapshot: bool = False) -> pd.Data
     return frame
 
 
+def _applicant_sectors(conn: sqlite3.Connection, run_ids: set[int], model: Model,
+                       notes: list[str]) -> dict[tuple[int, str], str]:
+    """(run, code) -> sub-sector, from the applicants file each run rated (where it carries one).
+
+    The register keeps the file's path and SHA-256; a file moved away is noted and skipped, a file
+    changed since the rating is noted and read as it is now."""
+    from cluster_credit_cli.inputs.identity import normalize_codes
+    from cluster_credit_cli.inputs.reading import read_source
+
+    if "sector" not in model.fields or "applicants" not in model.fields["sector"].sources:
+        return {}
+    out: dict[tuple[int, str], str] = {}
+    for run_id in sorted(run_ids):
+        row = _one(conn, "SELECT applicants_file, inputs_json FROM runs WHERE id = ?", (run_id,))
+        if row is None or not row[0]:
+            continue
+        path = Path(row[0])
+        if not path.is_file():
+            notes.append(say(f"运行 #{run_id} 的申报文件已不在 {path}：细分行业只取自台账",
+                             f"the applicants file of run #{run_id} is no longer at {path}: sub-sectors come "
+                             "from the ledger only"))
+            continue
+        recorded = next((i.get("sha256") for i in json.loads(row[1] or "[]") if i.get("kind") == "applicants"), None)
+        if recorded and recorded != _sha256(path):
+            notes.append(say(f"运行 #{run_id} 的申报文件 {path.name} 在评级后已被修改：细分行业按现在的内容读取",
+                             f"the applicants file {path.name} of run #{run_id} changed after the rating: "
+                             "sub-sectors are read as it is now"))
+        table = read_source(path, "applicants", model, Problems())
+        if table is None or "sector" not in table.data.columns:
+            continue
+        codes, _ = normalize_codes(table.data["code"].fillna("")) if "code" in table.data else (None, None)
+        if codes is None:
+            continue
+        for code, sector in zip(codes.tolist(), table.data["sector"].tolist()):
+            if code and isinstance(sector, str) and sector.strip():
+                out.setdefault((run_id, code), sector.strip())
+    return out
+
+
 def load_book(db: str | os.PathLike[str], as_of: _dt.date | None = None, *, model: Model | None = None) -> Book:
     """The latest snapshot on or before ``as_of`` (None: the latest). Leverage from the model's
     ``[pool] leverage`` (default model when none is given)."""
@@ -329,6 +391,8 @@ def load_book(db: str | os.PathLike[str], as_of: _dt.date | None = None, *, mode
         loans = _loan_frame(conn.execute(_LOAN_SQL + "WHERE l.snapshot_id = ? ORDER BY l.source_row, l.loan_no",
                                          (snap["id"],)).fetchall())
         fund_rows = conn.execute("SELECT * FROM pool_fund WHERE snapshot_id = ? ORDER BY seq", (snap["id"],)).fetchall()
+        notes: list[str] = []
+        _fill_sectors(conn, loans, model, notes)
     totals = json.loads(snap["fund_json"])
     movements = None
     if totals.get("source") == "fund":
@@ -336,7 +400,21 @@ def load_book(db: str | os.PathLike[str], as_of: _dt.date | None = None, *, mode
         movements["date"] = movements["date"].map(_date_or_none)
     fund = {k: float(totals[k]) for k in ("contributions", "payouts", "recoveries", "interest", "balance")}
     return Book(_dt.date.fromisoformat(snap["as_of"]), loans, fund, leverage, int(snap["id"]), movements,
-                totals.get("source", "config"), json.loads(snap["problems_json"]))
+                totals.get("source", "config"), json.loads(snap["problems_json"]), notes)
+
+
+def _fill_sectors(conn: sqlite3.Connection, loans: pd.DataFrame, model: Model, notes: list[str]) -> None:
+    """The ledger's sub-sector where it gives one, else the applicants' at the loan's rating."""
+    missing = [i for i, (s, r) in enumerate(zip(loans["sector"], loans["run_id"])) if not s and r is not None]
+    if not missing:
+        return
+    sectors = _applicant_sectors(conn, {loans["run_id"].iat[i] for i in missing}, model, notes)
+    if not sectors:
+        return
+    values = loans["sector"].tolist()
+    for i in missing:
+        values[i] = sectors.get((loans["run_id"].iat[i], loans["code"].iat[i]))
+    loans["sector"] = pd.Series(values, index=loans.index, dtype=object)
 
 
 def snapshots(db: str | os.PathLike[str]) -> pd.DataFrame:
@@ -354,11 +432,17 @@ def snapshots(db: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=cols)
 
 
-def loan_history(db: str | os.PathLike[str]) -> pd.DataFrame:
+def loan_history(db: str | os.PathLike[str], *, model: Model | None = None) -> pd.DataFrame:
     """Every loan row of every snapshot (the Book.loans columns + snapshot_as_of), oldest snapshot first."""
+    if model is None:
+        from cluster_credit_cli.model.config import load_model
+
+        model = load_model()
     with opened(Path(db)) as conn:
         if not _has_pool(conn):
             return _loan_frame([], with_snapshot=True)
         rows = conn.execute(_LOAN_SQL + "ORDER BY s.as_of, l.source_row, l.loan_no").fetchall()
-    return _loan_frame(rows, with_snapshot=True)
+        frame = _loan_frame(rows, with_snapshot=True)
+        _fill_sectors(conn, frame, model, [])
+    return frame
 

@@ -11,6 +11,7 @@ the key (``model.toml: pool.limits.top10_share: must be between 0 and 1``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,18 @@ def _share(table: dict, key: str, where: str) -> float | None:
     return float(v)
 
 
+@functools.lru_cache(maxsize=1)
+def _default_pool() -> dict[str, Any]:
+    import tomllib
+
+    from cluster_credit_cli.model.config import DEFAULT_CONFIG
+
+    try:
+        return tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8-sig")).get("pool", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
 def pool_config(model: Model) -> PoolConfig:
     """Parse and validate ``[pool]`` of a loaded model."""
     pool = model.pool
@@ -113,8 +126,10 @@ def pool_config(model: Model) -> PoolConfig:
     days = warn_t.get("maturing_days", 30)
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         _fail("pool.warnings.maturing_days", f"must be a whole number of days ≥ 0, got {days!r}")
-    fields = _fields(pool.get("fields", {}))
-    sources = _sources(pool.get("sources", {}), fields)
+    # A model without the pool's formats (an older file, one written by `model init`) reads the
+    # ledger and the fund as the default model does.
+    fields = _fields(pool["fields"] if "fields" in pool else _default_pool().get("fields", {}))
+    sources = _sources(pool["sources"] if "sources" in pool else _default_pool().get("sources", {}), fields)
     view = dataclasses.replace(model, fields=dict(fields), sources=sources, rules={}, veto=[])
     return PoolConfig(unit=str(pool.get("unit", "万元")), guarantee_fund=float(pool.get("guarantee_fund", 0)),
                       leverage=float(pool.get("leverage", 0)), limits=limits, maturing_days=days,

@@ -83,12 +83,15 @@ def read_ledger(path: Path, cfg: PoolConfig, problems: Problems, as_of: _dt.date
     def add(row, key, code, zh, en, severity="error"):
         problems.add(file, sheet, int(row), hdr[key], code, say(zh, en), severity)
 
+    # Plain lists: one pass per column instead of a pandas lookup per cell.
+    col = {k: _col(table, k).tolist() for k in LOAN_COLUMNS}
     codes, reasons = normalize_codes(_col(table, "code").fillna(""))
+    codes, reasons, rows = codes.tolist(), reasons.tolist(), table.data["_row"].tolist()
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for i in range(len(table.data)):
-        row = int(table.data["_row"].iat[i])
-        loan_no = _text(_col(table, "loan_no").iat[i])
+        row = int(rows[i])
+        loan_no = _text(col["loan_no"][i])
         if loan_no is None:
             add(row, "loan_no", "missing_loan_no", "没有贷款编号：此行未导入（编号用于跨期跟踪同一笔贷款），请补填",
                 "no loan number: this row is not imported (the number tracks a loan across snapshots); fill it in")
@@ -98,29 +101,29 @@ def read_ledger(path: Path, cfg: PoolConfig, problems: Problems, as_of: _dt.date
                 f"loan number {loan_no} repeats row {seen[loan_no]}: this row is not imported")
             continue
         seen[loan_no] = row
-        code = codes.iat[i]
-        if not pd.isna(reasons.iat[i]):
-            raw = _col(table, "code").iat[i]
-            what = "为空" if not code else f"“{raw}”无效：{reasons.iat[i]}"
+        code = codes[i]
+        if not pd.isna(reasons[i]):
+            raw = col["code"][i]
+            what = "为空" if not code else f"“{raw}”无效：{reasons[i]}"
             add(row, "code", "bad_code", f"统一社会信用代码{what}；此笔贷款无法关联评级，请更正",
-                f"credit code {'missing' if not code else repr(str(raw)) + ' is invalid: ' + str(reasons.iat[i])}; "
+                f"credit code {'missing' if not code else repr(str(raw)) + ' is invalid: ' + str(reasons[i])}; "
                 "the loan cannot be linked to a rating, correct it")
-        rec: dict[str, Any] = {"loan_no": loan_no, "code": code, "name": _text(_col(table, "name").iat[i]),
-                               "sector": _text(_col(table, "sector").iat[i]), "_row": row}
+        rec: dict[str, Any] = {"loan_no": loan_no, "code": code, "name": _text(col["name"][i]),
+                               "sector": _text(col["sector"][i]), "_row": row}
         for key in ("contract_amount", "outstanding", "dpd", "paid_amount", "recovered_amount"):
-            v = _num(_col(table, key).iat[i])
+            v = _num(col[key][i])
             if v is not None and v < 0:
                 add(row, key, "negative_amount", f"{cfg.fields[key].label}不能为负数（{v:g}）：按空值处理",
                     f"{cfg.fields[key].label_en} cannot be negative ({v:g}): treated as blank")
                 v = None
             rec[key] = v
         for key in ("disbursed", "maturity", "paid_date", "recovered_date"):
-            rec[key] = _date(_col(table, key).iat[i])
+            rec[key] = _date(col[key][i])
         rec["dpd"] = int(rec["dpd"]) if rec["dpd"] is not None else 0
         rec["paid_amount"] = rec["paid_amount"] or 0.0
         rec["recovered_amount"] = rec["recovered_amount"] or 0.0
         for key in ("classification", "status"):
-            raw = _text(_col(table, key).iat[i])
+            raw = _text(col[key][i])
             value = cfg.choice(key, raw) if raw is not None else None
             if raw is not None and value is None:
                 allowed = "/".join(cfg.fields[key].choices)
@@ -158,17 +161,19 @@ def read_fund(path: Path, cfg: PoolConfig, problems: Problems, as_of: _dt.date, 
     table = _read(path, FUND, cfg, problems, lang)
     file, sheet = table.file.name, table.sheet
     hdr = {k: table.columns.get(k, cfg.fields[k].label) for k in FUND_COLUMNS}
+    col = {k: _col(table, k).tolist() for k in FUND_COLUMNS}
+    rows = table.data["_row"].tolist()
     out, later = [], []
     for i in range(len(table.data)):
-        row = int(table.data["_row"].iat[i])
+        row = int(rows[i])
 
         def add(key, code, zh, en, severity="error"):
             problems.add(file, sheet, row, hdr[key], code, say(zh, en), severity)
 
-        day = _date(_col(table, "date").iat[i])
-        raw_kind = _text(_col(table, "kind").iat[i])
+        day = _date(col["date"][i])
+        raw_kind = _text(col["kind"][i])
         kind = cfg.choice("kind", raw_kind) if raw_kind else None
-        amount = _num(_col(table, "amount").iat[i])
+        amount = _num(col["amount"][i])
         if day is None:
             add("date", "missing_date", "日期为空：此笔收支未计入", "no date: the movement is not counted")
             continue
@@ -184,8 +189,8 @@ def read_fund(path: Path, cfg: PoolConfig, problems: Problems, as_of: _dt.date, 
         if day > as_of:  # a statement exported later than the snapshot: normal, summed up below
             later.append(row)
             continue
-        out.append({"date": day, "kind": kind, "amount": amount, "party": _text(_col(table, "party").iat[i]),
-                    "loan_no": _text(_col(table, "loan_no").iat[i]), "remark": _text(_col(table, "remark").iat[i]),
+        out.append({"date": day, "kind": kind, "amount": amount, "party": _text(col["party"][i]),
+                    "loan_no": _text(col["loan_no"][i]), "remark": _text(col["remark"][i]),
                     "_row": row})
     if later:
         rows = f"{later[0]}–{later[-1]}" if len(later) > 1 else str(later[0])

@@ -97,8 +97,9 @@ def summary_lines(st: PoolStatus, lang: str, db: Path, low_grade: str | None) ->
     lines = [
         (f"Pool status on {st.asked} (snapshot of {snap}, {db.name}; amounts in {u})" if en else
          f"资金池状况 {st.asked}（台账快照 {snap}；登记簿 {db.name}）"),
-        (f"Fund      {_amt(f['balance'])} = paid in {_amt(f['contributions'])} − guarantees "
-         f"{_amt(f['payouts'])} + recovered {_amt(f['recoveries'])} + interest {_amt(f['interest'])}" if en else
+        (f"Fund      {_amt(f['balance'])} = contributions {_amt(f['contributions'])} − guarantees paid "
+         f"{_amt(f['payouts'])}\n          + recoveries {_amt(f['recoveries'])} + interest {_amt(f['interest'])}"
+         if en else
          f"资金池余额 {_amt(f['balance'])} {u} = 出资 {_amt(f['contributions'])} − 代偿 {_amt(f['payouts'])}"
          f" + 追回 {_amt(f['recoveries'])} + 利息 {_amt(f['interest'])}"),
         (f"Capacity  {_amt(st.capacity)} (×{st.book.leverage:g}); outstanding {_amt(st.outstanding)}, "
@@ -117,6 +118,14 @@ def summary_lines(st: PoolStatus, lang: str, db: Path, low_grade: str | None) ->
             f"{b}{'' if en else '天'} {st.overdue[b]['count']}{'' if en else '笔'} {_amt(st.overdue[b]['amount'])}"
             for b in BUCKETS),
     ]
+    q = st.borrowers
+    granted = float(q["quota"].fillna(0).sum()) if len(q) else 0.0
+    drawn = float(q.loc[q["quota"].notna(), "outstanding"].sum()) if len(q) else 0.0
+    idle = int(((q["quota"].fillna(0) > 0) & (q["outstanding"] <= 0)).sum()) if len(q) else 0
+    lines.append((f"Quotas    granted {_amt(granted)} to {int(q['quota'].notna().sum())}; drawn {_amt(drawn)} "
+                  f"({_pct(drawn / granted if granted else None)}); {idle} not drawn" if en else
+                  f"额度      核定 {_amt(granted)}（{int(q['quota'].notna().sum())} 家）；已用 {_amt(drawn)}"
+                  f"（{_pct(drawn / granted if granted else None)}）；{idle} 家未用款"))
     if c["n"]:
         lines.append((f"Borrowers CR1 {_pct(c['cr1'])}  CR5 {_pct(c['cr5'])}  CR10 {_pct(c['cr10'])}  "
                       f"HHI {c['hhi']:.3f} (≈{c['equivalent_n']:.1f} equal)  Gini {c['gini']:.2f}" if en else
@@ -135,7 +144,7 @@ def summary_lines(st: PoolStatus, lang: str, db: Path, low_grade: str | None) ->
         lines.append(f"{head}{'✗' if b['breached'] else '✓'} {limit_label(b['limit'], lang, low_grade)} {v} "
                      f"{'>' if b['breached'] else '≤'} {th}{mark}")
     lines.extend(st.notes)
-    return lines
+    return [part for line in lines for part in line.split("\n")]
 
 
 def print_summary(st: PoolStatus, lang: str, db: Path, low_grade: str | None, console) -> None:
@@ -154,7 +163,8 @@ def print_summary(st: PoolStatus, lang: str, db: Path, low_grade: str | None, co
         over = sum(r[f"overdue_{b}"] for b in BUCKETS)
         table.add_row(r["grade"] if r["grade"] != UNRATED or not en else "unrated", str(r["loans"]),
                       _amt(r["outstanding"]), _pct(r["share"]), _amt(over), _pct(r["npl_ratio"]))
-    console.print(table)
+    if len(st.live):
+        console.print(table)
     if st.warnings:
         wt = Table(title=(f"Early warnings: {len(st.warnings)}" if en else f"预警：{len(st.warnings)} 条"),
                    title_justify="left")
@@ -262,9 +272,11 @@ def _grades_sheet(wb: Workbook, st: PoolStatus, lang: str, uu: str) -> None:
         rows.append(row + [r["npl_amount"], _v(r["npl_ratio"])])
     sheet, n = write_table(wb, t("grades", lang), cols, rows, autofilter=False)
     # Five-category classes × grade at rating, below.
-    r0 = n + 3
+    r0 = n + 4
     head = wb.header_format()
     grades = st.grades
+    sheet.write_string(r0 - 1, 0, "Outstanding by five-category class × grade at rating" if en
+                       else "在贷余额：五级分类 × 放款时等级", wb.fmt(bold=True))
     sheet.write_string(r0, 0, t("class", lang), head)
     for j, g in enumerate(grades):
         sheet.write_string(r0, 1 + j, g if not (en and g == UNRATED) else "unrated", head)

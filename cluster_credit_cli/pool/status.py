@@ -141,6 +141,8 @@ class PoolStatus:
             "overdue": {b: {k: r(v, 6 if "ratio" in k else 4) if k != "count" else int(v)
                             for k, v in self.overdue[b].items()} for b in BUCKETS},
             "npl_ratio": r(self.npl["ratio"]),
+            "classes": {c["class"] or "": {g: r(c[g], 4) for g in self.grades if c[g]}
+                        for c in (self.classes.to_dict("records") if len(self.classes) else [])},
             "npl": {k: (int(v) if k == "count" else r(v)) for k, v in self.npl.items()},
             "by_grade": [{k: (r(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
                          for row in self.by_grade.to_dict("records")],
@@ -180,11 +182,13 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     book = load_book(db, as_of, model=model)
     grades = _grade_order(model)
     loans = book.loans.copy()
-    loans["key"] = [_key(x) for _, x in loans.iterrows()] if len(loans) else pd.Series([], dtype=object)
+    loans["key"] = pd.Series([_key(x) for x in loans[["code", "loan_no"]].to_dict("records")], index=loans.index,
+                             dtype=object)
     loans["grade_key"] = loans["grade"].map(lambda g: g if isinstance(g, str) and g else UNRATED)
     live = loans[loans["outstanding"].fillna(0) > 0].copy()
     live["bucket"] = live["dpd"].map(bucket)
-    live["npl"] = [is_npl(c, d) for c, d in zip(live["classification"], live["dpd"])]
+    live["npl"] = pd.Series([is_npl(c, d) for c, d in zip(live["classification"], live["dpd"])], index=live.index,
+                            dtype=bool)  # typed: an empty object column would select columns, not rows
     outstanding = float(live["outstanding"].sum())
     n = len(live)
     capacity = book.capacity
@@ -215,7 +219,7 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     by_grade = pd.DataFrame(rows)
     cls_rows = []
     for c in CLASSES + [None]:
-        sel = live[live["classification"].map(lambda v: v == c if c else not isinstance(v, str))]
+        sel = live[live["classification"].map(lambda v: v == c if c else not isinstance(v, str)).astype(bool)]
         if c is None and sel.empty:
             continue
         cls_rows.append({"class": c or "", **{g: float(sel.loc[sel["grade_key"] == g, "outstanding"].sum())
@@ -226,7 +230,7 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     exposures = live.groupby("key", sort=False)["outstanding"].sum() if n else pd.Series(dtype=float)
     conc = concentration(exposures.tolist())
     sector = None
-    with_sector = live[live["sector"].map(lambda s: isinstance(s, str) and bool(s))]
+    with_sector = live[live["sector"].map(lambda s: isinstance(s, str) and bool(s)).astype(bool)]
     if len(with_sector):
         by_sector = with_sector.groupby("sector")["outstanding"].sum()
         sector = concentration(by_sector.tolist())
@@ -239,7 +243,7 @@ def pool_status(db: str | Path, *, model: Model, as_of: _dt.date, monitor: Any =
     warnings = early_warnings(loans, live, as_of, cfg, grades, results, run, monitor, lang)
     hist = snapshots(db)
     hist = hist[hist["as_of"] <= book.as_of].reset_index(drop=True) if len(hist) else hist
-    notes = []
+    notes = list(book.notes)
     if (as_of - book.as_of).days > 45:
         notes.append(say(f"最新快照为 {book.as_of}，距 {as_of} 已 {(as_of - book.as_of).days} 天：请导入新的台账",
                          f"the latest snapshot is of {book.as_of}, {(as_of - book.as_of).days} days before {as_of}: "
@@ -316,12 +320,13 @@ def early_warnings(loans: pd.DataFrame, live: pd.DataFrame, as_of: _dt.date, cfg
     en = lang == "en"
     out: list[dict[str, Any]] = []
     u = cfg.unit
+    live_rows = live.to_dict("records")
 
     def add(loan_or_code, name, kind, detail, loan_no=None, amount=None, order=0.0):
         out.append({"code": loan_or_code, "name": name, "kind": kind, "detail": detail, "loan_no": loan_no,
                     "amount": amount, "_order": order})
 
-    for _, x in live.iterrows():
+    for x in live_rows:
         if x["dpd"] > 0:
             cls = f", {x['classification']}" if isinstance(x["classification"], str) else ""
             add(x["code"], x["name"], "overdue",
@@ -329,7 +334,7 @@ def early_warnings(loans: pd.DataFrame, live: pd.DataFrame, as_of: _dt.date, cfg
                 f"{_fmt(x['outstanding'])} {u}" if en else
                 f"贷款 {x['loan_no']} 逾期 {x['dpd']} 天（{x['bucket']}{'，' + x['classification'] if cls else ''}），"
                 f"余额 {_fmt(x['outstanding'])} {u}", x["loan_no"], x["outstanding"], -x["dpd"])
-    for _, x in loans.iterrows():
+    for x in loans.to_dict("records"):
         if x["paid_amount"] > 0 and x["recovered_amount"] < x["paid_amount"] - 1e-9:
             left = x["paid_amount"] - x["recovered_amount"]
             add(x["code"], x["name"], "guarantee_paid",
@@ -342,7 +347,7 @@ def early_warnings(loans: pd.DataFrame, live: pd.DataFrame, as_of: _dt.date, cfg
     if run is not None:
         order = {g: i for i, g in enumerate(grades)}
         seen = set()
-        for _, x in live.iterrows():
+        for x in live_rows:
             code = x["code"]
             if not isinstance(x["grade"], str) or code in seen or code not in results or x["run_id"] == run["id"]:
                 continue
@@ -359,7 +364,7 @@ def early_warnings(loans: pd.DataFrame, live: pd.DataFrame, as_of: _dt.date, cfg
             for a in items:
                 if a["code"] not in codes:
                     continue
-                reasons = "; ".join(a.get("reasons") or []) or ", ".join(
+                reasons = ("; " if en else "；").join(a.get("reasons") or []) or ", ".join(
                     str(e.get("type") or e.get("key") or "") for e in a.get("events") or [])
                 grade = (f"{a['grade_then']} → {a['grade_now'] or ('vetoed' if en else '否决')}"
                          if kind == "alert" else a["grade_then"])
@@ -367,7 +372,7 @@ def early_warnings(loans: pd.DataFrame, live: pd.DataFrame, as_of: _dt.date, cfg
                     f"new negative records since the rating ({grade}): {reasons}" if en
                     else f"评级后新增负面记录（{grade}）：{reasons}")
     horizon = as_of + _dt.timedelta(days=cfg.maturing_days)
-    for _, x in live.iterrows():
+    for x in live_rows:
         m = x["maturity"]
         if m is None or x["dpd"] > 0 or m > horizon:
             continue
@@ -379,11 +384,12 @@ def early_warnings(loans: pd.DataFrame, live: pd.DataFrame, as_of: _dt.date, cfg
             (f"贷款 {x['loan_no']} 将于 {m} 到期（{days} 天后），余额 {_fmt(x['outstanding'])} {u}" if days >= 0 else
              f"贷款 {x['loan_no']} 已于 {m} 到期仍未结清（余额 {_fmt(x['outstanding'])} {u}）"),
             x["loan_no"], x["outstanding"], days)
-    for _, x in live.iterrows():
+    for x in live_rows:
         if x["run_id"] is None:
+            when = x["disbursed"] or ("no date" if en else "无放款日期")
             add(x["code"], x["name"], "unrated",
-                f"loan {x['loan_no']} links to no rating in force at its disbursement ({x['disbursed']})" if en else
-                f"贷款 {x['loan_no']} 在放款日（{x['disbursed']}）没有有效的入池评级", x["loan_no"], x["outstanding"])
+                f"loan {x['loan_no']} links to no rating in force at its disbursement ({when})" if en else
+                f"贷款 {x['loan_no']} 在放款日（{when}）没有有效的入池评级", x["loan_no"], x["outstanding"])
     rank = {k: i for i, k in enumerate(WARNING_KINDS)}
     # By kind, then the worst first: most days past due, soonest maturity, largest amount.
     out.sort(key=lambda w: (rank[w["kind"]], w.pop("_order"), -(w["amount"] or 0), w["code"] or ""))
@@ -398,7 +404,7 @@ def pool_history(db: str | Path, *, model: Model) -> pd.DataFrame:
     for _, s in snapshots(db).iterrows():
         book = load_book(db, s["as_of"], model=model)
         live = book.loans[book.loans["outstanding"].fillna(0) > 0]
-        keys = [_key(x) for _, x in live.iterrows()]
+        keys = [_key(x) for x in live[["code", "loan_no"]].to_dict("records")]
         out = float(live["outstanding"].sum())
         npl = [is_npl(c, d) for c, d in zip(live["classification"], live["dpd"])]
         npl_amt = float(live.loc[npl, "outstanding"].sum()) if len(live) else 0.0

@@ -326,9 +326,19 @@ def _model_text(design: Design, base: Model, keys, order, parent_key, block_of, 
     out.append("\n" + _banner(
         f"评级标准（按显示的总分，四舍五入到 decimals 位）与资金池，复制自 {base.path.name}。\n"
         "bands：等级、最低分 min、每家额度上限 cap（单位同 pool.unit）；pool：担保基金 guarantee_fund × 放大倍数 leverage。"))
-    for name in ("grades", "pool"):
-        if name in raw:
-            out.append(_table(name, raw[name]))
+    if "grades" in raw:
+        out.append(_table("grades", raw["grades"]))
+    if "pool" in raw:  # the pool's scalars, then its sub-tables as tables (not one-line inline tables)
+        pool = raw["pool"]
+        out.append(_table("pool", {k: v for k, v in pool.items() if not isinstance(v, dict)}))
+        for sub in ("limits", "warnings"):
+            if isinstance(pool.get(sub), dict):
+                out.append(_table(f"pool.{sub}", pool[sub]))
+        if isinstance(pool.get("sources"), dict) or isinstance(pool.get("fields"), dict):
+            out.append("# 资金池贷后（ccredit pool）：贷款台账与资金池收支的列，见 docs/readme-pool.md。\n")
+        for sub in ("sources", "fields"):
+            for key, item in (pool.get(sub) or {}).items():
+                out.append(_table(f"pool.{sub}.{_key(key)}", item))
     if "yesno" in raw:
         out.append("\n# 是/否字段接受的写法。\n")
         out.append(_table("yesno", raw["yesno"]))
