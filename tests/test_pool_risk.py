@@ -417,7 +417,19 @@ def test_sector_share_from_config(cfg):
     loans = random_book(45, seed=15)
     with_sectors = dataclasses.replace(cfg, sector_share=0.4)
     r = analyse_risk(loans, 600.0, AS_OF, with_sectors, check_mc=20_000)
-    assert r.dist.sectors is not None and "sub-sector factors" in r.method
+    assert r.dist.sectors is not None and "sub-sector factors" in r.method and r.sector_share == 0.4
+    from cluster_credit_cli.pool.risk_report import summary_lines
+
+    assert any(line.startswith("细分行业因子：3 个细分行业") for line in summary_lines(r, "zh"))
     assert r.expected_loss == pytest.approx(analyse_risk(loans, 600.0, AS_OF, cfg).expected_loss, rel=1e-13)
     assert r.monte_carlo.ci[0] <= r.p_exceed_fund <= r.monte_carlo.ci[1]
     assert r.borrowers["es_contribution"].sum() == pytest.approx(r.es[0.99], rel=1e-8)
+
+
+def test_exceedance_at_the_top_of_a_cut_grid_is_the_overflow():
+    rng = np.random.default_rng(31)
+    d = loss_distribution(rng.uniform(5, 50, 300), rng.uniform(0.01, 0.2, 300), 0.3, cells=256)
+    assert not d.full_support and d.p_over > 0
+    assert d.p_exceed(d.top) == d.p_over
+    with pytest.raises(ValueError, match="beyond the loss grid"):
+        d.p_exceed(d.top + 2 * d.unit)

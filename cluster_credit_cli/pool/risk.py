@@ -165,6 +165,8 @@ class LossDistribution:
         if j >= self.cells:
             if self.full_support or self.p_over == 0.0:
                 return 0.0
+            if j == self.cells:
+                return self.p_over  # P(L > top) is the overflow cell, known exactly
             raise ValueError(f"{amount:g} lies beyond the loss grid (top {self.top:g}); widen it")
         return float(self.pmf[j:].sum() + self.p_over)
 
@@ -440,6 +442,8 @@ def loss_distribution(loss, pd, rho, *, nodes: int = 50, cells: int = 4096, cove
             n = int(math.floor(max(cover, float(loss.sum())) / u)) + 2
             full = True
         k = grid_steps(loss, pd, u)
+        if full and int(k.sum()) >= n:
+            n = int(k.sum()) + 1  # losses rounded up on the grid: keep every one of them on it
         full = int(k.sum()) < n
         if sm is None:
             dist = _convolve(k, p, n, z, w, u, loss)

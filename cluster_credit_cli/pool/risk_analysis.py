@@ -251,6 +251,7 @@ class RiskResult:
     notes: list[str] = field(default_factory=list)
     unit: str = "万元"
     loans: int = 0
+    sector_share: float = 0.0
 
     @property
     def method(self) -> str:
@@ -282,7 +283,7 @@ class RiskResult:
             "scenarios": [s.as_dict() for s in self.scenarios],
             "parameters": {
                 "pd": {g: e.as_dict() for g, e in self.pds.items()}, "lgd": self.lgd.as_dict(), "ccf": self.ccf,
-                "rho": self.rho_text, "es_contributions_at": 0.99,
+                "rho": self.rho_text, "sector_share": self.sector_share, "es_contributions_at": 0.99,
             },
             "grid": None if self.dist is None else {
                 "unit": self.dist.unit, "cells": self.dist.cells, "nodes": int(len(self.dist.z)),
@@ -402,4 +403,5 @@ def analyse_risk(loans: pd.DataFrame, fund_balance: float, as_of: _dt.date, cfg:
                       expected_loss=float(p @ loss), sd=dist.sd(), var=var, es=es,
                       p_exceed_fund=dist.p_exceed(cover), fund_for=fund_for, pds=pds, lgd=lgd_e, ccf=ccf_used,
                       rho_text=rho_text, scenarios=scen, monte_carlo=mc, guarantee_share=share,
-                      grid_mean=dist.mean(), contribution_error=err, notes=notes, unit=unit, loans=n_loans)
+                      grid_mean=dist.mean(), contribution_error=err, notes=notes, unit=unit, loans=n_loans,
+                      sector_share=cfg.sector_share if dist.sectors is not None else 0.0)

@@ -168,6 +168,11 @@ def summary_lines(r: RiskResult, lang: str) -> list[str]:
     out.append(f"Correlation {rho.min():.3f}–{rho.max():.3f} ({'Basel corporate/SME formula' if basel else r.rho_text})"
                if en else
                f"资产相关性 {rho.min():.3f}–{rho.max():.3f}（{'Basel 公司/中小企业公式' if basel else r.rho_text}）")
+    if r.dist is not None and r.dist.sectors is not None:
+        n_sec = len(r.dist.sectors.groups)
+        out.append(f"Sub-sector factors: {n_sec} sub-sectors, each with its own factor carrying "
+                   f"{r.sector_share:.0%} of the correlation" if en else
+                   f"细分行业因子：{n_sec} 个细分行业，各有自身因子，占相关性的 {r.sector_share:.0%}")
     bad = int(r.borrowers["in_default"].sum())
     if bad:
         out.append(f"{bad} borrower(s) already in default count with PD 1." if en else
