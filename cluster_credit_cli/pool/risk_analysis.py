@@ -83,20 +83,24 @@ def estimate_pd(history: pd.DataFrame | None, cfg: RiskConfig, as_of: _dt.date, 
         h = history[history["snapshot_as_of"] <= as_of]
         h = h.assign(_bad=in_default(h, cfg).to_numpy())
         last_snapshot = h["snapshot_as_of"].max() if len(h) else None
-        for _loan, rows in h.groupby("loan_no", sort=False):
-            rows = rows.sort_values("snapshot_as_of")
-            start = rows[(~rows["_bad"]) & rows["grade"].notna() & ~rows["status"].isin(CLOSED_STATUSES)]
-            if start.empty:
+        # one pass over plain lists (a register holds snapshots x loans rows; pandas per group is slow)
+        h = h.sort_values(["loan_no", "snapshot_as_of"], kind="stable")
+        cols = zip(h["loan_no"].tolist(), h["snapshot_as_of"].tolist(), h["_bad"].tolist(), h["grade"].tolist(),
+                   h["status"].tolist())
+        per_loan: dict[Any, list[tuple]] = {}
+        for loan_no, day, bad, grade, status in cols:
+            per_loan.setdefault(loan_no, []).append((day, bad, grade, status))
+        for rows in per_loan.values():
+            start = next((r for r in rows if not r[1] and isinstance(r[2], str) and r[2]
+                          and r[3] not in CLOSED_STATUSES), None)
+            if start is None or start[2] not in counts:
                 continue
-            t0, grade = start["snapshot_as_of"].iloc[0], start["grade"].iloc[0]
-            if grade not in counts:
-                continue
-            end = add_months(t0, horizon)
-            window = rows[(rows["snapshot_as_of"] > t0) & (rows["snapshot_as_of"] <= end)]
-            if window["_bad"].any():
+            t0, grade = start[0], start[2]
+            end_day = add_months(t0, horizon)
+            if any(bad for day, bad, _g, _s in rows if t0 < day <= end_day):
                 counts[grade][0] += 1
                 counts[grade][1] += 1
-            elif last_snapshot is not None and last_snapshot >= end:
+            elif last_snapshot is not None and last_snapshot >= end_day:
                 counts[grade][0] += 1
     out: dict[str, PdEstimate] = {}
     for g, base in table_h.items():
