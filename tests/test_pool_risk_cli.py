@@ -132,3 +132,11 @@ def test_bad_input_is_a_usage_error(db, args, needle):
 def test_no_register(tmp_path):
     r = run("--db", tmp_path / "none.db")
     assert r.exit_code == 2 and "no register at" in r.output
+
+
+def test_model_check_validates_the_risk_section(tmp_path):
+    text = (load_model().path).read_text(encoding="utf-8").replace('"A" = 0.02, "BBB"', '"A" = 2, "BBB"')
+    bad = tmp_path / "m.toml"
+    bad.write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["model", "check", "--config", str(bad)])
+    assert r.exit_code == 2 and "risk.pd.A" in r.output

@@ -67,6 +67,10 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
     from cluster_credit_cli.pool.config import pool_config
 
     pool_config(model)  # the [pool] section too: limits, the ledger's and the fund's columns
+    if "risk" in model.raw:  # and [risk] where the model has one (PD table, LGD, scenarios)
+        from cluster_credit_cli.pool.risk_config import risk_config
+
+        risk_config(model)
     en = lang == "en"
     typer.echo(f"{model.path}: {len(model.nodes)} nodes, {len(model.leaves('base'))} base leaves, "
                f"{len(model.leaves('bonus'))} bonus leaves, {len(model.rules)} rules" if en else
