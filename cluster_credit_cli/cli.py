@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _build() -> None:
     """Add every command module's commands and sub-apps; the modules never import this one."""
-    from cluster_credit_cli.commands import batch, model_cmd, register, score, survey, weights
+    from cluster_credit_cli.commands import batch, model_cmd, register, score, survey, validate, weights
 
-    for mod in (score, register, batch, model_cmd):
+    for mod in (score, register, batch, model_cmd, validate):
         app.registered_commands += mod.app.registered_commands
     app.add_typer(model_cmd.model_app, name="model")
     app.add_typer(survey.survey_app, name="survey")

@@ -15,6 +15,11 @@ Writes
   question with a ``relevant`` follow-up (loan amount and term, binned as in seed 002's
   tables 1-2) and a multiple-choice question.
 
+* ``config/survey/loan_xlsform.xlsx`` and ``sample_data/survey_exports/`` -- the worked examples of
+  docs/readme-survey.md: one XLSForm (a group with a ``relevant``, a multiple-choice question,
+  explicit ``code``s) and four firms' answers as Kobo, ODK Central, split, flat and 问卷星
+  (按选项文本 / 按选项序号) exports.
+
 Deterministic: the same files every run. Raw values deliberately sit on every bin edge
 (300 and 2000 万元, ages 5/6/10/11/15/16, 20/300/301/1000 people ...).
 """
@@ -225,8 +230,70 @@ def make_4c(root: Path) -> None:
         write_table(wb, "问卷", cols, body)
 
 
+# -- the platform exports of docs/readme-survey.md ---------------------------------------------
+
+LOAN_FIRMS = [("yes", 50, ["bank"]), ("yes", 20, ["bank", "friends"]), ("no", None, None), ("yes", 10, ["friends"])]
+LOAN_LABELS = {"yes": "是", "no": "否", "bank": "银行", "friends": "亲友"}
+LOAN_CODES = {"yes": 1, "no": 2, "bank": 1, "friends": 2}
+
+
+def make_exports(root: Path) -> None:
+    import csv
+
+    survey_cols = ["type", "name", "label", "relevant"]
+    survey = [["select_one yn", "loan", "是否获得贷款", ""], ["begin group", "detail", "贷款情况", "${loan} = 'yes'"],
+              ["decimal", "amount", "贷款金额（万元）", ""], ["select_multiple src", "source", "资金来源", ""],
+              ["end group", "", "", ""]]
+    choice_cols = ["list_name", "name", "label", "code"]
+    choices = [["yn", "yes", "是", "1"], ["yn", "no", "否", "2"], ["src", "bank", "银行", "1"], ["src", "friends", "亲友", "2"]]
+    with _fixed(Workbook(root / "config" / "survey" / "loan_xlsform.xlsx")) as wb:
+        write_table(wb, "survey", [Column(c) for c in survey_cols], survey)
+        write_table(wb, "choices", [Column(c) for c in choice_cols], choices)
+    out = root / "sample_data" / "survey_exports"
+    out.mkdir(exist_ok=True)
+
+    def write_csv(name: str, header: list[str], rows: list[list]) -> None:
+        with (out / name).open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(rows)
+
+    def opts(src, fn):
+        return [fn(k) for k in ("bank", "friends")] if src else ["", ""]
+
+    write_csv("kobo.csv", ["start", "loan", "detail/amount", "detail/source", "detail/source/bank",
+                           "detail/source/friends", "_id", "_uuid", "_submission_time", "_index"],
+              [["2024-05-01T09:00:00", a, amt or "", " ".join(src or []), *opts(src, lambda k: int(k in src)),
+                i, f"5f1c0a2e-{i:04d}", "2024-05-02T10:00:00", i] for i, (a, amt, src) in enumerate(LOAN_FIRMS, 1)])
+    write_csv("odk_central.csv", ["SubmissionDate", "loan", "detail-amount", "detail-source", "meta-instanceID", "KEY"],
+              [["2024-05-02T10:00:00.000Z", a, amt or "", " ".join(src or []), f"uuid:{i}", f"uuid:{i}"]
+               for i, (a, amt, src) in enumerate(LOAN_FIRMS, 1)])
+    write_csv("split.csv", ["loan", "amount", "source/bank", "source/friends"],
+              [[a, amt or "", *opts(src, lambda k: int(k in src))] for a, amt, src in LOAN_FIRMS])
+    write_csv("flat.csv", ["是否获得贷款", "贷款金额（万元）", "资金来源"],
+              [[LOAN_LABELS[a], amt or "", "、".join(LOAN_LABELS[k] for k in src or [])] for a, amt, src in LOAN_FIRMS])
+    meta = ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP"]
+
+    def meta_row(i):
+        return [str(i), f"2024/5/{i} 10:00:00", "45秒", "手机提交", "直接访问", "10.0.0.1(浙江-嘉兴)"]
+
+    text_rows = [meta_row(i) + [LOAN_LABELS[a], str(amt) if amt else "(跳过)",
+                                "┋".join(LOAN_LABELS[k] for k in src) if src else "(跳过)"]
+                 for i, (a, amt, src) in enumerate(LOAN_FIRMS, 1)]
+    num_rows = [meta_row(i) + [str(LOAN_CODES[a]), str(amt) if amt else "-3",
+                               *(opts(src, lambda k: str(int(k in src))) if src else ["-3", "-3"])]
+                for i, (a, amt, src) in enumerate(LOAN_FIRMS, 1)]
+    for name, header, rows in (("问卷星_按选项文本.xlsx", meta + ["1、是否获得贷款", "2、贷款金额（万元）", "3、资金来源"], text_rows),
+                               ("问卷星_按选项序号.xlsx", meta + ["1、是否获得贷款", "2、贷款金额（万元）", "3(银行)", "3(亲友)"],
+                                num_rows)):
+        with _fixed(Workbook(out / name)) as wb:
+            write_table(wb, "Sheet1", [Column(h) for h in header], rows)
+
+
 if __name__ == "__main__":
     make_hengli(ROOT)
     make_4c(ROOT)
+    make_exports(ROOT)
     print("wrote config/survey/hengli_codebook.xlsx, sample_data/问卷数据.xlsx, "
-          "config/survey/4c_codebook.xlsx, sample_data/4C满意度问卷.xlsx")
+          "config/survey/4c_codebook.xlsx, sample_data/4C满意度问卷.xlsx, config/survey/loan_xlsform.xlsx, "
+          "sample_data/survey_exports/")

@@ -44,7 +44,8 @@ def test_sample_reproduces_table1(tmp_path):
     assert r.exit_code == 0, r.output
     assert "发放问卷109份，收回109份，有效问卷104份" in r.output
     doc = json.loads(js.read_text(encoding="utf-8"))
-    assert set(doc) == {"handed_out", "returned", "valid", "problems", "questions", "dimensions"}
+    assert set(doc) == {"handed_out", "returned", "valid", "problems", "questions", "dimensions", "layout", "not_tabulated"}
+    assert doc["layout"] == "普通表格；表头为题目名称或标签" and doc["not_tabulated"] == []
     assert (doc["handed_out"], doc["returned"], doc["valid"], doc["problems"]) == (109, 109, 104, [])
     got = {q["name"]: [(c["label"], c["count"]) for c in q["categories"]] for q in doc["questions"]}
     assert got == TABLE1
@@ -66,7 +67,8 @@ def test_table1_workbook_layout(tmp_path):
     assert (ws["A5"].value, ws["B5"].value, ws["C5"].value, ws["D5"].value) == ("企业性质", "民营", 71, 68.3)
     merged = {str(m) for m in ws.merged_cells.ranges}
     assert "A5:A10" in merged  # 5 categories + total row
-    assert (ws["B10"].value, ws["C10"].value, ws["D10"].value) == ("合计", 104, 100)
+    # the total percent is the sum of the printed parts: 68.3 + 8.7 + 7.7 + 8.7 + 6.7
+    assert (ws["B10"].value, ws["C10"].value, ws["D10"].value) == ("合计", 104, 100.1)
     assert "A11:A14" in merged and ws["A11"].value == "年销售收入"
     assert "无效问卷" in wb.sheetnames and wb["无效问卷"].max_row == 6  # header + 5 invalid
 
@@ -152,6 +154,12 @@ def test_crosstab_command(tmp_path):
     doc = json.loads(js.read_text(encoding="utf-8"))
     (t,) = doc["tables"]
     assert t["test"] == "chi-square" and t["total"] == 80 and len(t["counts"]) == 3
+    import numpy as np
+    from scipy.stats.contingency import association
+
+    nz = np.array(t["counts"])
+    nz = nz[nz.sum(axis=1) > 0][:, nz.sum(axis=0) > 0]
+    assert t["cramers_v"] == pytest.approx(association(nz, method="cramer", correction=False))
     assert t["row_totals"] == [sum(r) for r in t["counts"]]
     assert out.exists()
     r = run("survey", "crosstab", C4_DATA, "--codebook", C4_CB, "--rows", "贷款金额", "--cols", "贷款期限",
@@ -190,3 +198,28 @@ def test_group_help_lists_subcommands():
 def test_subcommand_help(args):
     r = run(*args)
     assert r.exit_code == 0 and "Example" in r.output
+
+
+EXPORTS = ROOT / "sample_data" / "survey_exports"
+LOAN_CB = ROOT / "config" / "survey" / "loan_xlsform.xlsx"
+
+
+@pytest.mark.parametrize("name, layout", [
+    ("kobo.csv", "Kobo；表头为 组/题目；多选题既有合并列也有每个选项一列（按合并列统计）"),
+    ("odk_central.csv", "ODK Central；表头为 组-题目"),
+    ("split.csv", "普通表格；表头为题目名称或标签；多选题每个选项一列"),
+    ("flat.csv", "普通表格；表头为题目名称或标签"),
+    ("问卷星_按选项文本.xlsx", "问卷星；表头为 题号、题目"),
+    ("问卷星_按选项序号.xlsx", "问卷星；表头为 题号、题目；多选题每个选项一列；答案为选项序号（-3 跳过，-2 空）"),
+])
+def test_the_documented_platform_exports_give_the_same_tables(tmp_path, name, layout):
+    js = tmp_path / "o.json"
+    r = run("survey", EXPORTS / name, "--codebook", LOAN_CB, "--out", tmp_path / "o.xlsx", "--json", js)
+    assert r.exit_code == 0, r.output
+    assert f"数据格式：{layout}。" in r.output
+    doc = json.loads(js.read_text(encoding="utf-8"))
+    assert doc["layout"] == layout and not doc["problems"]
+    q = {x["name"]: x for x in doc["questions"]}
+    assert (q["loan"]["n"], [c["count"] for c in q["loan"]["categories"]]) == (4, [3, 1])
+    assert (q["amount"]["n"], q["source"]["n"], [c["count"] for c in q["source"]["categories"]]) == (3, 3, [2, 2])
+    assert "26.67" in r.output and "不适用（跳题）" in r.output

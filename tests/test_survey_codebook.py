@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cluster_credit_cli.problems import ConfigError
-from cluster_credit_cli.survey.codebook import calc_expression, load_codebook, parse_interval
-from cluster_credit_cli.survey.relevant import RelevantError, parse_relevant
+from cluster_credit_cli.survey.codebook import load_codebook, parse_interval
+from cluster_credit_cli.survey.xpath import XPathError, compile_checked, refs
 from survey_util import codebook
 
 
@@ -68,8 +68,8 @@ def test_bin_without_range_and_bad_range_are_errors(tmp_path):
 
 
 def test_unknown_type_and_missing_list_name_rows(tmp_path):
-    p = codebook(tmp_path / "cb.xlsx", [["select_one yn", "q1", "Q1"], ["date", "q2", "Q2"]], [["yn", "y", "是"]])
-    with pytest.raises(ConfigError, match="sheet survey, row 3.*'date'"):
+    p = codebook(tmp_path / "cb.xlsx", [["select_one yn", "q1", "Q1"], ["dat", "q2", "Q2"]], [["yn", "y", "是"]])
+    with pytest.raises(ConfigError, match="sheet survey, row 3.*'dat'"):
         load_codebook(p)
     p = codebook(tmp_path / "cb2.xlsx", [["select_one nolist", "q1", "Q1"]], [["yn", "y", "是"]])
     with pytest.raises(ConfigError, match="row 2.*'nolist'"):
@@ -86,12 +86,6 @@ def test_calculation_references_checked(tmp_path):
     p = codebook(tmp_path / "cb3.xlsx", [["integer", "year", "Y"], ["calculate", "age", "A", "", "2018 - year"]], [])
     with pytest.raises(ConfigError, match=r"\$\{name\}"):
         load_codebook(p)
-
-
-def test_calc_expression_replaces_references():
-    text, mapping = calc_expression("2018 - ${成立年份} + ${成立年份} / ${x}")
-    assert text == "2018 - _r0 + _r0 / _r1"
-    assert mapping == {"_r0": "成立年份", "_r1": "x"}
 
 
 def test_settings_horizontal_and_vertical(tmp_path):
@@ -125,11 +119,11 @@ def test_ambiguous_choice_labels_rejected(tmp_path):
 
 
 def test_relevant_parse_and_reference_check(tmp_path):
-    node = parse_relevant("${a} = 'yes' and (selected(${b}, 'x') or not(${c} >= 3))")
-    assert node.refs() == ["a", "b", "c"]
+    node = compile_checked("${a} = 'yes' and (selected(${b}, 'x') or not(${c} >= 3))")
+    assert refs(node) == ["a", "b", "c"]
     for bad in ("${a} = ", "${a} == 'x'", "foo(${a})", "${a} = 'x' and"):
-        with pytest.raises(RelevantError):
-            parse_relevant(bad)
+        with pytest.raises(XPathError):
+            compile_checked(bad)
     p = codebook(tmp_path / "cb.xlsx", [["integer", "q", "Q", "", "", "${nope} = 'x'"]], [])
     with pytest.raises(ConfigError, match="relevant.*nope"):
         load_codebook(p)

@@ -74,7 +74,7 @@ def small(tmp_path):
         ["agebins", "gt15", ">15", ">15"], ["agebins", "11to15", "11~15", "(10,15]"],
         ["agebins", "6to10", "6~10", "(5,10]"], ["agebins", "le5", "≤5", "[0,5]"],
         ["ch", "bank", "银行借款"], ["ch", "own", "自有资金"], ["ch", "private", "民间借贷"],
-    ], settings=[("handed_out", 12)])
+    ], settings=[("handed_out", 12), ("positional_codes", "yes")])  # r3 answers "2": the 2nd choice
     head = ["编号", "企业性质", "年销售收入（万元）", "成立年份", "融资渠道"]
     rows = [
         ["r1", "民营", 299.99, 2013, "银行借款、自有资金"],   # label; rev < 300; age 5

@@ -71,6 +71,9 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
         from cluster_credit_cli.pool.risk_config import risk_config
 
         risk_config(model)
+    from cluster_credit_cli.validation.settings import load_settings
+
+    load_settings(model)  # and [validation]: the default definition, thresholds, the PD table
     en = lang == "en"
     typer.echo(f"{model.path}: {len(model.nodes)} nodes, {len(model.leaves('base'))} base leaves, "
                f"{len(model.leaves('bonus'))} bonus leaves, {len(model.rules)} rules" if en else
@@ -218,7 +221,8 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
 @app.command()
 @guard
 def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, association, innovation, "
-                                        "credit_system, bank; ledger or fund (the pool's loan ledger and fund movements).", metavar="KIND"),
+                                        "credit_system, bank; ledger or fund (the pool's loan ledger and fund movements); "
+                                        "outcomes (validate --outcomes).", metavar="KIND"),
              out: Optional[Path] = OutOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
              debug: bool = DebugOpt) -> None:
     """Write a blank input workbook for one source, from the model: canonical headers, a hint row,
@@ -237,6 +241,10 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
         from cluster_credit_cli.pool.config import pool_config
 
         model = pool_config(model).reading_model
+    if kind == "outcomes":  # validate --outcomes: ratings and whether they defaulted
+        from cluster_credit_cli.validation.outcomes import outcome_model
+
+        model = outcome_model(model)
     if kind not in model.sources:
         raise UsageError(f"unknown template kind {kind!r}; one of {', '.join(model.sources)}")
     target = out or Path(f"{model.sources[kind].title(lang)}_template.xlsx" if lang == "en"

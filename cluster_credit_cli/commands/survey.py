@@ -34,6 +34,8 @@ survey_app = typer.Typer(cls=_DefaultCommandGroup, no_args_is_help=True, add_com
 CodebookOpt = typer.Option(..., "--codebook", help="Codebook workbook (XLSForm layout: survey, choices, settings).",
                            metavar="CB")
 DecimalsOpt = typer.Option(1, "--decimals", help="Decimals of percents (half-up rounding).")
+LanguageOpt = typer.Option(None, "--language", metavar="LANG",
+                           help="Label language of the codebook (label::LANG column, e.g. English or en).")
 
 
 def _default_out(data: Path, word: str) -> Path:
@@ -73,9 +75,13 @@ def tabulate(
     weight: Optional[str] = typer.Option(None, "--weight", help="Column of the data holding respondent weights.",
                                          metavar="COLUMN"),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Sheet of DATA (default: the first visible one)."),
+    language: Optional[str] = LanguageOpt,
     lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Frequency tables (table-1 layout), Likert summaries with charts, and the validity count.
+
+    DATA may be a KoboToolbox, ODK Central, 问卷星 or 腾讯问卷 export as downloaded, or a table
+    typed in Excel; the layout recognised is named in the output. The codebook is an XLSForm.
 
     Writes a workbook (default: beside DATA, <DATA>_问卷统计.xlsx) and prints the tables.
     Exit codes: 0 clean; 1 tables written but answers the codebook does not know (listed with
@@ -89,7 +95,8 @@ def tabulate(
     check_lang(lang)
     existing_file(data, "DATA")
     existing_file(codebook, "--codebook")
-    result = analyse(data, codebook, decimals=decimals, sum_100=sum_100, weight=weight, lang=lang, sheet=sheet)
+    result = analyse(data, codebook, decimals=decimals, sum_100=sum_100, weight=weight, lang=lang, sheet=sheet,
+                     language=language)
     target = out or _default_out(data, "survey" if lang == "en" else "问卷统计")
     outcomes = [survey_report.write_workbook(result, target)]
     if markdown:
@@ -147,6 +154,7 @@ def crosstab_cmd(
     out: Optional[Path] = OutOpt, json_path: Optional[Path] = JsonOpt,
     decimals: int = DecimalsOpt,
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Sheet of DATA (default: the first visible one)."),
+    language: Optional[str] = LanguageOpt,
     lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Cross-tabulate two questions: counts, row and column percents, totals and a test.
@@ -169,7 +177,7 @@ def crosstab_cmd(
         raise UsageError(f"--decimals {decimals}: use 0 to 6")
     from cluster_credit_cli.i18n import use_lang
 
-    cb = load_codebook(codebook)
+    cb = load_codebook(codebook, language=language)
     with use_lang(lang):
         responses = read_responses(data, cb, sheet=sheet)
     tables = crosstab(responses, rows, cols, by, decimals=decimals, lang=lang)

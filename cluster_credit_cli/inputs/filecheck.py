@@ -60,6 +60,10 @@ class Limits:
     ratio_grace_bytes: int = 1024 * 1024  # small parts may have any ratio
     max_cells: int = 10_000_000  # rows x columns of a sheet's used range (what a reader allocates)
     header_rows: int = 10  # merged cells in these top rows are reported
+    # True: judge a sheet by the cells that hold a value, as calamine does; its declared <dimension>
+    # and formatted-but-empty rows and cells do not count. XLSForms and survey exports saved by
+    # LibreOffice declare and format 1,024 columns x 1,048,576 rows.
+    sparse: bool = False
 
 
 @dataclass
@@ -484,6 +488,7 @@ _NO_VALUE = re.compile(
     rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*"
     rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>")
 _CELL_START = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+\d+)"[^>]*>')
+_VALUED = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?(?<!/)>')  # a cell with content
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
 
 
@@ -513,26 +518,32 @@ def _scan_sheet(zf, info, sheet: str, v: FileVerdict, max_rows: int, max_cols: i
             raise too_large(rows, cols, how, how_en)
 
     for part in _xml_parts(zf, info, lang, name):
-        if max_row == 0 and rows_seen == 0:
-            m = _DIM.search(part)
-            if m:
-                r2 = int(m.group(4) or m.group(2))
-                c2 = col_number((m.group(3) or m.group(1)).decode())
-                check(r2, c2, "声明的范围", "declares")
-        rows_seen += sum(part.count(tag) for tag in _ROW_TAG)
-        # Every r=" preceded by one space (the usual case), no single quotes or spaced "=": fast path.
-        if part.count(b'r="') != part.count(b' r="') or any(odd in part for odd in _ODD_REF):
-            refs = _REF_SLOW.findall(part)
-            letters = {c for c, _ in refs if c}
-            numbers = {r for _, r in refs}
+        if lim.sparse:
+            for m in _VALUED.finditer(part):
+                max_c = max(max_c, col_number(m.group(1).decode()))
+                max_row = max(max_row, int(m.group(2)))
+            check(max_row, max_c, "实际使用", "uses")
         else:
-            letters = set(_LETTERS_FAST.findall(part))
-            numbers = set(_NUM_FAST.findall(part))
-        if letters:
-            max_c = max(max_c, _max_col(letters))
-        if numbers:
-            max_row = max(max_row, max(map(int, numbers)))
-        check(max(max_row, rows_seen), max_c, "实际使用", "uses")
+            if max_row == 0 and rows_seen == 0:
+                m = _DIM.search(part)
+                if m:
+                    r2 = int(m.group(4) or m.group(2))
+                    c2 = col_number((m.group(3) or m.group(1)).decode())
+                    check(r2, c2, "声明的范围", "declares")
+            rows_seen += sum(part.count(tag) for tag in _ROW_TAG)
+            # Every r=" preceded by one space (the usual case), no single quotes or spaced "=": fast path.
+            if part.count(b'r="') != part.count(b' r="') or any(odd in part for odd in _ODD_REF):
+                refs = _REF_SLOW.findall(part)
+                letters = {c for c, _ in refs if c}
+                numbers = {r for _, r in refs}
+            else:
+                letters = set(_LETTERS_FAST.findall(part))
+                numbers = set(_NUM_FAST.findall(part))
+            if letters:
+                max_c = max(max_c, _max_col(letters))
+            if numbers:
+                max_row = max(max_row, max(map(int, numbers)))
+            check(max(max_row, rows_seen), max_c, "实际使用", "uses")
         if b"f>" in part or b"<f " in part or b":f " in part:
             for m in _NO_VALUE.finditer(part):
                 n_no_value += 1

@@ -22,10 +22,11 @@ import numpy as np
 from cluster_credit_cli.atomic import WriteOutcome
 from cluster_credit_cli.outputs.excel import Column, Workbook, write_table
 from cluster_credit_cli.problems import UsageError
+from cluster_credit_cli.survey.layout import exact_key, is_metadata, numbered
 from cluster_credit_cli.text import normalize_header
 
 MAX_CHOICES = 20
-_SEP = re.compile(r"[,，、;；|]+")
+_SEP = re.compile(r"[,，、;；|┋]+")
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Draft:
 
 
 def _name(header: str, i: int, used: set[str]) -> str:
-    base = normalize_header(header)
+    base = normalize_header(header).replace("/", "_")
     base = re.sub(r"[^\w]", "_", base).strip("_")
     if not base or not base.isidentifier():
         base = f"q{i + 1}"
@@ -53,14 +54,10 @@ def _fmt(x: float) -> str:
 
 
 def draft_codebook(path: str | Path, sheet: str | None = None) -> Draft:
-    from cluster_credit_cli.inputs.reading import ReadError, read_grid
-    from cluster_credit_cli.survey.stats import _cell_text, _number
+    from cluster_credit_cli.survey.stats import _cell_text, _number, _read_grid
 
     path = Path(path)
-    try:
-        grid = read_grid(path, sheet)
-    except ReadError as exc:
-        raise UsageError(str(exc)) from None
+    grid = _read_grid(path, sheet)
     rows = [[_cell_text(c) for c in r] for r in grid.rows]
     # header: the first row among the first 30 with the most non-blank cells (skips title rows)
     scan = rows[:30]
@@ -69,22 +66,43 @@ def draft_codebook(path: str | Path, sheet: str | None = None) -> Draft:
     h = max(range(len(scan)), key=lambda i: (sum(1 for c in scan[i] if c), -i))
     header = rows[h]
     body = [r for r in rows[h + 1:] if any(r)]
+    wjx = bool({exact_key(x) for x in header} & {"提交答卷时间", "所用时间", "来自ip"})
+    _skip_markers(body, wjx=wjx)
+    tencent = bool({exact_key(x) for x in header} & {"开始答题时间", "结束答题时间", "答题时长"})
+    platform = "wjx" if wjx else "tencent" if tencent else ""
+    keys = {exact_key(x) for x in header}
+    xlsform_export = bool(keys & {"_uuid", "_submission_time", "_index", "meta/instanceid", "key", "submissiondate",
+                                  "meta-instanceid", "formhub/uuid"})
     draft = Draft(settings={"title": path.stem, "survey_date": "", "handed_out": "", "valid_min_share": "0.5"})
     used: set[str] = set()
+    groups = _option_groups(header, body, platform)
+    in_group = {j for cols in groups.values() for j, _opt in cols}
+    done_groups: set[str] = set()
     for j, head in enumerate(header):
-        if not head:
+        if not head or is_metadata(head, platform):  # platform metadata (_uuid, KEY, 提交答卷时间 ...) is no question
+            continue
+        if j in in_group:
+            key = next(k for k, cols in groups.items() if any(jj == j for jj, _ in cols))
+            if key not in done_groups:
+                done_groups.add(key)
+                _draft_split(draft, key, groups[key], used)
+            continue
+        if key_of(head) in groups:  # the joined column of a question also exported split
             continue
         values = [r[j] for r in body if j < len(r) and r[j]]
-        name = _name(head, j, used)
-        q = {"type": "text", "name": name, "label": head, "bins": ""}
+        name, label = _name_label(head, j, used)
+        q = {"type": "text", "name": name, "label": label, "bins": ""}
         draft.survey.append(q)
         if not values:
             continue
         nums = [_number(v) for v in values]
         numeric = [x for x in nums if x is not None]
         distinct = Counter(values)
-        parts = Counter(p.strip() for v in values for p in _SEP.split(v) if p.strip())
-        multi_share = sum(1 for v in values if _SEP.search(v)) / len(values)
+        sep = _SEP
+        if xlsform_export and any(" " in v for v in values) and not any(_SEP.search(v) for v in values):
+            sep = re.compile(r"\s+")  # Kobo / ODK Central: the choice names of a select_multiple, space-separated
+        parts = Counter(p.strip() for v in values for p in sep.split(v) if p.strip())
+        multi_share = sum(1 for v in values if sep.search(v)) / len(values)
         if len(numeric) >= 0.9 * len(values) and len(set(numeric)) > MAX_CHOICES:
             arr = np.array(numeric, dtype="float64")
             q["type"] = "integer" if all(float(x).is_integer() for x in numeric) else "decimal"
@@ -110,6 +128,63 @@ def draft_codebook(path: str | Path, sheet: str | None = None) -> Draft:
     if not draft.survey:
         raise UsageError(f"{path.name}: no column headers found")
     return draft
+
+
+def key_of(head: str) -> str:
+    return exact_key(head)
+
+
+def _skip_markers(body: list[list[str]], wjx: bool) -> None:
+    """The platforms' markers for skipped and empty answers are no answers (问卷星: -3, -2)."""
+    marks = {"(跳过)", "(空)", "跳过"} | ({"-3", "-2"} if wjx else set())
+    for r in body:
+        for i, v in enumerate(r):
+            if v in marks:
+                r[i] = ""
+            elif "〖" in v:  # 问卷星's fill-in text of an "other" option: 其他〖众筹〗 is the choice 其他
+                r[i] = re.sub(r"\s*〖[^〗]*〗", "", v)
+
+
+def _option_groups(header: list[str], body: list[list[str]], platform: str) -> dict[str, list[tuple[int, str]]]:
+    """Columns that are the options of one multiple choice question: Kobo ``q/option`` and 问卷星
+    ``3(option)`` / ``第3题(option)``, whose answers are 0/1 (-3/-2/blank for skipped or empty)."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for j, head in enumerate(header):
+        if not head or is_metadata(head, platform):
+            continue
+        values = {r[j] for r in body if j < len(r) and r[j]}
+        if not values <= {"0", "1", "-3", "-2"}:
+            continue
+        num = numbered(head)
+        m = re.match(r"^(.*)[(（](.+)[)）]\s*$", num[1]) if num else None
+        if num and m and not m.group(1).strip():
+            groups.setdefault(f"Q{num[0]}", []).append((j, m.group(2).strip()))
+        elif "/" in head:
+            q, opt = head.rsplit("/", 1)
+            groups.setdefault(key_of(q), []).append((j, opt.strip()))
+    return {k: v for k, v in groups.items() if len(v) >= 2}
+
+
+def _draft_split(draft: Draft, key: str, cols: list[tuple[int, str]], used: set[str]) -> None:
+    if re.fullmatch(r"Q\d+", key) and key not in used:
+        name = key
+        used.add(name)
+    else:
+        name = _name(key, cols[0][0], used)
+    draft.survey.append({"type": f"select_multiple {name}_list", "name": name, "label": key, "bins": ""})
+    for _j, opt in cols:
+        draft.choices.append({"list_name": f"{name}_list", "name": opt, "label": opt, "range": ""})
+
+
+def _name_label(head: str, j: int, used: set[str]) -> tuple[str, str]:
+    """问卷星 / 腾讯问卷 ``3、您的性别`` -> name Q3, label 您的性别; otherwise from the header."""
+    num = numbered(head)
+    if num and num[1] and not num[1].startswith(("(", "（")):
+        name = f"Q{num[0]}"
+        if name not in used:
+            used.add(name)
+            return name, num[1]
+    return _name(head, j, used), head
 
 
 def write_codebook(draft: Draft, path: Path) -> WriteOutcome:

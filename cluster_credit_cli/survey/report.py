@@ -48,6 +48,7 @@ WORDS = {
     "fisher": ("Fisher精确检验（双侧）", "Fisher's exact test (two-sided)"),
     "run.data": ("问卷数据文件", "Responses file"), "run.sheet": ("工作表", "Sheet"), "run.codebook": ("编码本", "Codebook"),
     "run.date": ("调查时间", "Survey date"), "run.counts": ("问卷数量", "Questionnaires"), "run.weight": ("权重列", "Weight column"),
+    "run.layout": ("数据格式", "Export layout"), "cramers_v": ("Cramér's V", "Cramér's V"),
 }
 
 
@@ -80,10 +81,31 @@ def notes(result: SurveyResult) -> list[str]:
     out.append(f"Valid questionnaire: {rule}." if en else f"有效问卷规则：{rule}。")
     if result.data.weights is not None:
         out.append(f"Weighted by column {result.data.weight_column}." if en else f"按列“{result.data.weight_column}”加权。")
+    if result.data.layout:
+        out.append(f"Export layout: {result.data.layout_en}." if en else f"数据格式：{result.data.layout}。")
+    if cb.positional_codes:
+        out.append("Numbers that are no choice's name, label or code are read as the choice's position in its list "
+                   "(codebook setting positional_codes)." if en else
+                   "不是选项名称、标签或 code 的数字答案按选项在列表中的位置读取（编码本设置 positional_codes）。")
+    skipped = [q for q in cb.skipped if q.type != "note"]
+    if skipped:
+        items = ", ".join(f"{q.text(result.lang)} ({q.not_tabulated})" for q in skipped)
+        out.append(f"Not tabulated: {items}." if en else f"未制表的题目（不计入有效问卷判断）：{items}。")
+    out += cb.notes
+    if any(q.categories and sum(c.percent for c in q.categories if c.percent is not None) != 100
+           for q in result.questions if q.kind == "choice" and q.n):
+        out.append("Percents are rounded one by one; a total row shows their sum, which may differ from 100 by rounding."
+                   if en else "各类比例分别四舍五入，合计行为其加总，可能因舍入与100略有出入。")
     if any(q.kind == "multi" for q in result.questions):
         out.append("Multiple choice: percent of respondents, may sum above 100%; percent of answers in its own column."
                    if en else "多选题：比例为占答题人数的百分比，合计可超过100%；占回答次数的比例另列。")
     return out
+
+
+def _day(days: float) -> str:
+    import numpy as np
+
+    return str(np.datetime64("1970-01-01", "D") + int(days))
 
 
 def _f(x: Any) -> Any:
@@ -102,10 +124,18 @@ def block_rows(q: QuestionStat, lang: str) -> list[list[Any]]:
         rows.append([f"{w('total', lang)}（{w('respondents', lang)}）" if lang != "en" else
                      f"{w('total', lang)} ({w('respondents', lang)})", q.n, None, None])
         rows.append([w("answers", lang), q.answers, None, 100.0 if q.answers else None])
+    elif q.kind == "date":
+        rows.append([w("valid_n", lang), q.n, None, None])
+        for key in ("min", "max"):
+            if key in q.summary:
+                rows.append([w(key, lang), _day(q.summary[key]), None, None])
+        for c in q.categories:
+            rows.append([c.label, c.count, _f(c.percent), None])
     elif q.categories:
         for c in q.categories:
             rows.append([c.label, c.count, _f(c.percent), None])
-        rows.append([w("total", lang), q.n, 100.0 if q.n else None, None])
+        printed = [c.percent for c in q.categories if c.percent is not None]
+        rows.append([w("total", lang), q.n, float(sum(printed)) if q.n and printed else None, None])
     elif q.summary or q.kind == "number":
         rows.append([w("valid_n", lang), q.n, None, None])
         for key in ("mean", "sd", "min", "median", "max"):
@@ -140,7 +170,9 @@ def write_workbook(result: SurveyResult, path: Path) -> WriteOutcome:
                     [(w("run.data", lang), result.data.file), (w("run.sheet", lang), result.data.sheet or ""),
                      (w("run.codebook", lang), Path(cb.path).name), (w("run.date", lang), cb.survey_date),
                      (w("run.counts", lang), header_line(result)),
-                     (w("run.weight", lang), result.data.weight_column)], autofilter=False)
+                     (w("run.weight", lang), result.data.weight_column),
+                     (w("run.layout", lang), result.data.layout_en if lang == "en" else result.data.layout)],
+                    autofilter=False)
     return wb.close()
 
 
@@ -327,7 +359,8 @@ def to_csv(result: SurveyResult) -> str:
                          "_not_asked": w("not_asked", lang)}[key]
                 wr.writerow([escape_for_text_output(x) for x in (q.name, q.label, q.type, key, label, _count_text(value), "", "")])
         for key, value in q.summary.items():
-            wr.writerow([escape_for_text_output(x) for x in (q.name, q.label, q.type, "_" + key, w(key, lang), _fmt(value, 4), "", "")])
+            shown = _day(value) if q.kind == "date" else _fmt(value, 4)  # dates as 2024-03-31, not day numbers
+            wr.writerow([escape_for_text_output(x) for x in (q.name, q.label, q.type, "_" + key, w(key, lang), shown, "", "")])
     for d in result.dimensions:
         wr.writerow([escape_for_text_output(x) for x in ("_dimension", d.label, "likert", d.name, d.label, _count_text(d.n),
                                                          _fmt(d.top2, result.decimals), "")])
@@ -388,7 +421,13 @@ def crosstab_json(tables: list[CrossTable], rows: str, cols: str, by: str | None
                         "col_totals": t.counts.sum(axis=0).tolist(), "total": int(t.counts.sum()),
                         "row_percents": pl(t.row_pct), "col_percents": pl(t.col_pct), "missing": t.missing,
                         "test": t.test or None, "statistic": t.statistic, "dof": t.dof, "p_value": t.p_value,
+                        "cramers_v": t.cramers_v,
                         "note": t.note} for t in tables]}
+
+
+def _printed_sum(parts) -> float | None:
+    vals = [p for p in parts if p is not None]
+    return float(sum(vals)) if vals else None
 
 
 def test_text(t: CrossTable, lang: str) -> str:
@@ -398,6 +437,8 @@ def test_text(t: CrossTable, lang: str) -> str:
         s = f"{w('fisher', lang)}: p = {t.p_value:.4f}"
     else:
         s = f"{w('chi-square', lang)}: χ² = {t.statistic:.3f}, df = {t.dof}, p = {t.p_value:.4f}"
+    if t.cramers_v is not None:
+        s += f", Cramér's V = {t.cramers_v:.3f}"
     return s + (f"（{t.note}）" if t.note and lang != "en" else f" ({t.note})" if t.note else "")
 
 
@@ -410,13 +451,15 @@ def crosstab_blocks(t: CrossTable, lang: str) -> list[list[Any]]:
     blocks.append([tot, *[int(x) for x in t.counts.sum(axis=0)], int(t.counts.sum())])
     blocks.append([])
     blocks.append([w("row_pct", lang), *t.col_labels, tot])
+    # totals are the sums of the printed parts (4.5 + 29.9 + 46.3 + 19.4 shows 100.1, not 100.0)
     for i, lab in enumerate(t.row_labels):
-        blocks.append([lab, *[_f(x) for x in t.row_pct[i]], 100.0 if t.counts[i].sum() else None])
+        blocks.append([lab, *[_f(x) for x in t.row_pct[i]], _printed_sum(t.row_pct[i]) if t.counts[i].sum() else None])
     blocks.append([])
     blocks.append([w("col_pct", lang), *t.col_labels])
     for i, lab in enumerate(t.row_labels):
         blocks.append([lab, *[_f(x) for x in t.col_pct[i]]])
-    blocks.append([tot, *[100.0 if x else None for x in t.counts.sum(axis=0)]])
+    blocks.append([tot, *[_printed_sum([r[j] for r in t.col_pct]) if x else None
+                          for j, x in enumerate(t.counts.sum(axis=0))]])
     blocks.append([])
     blocks.append([w("test", lang), test_text(t, lang)])
     return blocks

@@ -1,0 +1,1 @@
+"""Validation of the scorecard against outcomes: discrimination, calibration, stability."""
