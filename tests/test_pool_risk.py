@@ -330,7 +330,7 @@ def test_empty_book(cfg):
 
 def _model_with(tmp_path, text: str):
     base = (load_model().path).read_text(encoding="utf-8")
-    start = base.index("[risk]")
+    start = base.index("\n[risk]\n") + 1
     p = tmp_path / "m.toml"
     p.write_text(base[:start] + text, encoding="utf-8")
     return load_model(p)
