@@ -211,6 +211,7 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
     check_lang(lang)
     model = load_model(config)
     with Workbook(path) as wb:
+        wb.set_print_info(model.name_en if lang == "en" and model.name_en else model.name, None, lang)
         write_model_sheet(wb, model, lang)
     outcome = wb.close()
     typer.echo(str(outcome.written))

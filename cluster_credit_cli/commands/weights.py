@@ -176,6 +176,7 @@ def _write_workbook(path, outcome, problems, lang):
     h = outcome.hierarchy
     title, label = outcome.title, outcome.label
     with Workbook(path) as wb:
+        wb.set_print_info("AHP weights" if en else "层次分析法（AHP）权重", None, lang)
         if outcome.model is not None:
             write_model_sheet(wb, outcome.model, lang)  # the model-table layout: score --weights reads it
         elif outcome.free:
@@ -359,6 +360,7 @@ def weights_sensitivity(
     names = {e["code"]: e.get("name") or "" for e in data["enterprises"]}
     target = not_an_input(out or beside_input([result], "敏感性", "sensitivity", lang), [result])
     with Workbook(target) as wb:
+        wb.set_print_info("Weight sensitivity" if lang == "en" else "权重敏感性分析", data.get("as_of"), lang)
         write_sensitivity_sheet(wb, res, model, lang, names)
     written = [wb.close()]
     if json_path:

@@ -89,6 +89,7 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
     dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
     detail_limit = min(detail_limit or DEFAULT_DETAIL_LIMIT, EXCEL_MAX_ROWS - 10)
     with python_strings(), Workbook(path) as wb:
+        wb.set_print_info(_print_title(result, "sheet.ratings"), result.as_of, lang)
         _ratings_sheet(wb, ranked, model, dims1, lang)
         _grades_sheet(wb, result, lang)
         _indicator_sheet(wb, result, ranked, lang, detail_limit, path, detail)
@@ -102,15 +103,23 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
     return wb.close()
 
 
+def _print_title(result: RoundResult, kind: str) -> str:
+    """The page header's title: the model (the cluster's round) and what the workbook is."""
+    model, lang = result.model, result.lang
+    name = model.name_en if lang == "en" and model.name_en else model.name
+    return f"{name} · {t(kind, lang)}" if name else t(kind, lang)
+
+
 def _grade_fmt(wb: Workbook, model: Model, grade: Any):
     color = model.grade_colors.get(grade) if isinstance(grade, str) else None
     return {"bg_color": color, "bold": True} if color else None
 
 
 def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list[str], lang: str) -> None:
-    cols = [Column(t("rank", lang), "int"), Column(t("code", lang)), Column(t("name", lang), width=34),
+    # Sentence columns are capped and wrap: the sheet must print one page wide at 8 pt or more.
+    cols = [Column(t("rank", lang), "int"), Column(t("code", lang)), Column(t("name", lang), width=28),
             Column(t("total", lang), "number"), Column(t("base", lang), "number"), Column(t("bonus", lang), "number"),
-            Column(t("grade", lang)), Column(t("status", lang), width=24), Column(t("reasons", lang), width=40),
+            Column(t("grade", lang)), Column(t("status", lang), width=14), Column(t("reasons", lang), width=20),
             Column(f"{t('requested', lang)}（{model.pool.get('unit', '')}）", "number", 0),
             Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
     cols += [Column(f"{model.nodes[k].label(lang)}（{model.nodes[k].weight:g}）", "number") for k in dims1]
@@ -127,10 +136,8 @@ def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list
     for i, r in enumerate(records):
         extra = _grade_fmt(wb, model, r["grade"])
         if extra:
-            wb.write_cell(sheet, i + 1, gcol, r["grade"], wb.fmt(**extra, align="center"))
-    sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(0)
+            wb.write_cell(sheet, i + 1, gcol, r["grade"], wb.fmt(**extra, align="center", valign="top"))
+    wb.print_setup(sheet, orientation="landscape")
 
 
 def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
@@ -155,7 +162,7 @@ def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
     r0 = n + 3
     sheet.set_column(0, 0, 22)
     # Below the tables, so it prints on the same portrait page.
-    sheet.insert_chart(r0 + 4, 0, chart, {"x_scale": 0.95, "y_scale": 1.0})
+    wb.insert_chart(sheet, r0 + 4, 0, chart, x_scale=0.95)
     for i, (label, value) in enumerate([(t("run.capacity", lang), pool["capacity"]),
                                         (t("run.allocated", lang), pool["allocated"]),
                                         (t("run.remaining", lang), pool["remaining"])]):
@@ -178,7 +185,7 @@ def _detail_left_out(wb: Workbook, sheet: str, rows: int, limit: int, detail: st
               f"Rerun with --detail csv to write them as a CSV beside this workbook; every "
               f"enterprise's leaf scores are also in the JSON result and the rating register.")
     write_table(wb, sheet, [Column(t("message", lang), width=100)], [[en if lang == "en" else zh]],
-                autofilter=False)
+                autofilter=False, paper=False)
     return True
 
 
@@ -228,9 +235,9 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
             [None if isinstance(v, float) and v != v else v for v in flat_inputs], flat_scores, weight_col,
             weight_col * flat_scores, [s for row in source_arr for s in row]])
         write_table(wb, t("sheet.indicators", lang), [Column(t("message", lang), width=80)],
-                    [[f"{total_rows} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
+                    [[f"{total_rows} rows > {limit}: written to {csv_path.name}"]], autofilter=False, paper=False)
         return
-    write_table(wb, t("sheet.indicators", lang), cols, rows())
+    write_table(wb, t("sheet.indicators", lang), cols, rows(), paper=False, repeat_cols=2)
 
 
 def _leaf_sources(model: Model, merged, lang: str):
@@ -304,14 +311,14 @@ def _weight_decimals(model: Model) -> int:
 def write_model_sheet(wb: Workbook, model: Model, lang: str) -> None:
     cols = [Column(t("key", lang)), Column(t("level", lang), "int"), Column(t("indicator", lang), width=20),
             Column(t("parent", lang)), Column(t("printed_weight", lang), "number", _weight_decimals(model)),
-            Column(t("weight", lang), "number", 6), Column(t("rule", lang), width=70)]
+            Column(t("weight", lang), "number", 6), Column(t("rule", lang), width=60)]
     rows = [[n.key, n.level, n.label(lang), n.parent or "", n.weight, model.effective[n.key],
              _rule_text(model, n.key, lang)] for n in model.walk()]
     sheet, n = write_table(wb, t("sheet.model", lang), cols, rows)
     warn = model.warnings_en if lang == "en" else model.warnings
     for i, w in enumerate(warn):
         wb.write_cell(sheet, n + 2 + i, 0, t("run.warning", lang), wb.fmt(bold=True, font_color="#C00000"))
-        wb.write_cell(sheet, n + 2 + i, 2, w)
+        wb.write_note(sheet, n + 2 + i, 2, len(cols) - 1, w)
 
 
 def _provenance_sheets(wb: Workbook, result: RoundResult, lang: str, limit: int, path: Path,
@@ -339,9 +346,10 @@ def _provenance_sheet(wb: Workbook, result: RoundResult, lang: str, limit: int, 
             prov["code"], prov["field"].map(field_labels), _cell_column(prov["value"]),
             prov["source"].map(src_labels), prov["file"], prov["sheet"], prov["row"], prov["column"]])
         write_table(wb, t("sheet.provenance", lang), [Column(t("message", lang), width=80)],
-                    [[f"{len(prov)} rows > {limit}: written to {csv_path.name}"]], autofilter=False)
+                    [[f"{len(prov)} rows > {limit}: written to {csv_path.name}"]], autofilter=False,
+                    paper=False)
     else:
-        write_table(wb, t("sheet.provenance", lang), cols, rows)
+        write_table(wb, t("sheet.provenance", lang), cols, rows, paper=False, repeat_cols=1)
 
 
 def _conflicts_sheet(wb: Workbook, result: RoundResult, lang: str, labels: dict[str, str]) -> None:
@@ -353,7 +361,7 @@ def _conflicts_sheet(wb: Workbook, result: RoundResult, lang: str, labels: dict[
     crow = ([r.code, r.name, labels.get(r.field, r.field), _source_label(model, r.source, lang), r.file, r.row,
              r.column, _cell(r.value), t("yes", lang) if r.used else t("no", lang)]
             for r in conf.itertuples(index=False))
-    write_table(wb, t("sheet.conflicts", lang), ccols, crow)
+    write_table(wb, t("sheet.conflicts", lang), ccols, crow, paper=False, repeat_cols=2)
 
 
 def _cell(value: Any) -> Any:
@@ -404,7 +412,7 @@ def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
         items.append([f"{_source_label(model, kind, lang)}", json.dumps(st, ensure_ascii=False)])
     sheet, _ = write_table(wb, t("sheet.run", lang), [Column(t("item", lang), width=30),
                                                       Column(t("content", lang), width=100)], items,
-                           autofilter=False)
+                           autofilter=False, paper=False)
 
 
 def _cell_column(values: pd.Series) -> list[Any]:
@@ -461,9 +469,10 @@ def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
     lang, model = result.lang, result.model
     sep = "; " if lang == "en" else "；"
     conflicts = result.merged.conflicts
-    cols = [Column(t("code", lang)), Column(t("name", lang), width=34), Column(t("status", lang), width=20),
-            Column(t("missing", lang), width=70), Column(t("sheet.conflicts", lang), width=70),
-            Column(t("action", lang), width=50)]
+    # Capped widths that wrap: the feedback prints one landscape page wide, every column readable.
+    cols = [Column(t("code", lang)), Column(t("name", lang), width=22), Column(t("status", lang), width=12),
+            Column(t("missing", lang), width=34), Column(t("sheet.conflicts", lang), width=40),
+            Column(t("action", lang), width=18)]
     rows = []
     for _, r in result.table.sort_values("code").iterrows():
         mine = conflicts[conflicts["code"] == r["code"]]
@@ -483,6 +492,7 @@ def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
         state = status_words(status, lang) if status else ("complete" if lang == "en" else "材料完整")
         rows.append([r["code"], r["name"], state, sep.join(r["missing"]), sep.join(diffs), sep.join(action)])
     with Workbook(path) as wb:
+        wb.set_print_info(_print_title(result, "sheet.feedback"), result.as_of, lang)
         write_table(wb, t("sheet.feedback", lang), cols, rows)
         write_problems_sheet(wb, result.problems.as_dicts(), lang)
         _run_sheet(wb, result, lang)

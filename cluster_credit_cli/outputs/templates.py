@@ -23,6 +23,7 @@ def write_template(model: Model, kind: str, path: Path, lang: str = "zh") -> Wri
     required = model.sources[kind].required
     fields.sort(key=lambda f: (0 if f.key == "code" else 1 if f.key == "name" else 2 if f.key in required else 3))
     with Workbook(path) as wb:
+        wb.set_print_info(model.sources[kind].title(lang) + (" (template)" if lang == "en" else "（模板）"), None, lang)
         sheet = wb.book.add_worksheet(model.sources[kind].title(lang)[:31])
         head = wb.header_format()
         hint_fmt = wb.fmt(italic=True, font_color="#7F7F7F", text_wrap=True, valign="top")
@@ -55,4 +56,7 @@ def write_template(model: Model, kind: str, path: Path, lang: str = "zh") -> Wri
                                                       "error_type": "warning"})
         sheet.set_row(1, 30)
         sheet.freeze_panes(2, 0)
+        # Headers and hints on every printed page; a form of many columns prints over several
+        # pages across (code and name repeated) rather than one page of unreadable type.
+        wb.print_setup(sheet, header_row=1, repeat_cols=2, min_scale=0.8)
     return wb.close()

@@ -190,6 +190,7 @@ def write_status_workbook(st: PoolStatus, path: Path, lang: str, db: Path, low_g
     en, u = lang == "en", st.unit
     uu = f"（{u}）" if not en else f" ({u})"
     with Workbook(path) as wb:
+        wb.set_print_info("Cluster financing pool" if en else "资金池贷后状况", st.asked, lang)
         _overview(wb, st, lang, db, low_grade)
         _grades_sheet(wb, st, lang, uu)
         _quotas_sheet(wb, st, lang, uu)
@@ -252,7 +253,7 @@ def _overview(wb: Workbook, st: PoolStatus, lang: str, db: Path, low_grade: str 
     chart.set_title({"name": t("exposure_by_grade", lang)})
     chart.set_legend({"none": True})
     chart.set_y_axis({"name": st.unit, "num_format": "#,##0"})
-    sheet.insert_chart(2, 5, chart, {"x_scale": 1.3, "y_scale": 1.2})
+    wb.insert_chart(sheet, 2, 5, chart, x_scale=1.3, y_scale=1.2)  # through the workbook: never cut on paper
 
 
 def _grades_sheet(wb: Workbook, st: PoolStatus, lang: str, uu: str) -> None:
@@ -366,7 +367,7 @@ def _concentration_sheet(wb: Workbook, st: PoolStatus, lang: str) -> None:
         chart.set_x_axis({"min": 0, "max": 1, "num_format": "0%", "name": t("lorenz_x", lang)})
         chart.set_y_axis({"min": 0, "max": 1, "num_format": "0%", "name": t("lorenz_y", lang)})
         chart.set_legend({"position": "bottom"})
-        sheet.insert_chart(0, 4, chart, {"x_scale": 1.1, "y_scale": 1.3})
+        wb.insert_chart(sheet, 0, 4, chart, x_scale=1.1, y_scale=1.3)
 
 
 def _fund_sheet(wb: Workbook, st: PoolStatus, lang: str, uu: str) -> None:
@@ -386,7 +387,7 @@ def _fund_sheet(wb: Workbook, st: PoolStatus, lang: str, uu: str) -> None:
         chart.set_x_axis({"date_axis": True, "num_format": "yyyy-mm"})
         chart.set_y_axis({"name": st.unit, "num_format": "#,##0"})
         chart.set_legend({"position": "bottom"})
-        sheet.insert_chart(0, 5, chart, {"x_scale": 1.4, "y_scale": 1.2})
+        wb.insert_chart(sheet, 0, 5, chart, x_scale=1.4, y_scale=1.2)
     mv = st.book.movements
     if mv is not None and len(mv):
         r0 = n + 3
@@ -447,7 +448,7 @@ def write_history_workbook(hist: pd.DataFrame, path: Path, lang: str, unit: str)
             chart.set_y_axis({"name": unit, "num_format": "#,##0"})
             ratio.set_y2_axis({"name": "NPL / HHI", "num_format": "0%"})
             chart.set_legend({"position": "bottom"})
-            sheet.insert_chart(n + 3, 0, chart, {"x_scale": 1.8, "y_scale": 1.3})
+            wb.insert_chart(sheet, n + 3, 0, chart, x_scale=1.8, y_scale=1.3)
     return wb.close()
 
 

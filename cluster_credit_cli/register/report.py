@@ -67,11 +67,13 @@ def _inputs_text(inputs: list[dict[str, Any]]) -> str:
 def write_runs_workbook(runs: list[dict[str, Any]], ledger: dict[str, Any] | None, path: Path, lang: str) -> WriteOutcome:
     unit = (ledger or {}).get("unit", "")
     with Workbook(path) as wb:
+        wb.set_print_info(("Rating register: runs" if lang == "en" else "评级登记簿：运行记录"),
+                          ledger["run"]["as_of"] if ledger else None, lang)
         cols = [Column(t("id", lang), "int"), Column(t("created", lang), width=22), Column(t("as_of", lang)),
                 Column(t("model", lang), width=30), Column(t("hash", lang), width=16), Column(t("tool", lang)),
                 Column(t("n", lang), "int"), Column(t("graded", lang), "int"),
-                Column(f"{t('allocated', lang)}（{unit}）", "number", 0), Column(t("applicants", lang), width=40),
-                Column(t("inputs", lang), width=80)]
+                Column(f"{t('allocated', lang)}（{unit}）", "number", 0), Column(t("applicants", lang), width=30),
+                Column(t("inputs", lang), width=50)]
         rows = [[r["id"], r["created_at"], r["as_of"], r["model"], (r["model_hash"] or "")[:12], r["tool_version"],
                  r["enterprises"], r["graded"], r["allocated"], r["applicants_file"], _inputs_text(r["inputs"])]
                 for r in runs]
@@ -129,7 +131,7 @@ def write_compare_workbook(cmp: Comparison, path: Path, lang: str) -> WriteOutco
         a, b = cmp.run_a, cmp.run_b
         title = (f"Rating migration: run #{a['id']} ({a['as_of']}) → run #{b['id']} ({b['as_of']})" if lang == "en"
                  else f"评级迁移：运行 #{a['id']}（{a['as_of']}）→ 运行 #{b['id']}（{b['as_of']}）")
-        sheet.write_string(0, 0, title, wb.fmt(bold=True, font_size=13))
+        wb.set_print_info(title, b["as_of"], lang)
         note = ("rows: grade in A; columns: grade in B" if lang == "en" else "行：A 轮等级；列：B 轮等级")
         sheet.write_string(1, 0, note)
         hfmt = wb.header_format()
@@ -159,6 +161,9 @@ def write_compare_workbook(cmp: Comparison, path: Path, lang: str) -> WriteOutco
         sheet.set_column(0, 0, 18)
         sheet.set_column(1, len(cats) + 1, 11)
         sheet.freeze_panes(4, 1)
+        # The title across the matrix, wrapped (left to overflow it would widen the printed page).
+        wb.write_note(sheet, 0, 0, len(cats) + 1, title, {"bold": True, "font_size": 13})
+        wb.print_setup(sheet, header_row=1)
 
         cols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("direction", lang)),
                 Column(t("from", lang)), Column(t("to", lang)), Column(t("total_from", lang), "number"),
@@ -200,13 +205,14 @@ def write_monitor_workbook(res, path: Path, lang: str) -> WriteOutcome:
     sep = "; " if lang == "en" else "；"
     cols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("grade_then", lang)),
             Column(t("grade_now", lang)), Column(t("total_then", lang), "number"), Column(t("total_now", lang), "number"),
-            Column(t("quota", lang), "number", 0), Column(t("events", lang), "int"), Column(t("reasons", lang), width=90)]
+            Column(t("quota", lang), "number", 0), Column(t("events", lang), "int"), Column(t("reasons", lang), width=60)]
 
     def rows(items):
         return [[a["code"], a["name"], a["grade_then"], a["grade_now"] or t("vetoed", lang), a["total_then"],
                  a["total_now"], a["quota"], len(a["events"]), sep.join(a["reasons"])] for a in items]
 
     with Workbook(path) as wb:
+        wb.set_print_info(("Post-loan monitoring" if lang == "en" else "贷后监控预警"), res.as_of, lang)
         sheet, _ = write_table(wb, t("alerts", lang), cols, rows(res.alerts))
         red = wb.fmt(bg_color="#F8CBAD", bold=True)
         for i, a in enumerate(res.alerts):
@@ -222,7 +228,7 @@ def write_monitor_workbook(res, path: Path, lang: str) -> WriteOutcome:
         write_table(wb, t("events", lang), ecols, erows)
         pcols = [Column(t("file", lang), width=24), Column(t("sheet", lang)), Column(t("row", lang), "int"),
                  Column(t("column", lang), width=20), Column(t("problem_code", lang)), Column(t("severity", lang)),
-                 Column(t("message", lang), width=90)]
+                 Column(t("message", lang), width=60)]
         write_table(wb, t("problems", lang), pcols, [[p["file"], p["sheet"], p["row"], p["column"], p["code"],
                                                       p["severity"], p["message"]] for p in res.problems.as_dicts()])
         run = res.run

@@ -157,6 +157,8 @@ def block_rows(q: QuestionStat, lang: str) -> list[list[Any]]:
 def write_workbook(result: SurveyResult, path: Path) -> WriteOutcome:
     lang = result.lang
     with Workbook(path) as wb:
+        cb = result.data.codebook
+        wb.set_print_info(cb.title or ("4C 满意度调查" if lang != "en" else "Survey"), cb.survey_date, lang)
         _profile_sheet(wb, result)
         if result.items:
             _likert_sheet(wb, result)
@@ -225,6 +227,7 @@ def _profile_sheet(wb: Workbook, result: SurveyResult) -> None:
     for j, width in enumerate(widths):
         sheet.set_column(j, j, max(width, 10))
     sheet.freeze_panes(4, 0)
+    wb.print_setup(sheet, header_row=3)
 
 
 def _likert_sheet(wb: Workbook, result: SurveyResult) -> None:
@@ -249,9 +252,10 @@ def _likert_sheet(wb: Workbook, result: SurveyResult) -> None:
     radar.set_title({"name": w("radar", lang)})
     radar.set_y_axis({"min": points[0] if points else 1, "max": points[-1] if points else 5})
     radar.set_legend({"none": True})
-    sheet.insert_chart(1, 7, radar, {"x_scale": 1.1, "y_scale": 1.2})
+    # Charts below the table, not beside it: the table prints one page wide and no chart is cut
+    # by a page break (Workbook.insert_chart breaks the page before a chart that would straddle one).
+    y = wb.insert_chart(sheet, last_dim + 2, 0, radar, x_scale=1.1, y_scale=1.2)
     # one bar chart of item means per dimension
-    y = 20
     start = 1
     for d in result.dimensions:
         count = sum(1 for i in result.items if i.dimension == d.name)
@@ -262,8 +266,7 @@ def _likert_sheet(wb: Workbook, result: SurveyResult) -> None:
         bar.set_x_axis({"min": points[0] if points else 1, "max": points[-1] if points else 5})
         bar.set_legend({"none": True})
         bar.set_y_axis({"reverse": True})  # Excel draws bar categories bottom-up; keep codebook order
-        sheet.insert_chart(y, 7, bar, {"x_scale": 1.1, "y_scale": 0.7 + 0.1 * count})
-        y += 12 + count
+        y = wb.insert_chart(sheet, y, 0, bar, x_scale=1.1, y_scale=min(0.7 + 0.1 * count, 2.2))
         start += count
 
 
@@ -275,7 +278,7 @@ def _problems_sheet(wb: Workbook, problems, lang: str) -> None:
     from cluster_credit_cli.i18n import t
 
     cols = [Column(t("file", lang)), Column(t("sheet", lang)), Column(t("row", lang), "int"), Column(t("column", lang)),
-            Column(t("problem_code", lang)), Column(t("message", lang), width=90), Column(t("severity", lang))]
+            Column(t("problem_code", lang)), Column(t("message", lang), width=60), Column(t("severity", lang))]
     write_table(wb, w("sheet.problems", lang), cols,
                 [[p.file, p.sheet, p.row, p.column, p.code, p.message, p.severity] for p in problems])
 
@@ -467,6 +470,7 @@ def crosstab_blocks(t: CrossTable, lang: str) -> list[list[Any]]:
 
 def write_crosstab_workbook(tables: list[CrossTable], path: Path, problems, lang: str, decimals: int = 1) -> WriteOutcome:
     with Workbook(path) as wb:
+        wb.set_print_info("问卷交叉分析" if lang != "en" else "Survey cross-tabulation", None, lang)
         for k, t in enumerate(tables):
             name = (f"{w('sheet.crosstab', lang)}{k + 1}" + (f"_{t.group}" if t.group else ""))[:31]
             for bad in "[]:*?/\\":

@@ -125,6 +125,7 @@ def write_validation_workbook(v: Validation, path: Path) -> WriteOutcome:
     lang = v.lang
     en = lang == "en"
     with Workbook(path) as wb:
+        wb.set_print_info("Scorecard validation" if en else "评分卡验证", None, lang)
         # Summary with lights.
         cols = [Column(t("item", lang), width=30), Column(t("value", lang), width=18),
                 Column(t("light", lang), width=10), Column(t("detail", lang), width=90)]
@@ -185,6 +186,7 @@ def _discrimination_sheet(wb: Workbook, v: Validation) -> None:
         return
     # The reference lines live in spare columns right of the charts (no hidden sheet needed).
     R, P, PX = 30, 31, 32
+    wb.print_setup(sheet, header_row=0, print_cols=10)  # on paper: the table and the charts, not the spare columns
     sheet.write_string(0, R, "random" if en else "随机", hfmt)
     sheet.write_number(1, R, 0.0)
     sheet.write_number(2, R, 1.0)
@@ -212,7 +214,7 @@ def _discrimination_sheet(wb: Workbook, v: Validation) -> None:
         chart.set_y_axis({"name": heads[1], "min": 0, "max": 1, "num_format": "0%"})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 520, "height": 330})
-        sheet.insert_chart(row, 11, chart)
+        wb.insert_chart(sheet, row, 11, chart)  # through the workbook: never cut on paper
 
 
 def _calibration_sheet(wb: Workbook, v: Validation) -> None:
@@ -255,7 +257,7 @@ def _calibration_sheet(wb: Workbook, v: Validation) -> None:
         chart.set_title({"name": t("calibration", lang), "name_font": {"size": 12}})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 520, "height": 300})
-        sheet.insert_chart(4 + n, 0, chart)
+        wb.insert_chart(sheet, 4 + n, 0, chart)
 
 
 def _indicator_sheet(wb: Workbook, v: Validation) -> None:

@@ -238,5 +238,6 @@ def write_sensitivity_sheet(wb, res: SensitivityResult, model: Model, lang: str 
         chart.show_hidden_data()  # the helper columns are hidden
         chart.set_x_axis({"name": "Rank" if en else "排名", "min": 0})
         chart.set_size({"width": 720, "height": max(300, 18 * min(ranked, 60) + 80)})
-        sheet.insert_chart(1, len(cols) + 4, chart)
+        # Below the table (which prints one page wide), where a page break cannot cut it.
+        wb.insert_chart(sheet, 3 + n + 2, 0, chart)
     return sheet, n

@@ -493,10 +493,11 @@ def write_matrix_template(model: Model, path: Path, lang: str = "zh"):
 
     key = "en" if lang == "en" else "zh"
     with Workbook(path) as wb:
+        wb.set_print_info("AHP pairwise matrices" if key == "en" else "层次分析法判断矩阵", None, lang)
         intro = wb.book.add_worksheet("Instructions" if key == "en" else "说明")
+        intro.set_column(0, 0, 100)
         for i, line in enumerate(_INTRO[key]):
-            intro.write_string(i, 0, line)
-        intro.set_column(0, 0, 140)
+            wb.write_note(intro, i, 0, 0, line)
         head = wb.header_format()
         diag = wb.fmt(bg_color="#BFBFBF", align="center", border=1)
         lower = wb.fmt(bg_color="#EDEDED", border=1)
@@ -524,6 +525,7 @@ def write_matrix_template(model: Model, path: Path, lang: str = "zh"):
             widest = max(display_width(x) for x in labels + [title]) + 2
             ws.set_column(0, len(kids), max(10, widest))
             ws.freeze_panes(1, 1)
+            wb.print_setup(ws, header_row=0, repeat_cols=1)
     return wb.close()
 
 
