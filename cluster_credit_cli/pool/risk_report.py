@@ -286,7 +286,7 @@ def _distribution(wb: Workbook, r: RiskResult, lang: str) -> None:
     col.set_y_axis({"name": t("prob_axis", lang), "num_format": "0.0%"})
     col.set_legend({"none": True})
     col.set_size({"width": 760, "height": 340})
-    sheet.insert_chart(1, 6, col)
+    below = wb.insert_chart(sheet, 1, 6, col)
     # P(L > x) on a log axis, with the fund balance as a vertical line
     positive = [row for row in rows if row[3] > 0]
     ex = book.add_chart({"type": "scatter", "subtype": "straight"})
@@ -306,7 +306,7 @@ def _distribution(wb: Workbook, r: RiskResult, lang: str) -> None:
     ex.set_x_axis({"name": f"{t('loss_axis', lang)}（{u}）", "num_format": "#,##0", "min": 0})
     ex.set_y_axis({"name": t("prob_axis", lang), "log_base": 10, "num_format": "0E+00", "max": 1})
     ex.set_size({"width": 760, "height": 340})
-    sheet.insert_chart(19, 6, ex)
+    wb.insert_chart(sheet, below, 6, ex)
 
 
 def _contributions(wb: Workbook, r: RiskResult, lang: str) -> None:
