@@ -299,6 +299,8 @@ def _distribution(wb: Workbook, r: RiskResult, lang: str) -> None:
     sheet.write_number(2, 16, r.fund_balance)
     sheet.write_number(1, 17, max(lo, 1e-12))
     sheet.write_number(2, 17, 1.0)
+    sheet.set_column(16, 17, None, None, {"hidden": True})  # the fund line's two points: chart data only
+    ex.show_hidden_data()
     ex.add_series({"name": t("fund_line", lang), "categories": [name[:31], 1, 16, 2, 16],
                    "values": [name[:31], 1, 17, 2, 17], "line": {"color": "#C00000", "dash_type": "dash"},
                    "marker": {"type": "none"}})
