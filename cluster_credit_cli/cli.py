@@ -90,6 +90,7 @@ def _build() -> None:
     from cluster_credit_cli.commands import pool
 
     app.add_typer(pool.pool_app, name="pool")
+    from cluster_credit_cli.commands import pool_risk  # noqa: F401 - adds `pool risk` to pool_app
     from cluster_credit_cli.commands import report
 
     app.registered_commands += report.app.registered_commands

@@ -60,12 +60,15 @@ def simulated(path, n=400, seed=1):
 def test_settings_from_the_model_and_errors_name_the_key():
     model = load_model()
     s = load_settings(model)
-    assert s.horizon_months == 12 and s.definition == ("dpd", "paid", "class") and s.pd_source == "validation.pd"
+    assert s.horizon_months == 12 and s.definition == ("dpd", "paid", "class") and s.pd_source == "risk.pd"
+    # the default model carries [risk].pd (issue 17), which wins: the same figures as [validation].pd
+    assert s.pd == model.raw["validation"]["pd"]
     assert s.describe("zh") == "逾期超过 90 天或资金池代偿或五级分类为次级/可疑/损失"
     assert s.describe("en") == "more than 90 days past due or guarantee paid by the pool (代偿) or classified 次级/可疑/损失"
     model.raw["validation"] = {**model.raw["validation"], "p_red": 1.5}
     with pytest.raises(ConfigError, match=r"validation\.p_red: must be between 0 and 1"):
         load_settings(model)
+    model.raw.pop("risk")  # [risk].pd would win: check [validation].pd on its own
     model.raw["validation"] = {"pd": {"AAA": 0.0}}
     with pytest.raises(ConfigError, match=r"validation\.pd\.AAA: must be a probability"):
         load_settings(model)
@@ -555,7 +558,7 @@ KS                        0.7500         largest at score 82.00
 Hosmer–Lemeshow          53.3090  red    df = 3, p = 0.0000
 Monotonic default rates      yes
 Calibration per grade        2/3  red    red: AA; yellow: BB; Jeffreys test; PD
-                                         from validation.pd
+                                         from risk.pd
 Grade  Obligors  Defaults  Observed      PD  Binomial p  Jeffreys p  Light
 AAA           2         0     0.00%   0.50%       1.000       0.120  green
 AA            2         1    50.00%   1.00%       0.020       0.002  red

@@ -68,6 +68,10 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
     from cluster_credit_cli.pool.config import pool_config
 
     pool_config(model)  # the [pool] section too: limits, the ledger's and the fund's columns
+    if "risk" in model.raw:  # and [risk] where the model has one (PD table, LGD, scenarios)
+        from cluster_credit_cli.pool.risk_config import risk_config
+
+        risk_config(model)
     from cluster_credit_cli.validation.settings import load_settings
 
     load_settings(model)  # and [validation]: the default definition, thresholds, the PD table
