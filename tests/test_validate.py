@@ -61,8 +61,8 @@ def test_settings_from_the_model_and_errors_name_the_key():
     model = load_model()
     s = load_settings(model)
     assert s.horizon_months == 12 and s.definition == ("dpd", "paid", "class") and s.pd_source == "risk.pd"
-    # the default model carries [risk].pd (issue 17), which wins: the same figures as [validation].pd
-    assert s.pd == model.raw["validation"]["pd"]
+    # the default model's PD table is [risk].pd (issue 17), one table for risk and validation
+    assert s.pd == model.raw["risk"]["pd"] and "pd" not in model.raw["validation"]
     assert s.describe("zh") == "逾期超过 90 天或资金池代偿或五级分类为次级/可疑/损失"
     assert s.describe("en") == "more than 90 days past due or guarantee paid by the pool (代偿) or classified 次级/可疑/损失"
     model.raw["validation"] = {**model.raw["validation"], "p_red": 1.5}
@@ -79,8 +79,12 @@ def test_settings_from_the_model_and_errors_name_the_key():
 
 def test_the_risk_pd_table_wins_over_validation():
     model = load_model()
-    model.raw["risk"] = {"pd": {"AAA": 0.001, "B": 0.2}}
-    assert pd_table(model) == ({"AAA": 0.001, "B": 0.2}, "risk.pd")
+    full = {"AAA": 0.001, "AA": 0.01, "A": 0.02, "BBB": 0.04, "BB": 0.08, "B": 0.2}
+    model.raw["risk"] = {"pd": full}
+    assert pd_table(model) == (full, "risk.pd")
+    model.raw["risk"] = {"pd": {"AAA": 0.001, "B": 0.2}}  # one reader for both commands: every grade
+    with pytest.raises(ConfigError, match=r"risk\.pd\.AA: missing"):
+        pd_table(model)
     model.raw["risk"] = {"pd": {"Z": 0.1}}
     with pytest.raises(ConfigError, match=r"risk\.pd\.Z: not a grade"):
         pd_table(model)
