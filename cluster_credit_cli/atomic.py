@@ -231,6 +231,16 @@ def belongs_to_set(path: str | os.PathLike[str]) -> None:
 
 
 @contextlib.contextmanager
+def outside_set() -> Iterator[None]:
+    """Write at once inside this block even during an ``output_set`` (a scratch file read back now)."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
 def output_set() -> Iterator[OutputSet]:
     """Stage every output written inside the block; replace them all only if the block succeeds.
 

@@ -45,7 +45,37 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> None:
-    app(args=argv if argv is not None else sys.argv[1:], prog_name="ccredit")
+    try:
+        app(args=argv if argv is not None else sys.argv[1:], prog_name="ccredit")
+    except SystemExit:
+        _flush_stdout()
+        raise
+    except BrokenPipeError:
+        _pipe_closed()
+    _flush_stdout()
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _pipe_closed()
+
+
+def _pipe_closed() -> None:
+    """The reader of our output went away (``ccredit … | head``): stop quietly, as Unix tools do.
+
+    Standard output is pointed at devnull so the interpreter's last flush does not complain, and
+    the exit code is the shell's for a process ended by SIGPIPE (128 + 13).
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass
+    raise SystemExit(141)
 
 
 def _build() -> None:
@@ -60,6 +90,7 @@ def _build() -> None:
     from cluster_credit_cli.commands import pool
 
     app.add_typer(pool.pool_app, name="pool")
+    from cluster_credit_cli.commands import pool_risk  # noqa: F401 - adds `pool risk` to pool_app
     from cluster_credit_cli.commands import report
 
     app.registered_commands += report.app.registered_commands

@@ -41,6 +41,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "run.capacity": ("资金池授信容量", "Pool capacity"), "run.allocated": ("已分配额度", "Allocated"),
     "run.remaining": ("剩余额度", "Remaining"), "run.warning": ("模型警告", "Model warning"),
     "run.input": ("输入文件", "Input file"),
+    "run.ignored": ("未识别的列（未读取）", "Columns not recognised (not read)"),
     "title.ratings": ("综合信用评级结果", "Comprehensive credit ratings"),
     "chart.grades": ("等级分布", "Grade distribution"),
 }
@@ -97,3 +98,12 @@ def use_lang(lang: str):
         yield
     finally:
         _LANG.reset(token)
+
+
+def diverted_note(outcome) -> str:
+    """The note of an output that could not replace its target (``atomic.WriteOutcome``), in the
+    run's language: atomic sits beside i18n and words it in English only."""
+    if not getattr(outcome, "diverted", False):
+        return ""
+    return say(f"{outcome.requested.name} 无法替换（可能正在其他程序中打开）；结果另存为 {outcome.written.name}",
+               outcome.note)

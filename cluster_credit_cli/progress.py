@@ -21,6 +21,16 @@ STAGES = {"read": ("读取输入文件", "reading the inputs"), "merge": ("合�
 OPTIONAL_STAGES = {"sensitivity"}  # counted only in runs that have them
 
 
+class _Ticking:
+    """The current stage's text, rendered afresh at every refresh of the status line."""
+
+    def __init__(self, progress: "StageProgress"):
+        self.progress = progress
+
+    def __rich__(self) -> str:
+        return self.progress.text(self.progress.current or "")
+
+
 class StageProgress:
     def __init__(self, enabled: bool, lang: str = "zh", delay: float = 0.7, console=None):
         self.enabled = enabled
@@ -46,13 +56,15 @@ class StageProgress:
         return f"[{n}/{total}] {label} …  {time.perf_counter() - self._t0:.0f} s"
 
     def __call__(self, name: str) -> None:
+        if name == self.current:
+            return  # the command already announced this stage (it starts before the model is read)
         self.current = name
         self.seen.append(name)
         if not self.enabled:
             return
         with self._lock:
             if self._status is not None:
-                self._status.update(self.text(name))
+                self._status.update(_Ticking(self))
             elif self._timer is None:
                 self._timer = threading.Timer(self.delay, self._start)
                 self._timer.daemon = True
@@ -66,7 +78,9 @@ class StageProgress:
                 from rich.console import Console
 
                 self.console = Console(stderr=True)
-            self._status = self.console.status(self.text(self.current))
+            # A renderable, not a string: the status line re-renders it several times a second, so
+            # the seconds tick during a long stage instead of showing when the stage began.
+            self._status = self.console.status(_Ticking(self))
             self._status.start()
 
     @property

@@ -265,3 +265,10 @@ def score_one(folder: Path, *, records: list[dict[str, Any]] = (), as_of: dt.dat
 
 def problem_codes(result) -> list[str]:
     return [p.code for p in result.problems]
+
+
+@pytest.fixture(autouse=True)
+def _private_register(tmp_path_factory, monkeypatch):
+    """Every test gets its own default register folder: a run never lands in the user's real one."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
+    monkeypatch.delenv("CCREDIT_DB", raising=False)

@@ -154,7 +154,7 @@ def test_detail_limit_sends_large_sheets_to_csv(tmp_path):
 
     book = CalamineWorkbook.from_path(str(out))
     first = book.get_sheet_by_name(book.sheet_names[2]).to_python()
-    assert "written to ratings_" in str(first[1][0])
+    assert "已写入 ratings_" in str(first[1][0])
     frame = pd.read_csv(tmp_path / beside[0], encoding="utf-8-sig")
     assert len(frame) > 50
     bad = CliRunner().invoke(app, ["score", str(data / "申报材料汇总.xlsx"), "--detail-limit", "0"])

@@ -78,13 +78,17 @@ def test_round_with_problems_exits_1_and_still_writes(tmp_path):
     assert res.exit_code == 1, res.output
     assert out.is_file() and js.is_file()
     assert "输入文件中发现的问题：2 条" in res.output
-    assert "bad_code" in res.output and "duplicate_applicant" in res.output
+    # The problem codes are for scripts (JSON, the problems sheet); the terminal says it in words.
+    assert "校验码错误" in res.output and "在申报表中出现 2 行" in res.output
+    assert "bad_code" not in res.output
     # Who was not graded and why.
     lines = res.output.splitlines()
-    assert any(code(2) in line and "银行否决" in line and "涉嫌骗贷" in line for line in lines)
-    assert any(code(3) in line and "经营不足规定年限" in line for line in lines)
-    assert any(code(4) in line and "材料不全" in line and "K1 技术水平" in line for line in lines)
-    assert any(code(6) in line and "政府否决" in line for line in lines)
+    # Each firm: its code and name on one line, then status and reasons indented below.
+    after = {line.split()[0]: lines[i + 1] for i, line in enumerate(lines[:-1]) if line[:1].isdigit()}
+    assert "银行否决" in after[code(2)] and "涉嫌骗贷" in after[code(2)]
+    assert "经营不足规定年限" in after[code(3)]
+    assert "材料不全" in after[code(4)] and "技术水平" in after[code(4)]
+    assert "政府否决" in after[code(6)]
 
 
 def test_model_warnings_alone_do_not_make_exit_1(tmp_path):
@@ -191,7 +195,8 @@ def test_missing_export_is_reported_as_not_found(tmp_path):
     res = invoke("score", paths["applicants"], "--as-of", AS_OF, "--lang", "en")
     assert res.exit_code == 0  # a missing file is not a problem in a file; the enterprise is incomplete
     assert any("Social credit system" in line and "not found" in line for line in res.output.splitlines())
-    assert "S1 Administrative penalties" in res.output
+    assert "no Social credit system file was given (affects Administrative penalties, Lawsuits, Labour disputes)" \
+        in " ".join(res.output.split())
 
 
 # -- JSON ----------------------------------------------------------------------------------------
@@ -229,7 +234,7 @@ def test_json_result_per_issue_2(tmp_path):
     assert ents[code(1)]["scores"]["C3"] == 100 and ents[code(1)]["quota"] == 300
     assert ents[code(2)]["status"] == ["veto:bank"] and ents[code(2)]["total"] == 110
     assert ents[code(3)]["status"] == ["ineligible:age"]
-    assert ents[code(4)]["status"] == ["incomplete"] and ents[code(4)]["missing"] == ["K1 技术水平"]
+    assert ents[code(4)]["status"] == ["incomplete"] and ents[code(4)]["missing"] == ["申报材料未填：技术水平"]
     assert ents[code(4)]["scores"]["K1"] == 0
     assert ents[code(5)]["status"] == ["conflict"] and ents[code(5)]["total"] is None
     assert ents[code(6)]["status"] == ["veto:government"]
@@ -243,7 +248,7 @@ def test_json_english_missing_labels(tmp_path):
     js = tmp_path / "r.json"
     invoke("score", paths["applicants"], "--as-of", AS_OF, "--json", js, "--lang", "en", "-q")
     e = json.loads(js.read_text(encoding="utf-8"))["enterprises"][0]
-    assert e["missing"] == ["K1 Technology level"]
+    assert e["missing"] == ["Applicant forms: not filled in: Technology level"]
 
 
 # -- language, version, help ---------------------------------------------------------------------
@@ -253,7 +258,7 @@ def test_lang_en_labels(tmp_path):
     out = tmp_path / "en.xlsx"
     res = invoke("score", applicants, "--as-of", AS_OF, "--lang", "en", "--out", out)
     assert res.exit_code == 1
-    for needle in ("Files used", "Grades", "Not graded", "bank veto", "Pool: 300 of 10,000 万元 allocated",
+    for needle in ("Files used", "Grades", "Not graded", "bank veto", "Pool: 300 of 10,000 allocated (CNY 10k)",
                    "Problems found in the inputs: 2", f"Written: {out}", "check digit is wrong"):
         assert needle in res.output, needle
     wb = load_workbook(out, read_only=True)
@@ -304,16 +309,16 @@ def test_check_writes_the_feedback_workbook(tmp_path):
     assert res.exit_code == 1, res.output
     out = tmp_path / f"申报材料汇总_材料审核_{AS_OF}.xlsx"
     assert out.is_file()
-    assert "申报企业 3 家，其中 2 家材料不全或有冲突" in res.output
+    assert "申报企业 3 家，其中 2 家需要补正或核对" in res.output
     wb = load_workbook(out, read_only=True)
     assert wb.sheetnames[0] == "材料审核反馈"
     rows = list(wb["材料审核反馈"].iter_rows(values_only=True))
-    assert rows[0] == ("统一社会信用代码", "企业名称", "状态", "缺失材料", "数据冲突", "需补充或更正")
+    assert rows[0] == ("统一社会信用代码", "企业名称", "状态", "缺失材料", "数据不一致", "需补充或更正")
     by_code = {r[0]: r for r in rows[1:]}
     assert by_code[code(1)][2] == "材料完整" and not by_code[code(1)][3]
-    assert by_code[code(2)][2] == "材料不全" and by_code[code(2)][3] == "K1 技术水平"
-    assert "补充缺失材料" in by_code[code(2)][5]
-    assert by_code[code(3)][3] == "S4 银行贷款拖欠"
+    assert by_code[code(2)][2] == "材料不全" and by_code[code(2)][3] == "申报材料未填：技术水平"
+    assert by_code[code(2)][5] == "请在申报材料中填写：技术水平"  # the document and the field, never just "补充缺失材料"
+    assert by_code[code(3)][3] == "合作银行征信中没有该企业（影响：银行贷款拖欠）"
     # No scores in a feedback workbook.
     assert not any("总分" in (c or "") for c in rows[0])
 
@@ -321,7 +326,7 @@ def test_check_writes_the_feedback_workbook(tmp_path):
 def test_check_clean_round_exits_0(tmp_path):
     res = invoke("check", clean_round(tmp_path), "--as-of", AS_OF, "--lang", "en")
     assert res.exit_code == 0, res.output
-    assert "2 applicants, 0 with missing or conflicting materials" in res.output
+    assert "2 applicants, 0 to complete, correct or check" in res.output
 
 
 def test_empty_applicants_file_is_a_problem_not_a_crash(tmp_path):

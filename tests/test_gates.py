@@ -43,7 +43,7 @@ def test_age_unknown_founding_date_is_incomplete_not_ineligible(tmp_path):
     result = run_round(tmp_path, [ent(1, app={"成立日期": None})])
     row = row_of(result, 1)
     assert row["status"] == ["incomplete"]
-    assert row["missing"] == ["成立日期"]
+    assert row["missing"] == ["申报材料未填：成立日期"]
 
 
 # -- town ----------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def test_town_by_column_or_address(tmp_path):
     assert statuses(result, 7) == {1: [], 2: [], 3: ["ineligible:town"], 4: [], 5: [],
                                    6: ["ineligible:town"], 7: ["incomplete"]}
     assert row_of(result, 3)["reasons"] == ["注册地不在横沥镇"]
-    assert row_of(result, 7)["missing"] == ["所在镇街"]
+    assert row_of(result, 7)["missing"] == ["申报材料未填：所在镇街"]
 
 
 # -- settlement account --------------------------------------------------------------------------
@@ -175,4 +175,4 @@ def test_missing_gate_inputs_are_listed_in_the_run_language(tmp_path):
     result = run_round(tmp_path, [ent(1, app={"成立日期": None, "所在镇街": None, "注册地址": None})], lang="en")
     row = row_of(result, 1)
     assert row["status"] == ["incomplete"]
-    assert row["missing"] == ["Founding date", "Town"]
+    assert row["missing"] == ["Applicant forms: not filled in: Founding date, Town"]

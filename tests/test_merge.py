@@ -50,7 +50,7 @@ def test_broken_code_in_an_export_is_reported_and_that_row_not_merged(tmp_path):
     assert (p.file, p.row, p.code) == ("会计师事务所审计数据.xlsx", 2, "bad_code")
     row = row_of(result, 1)
     assert row["status"] == ["incomplete"]
-    assert row["missing"] == ["F1 偿债能力", "F2 营运能力", "F3 盈利能力", "F4 发展能力"]
+    assert row["missing"] == ["会计师事务所审计数据中没有该企业（影响：偿债能力、营运能力、盈利能力、发展能力）"]
     assert result.stats["auditor"]["invalid_code"] == 1
 
 
@@ -64,7 +64,7 @@ def test_duplicate_applicant_rows_are_a_conflict(tmp_path):
     assert pd.isna(row["total"]) and pd.isna(row["score:V1"])
     assert row["missing"] == []
     [p] = [p for p in result.problems if p.code == "duplicate_applicant"]
-    assert p.row == 2 and "第 2, 4 行" in p.message
+    assert p.row == 2 and "第 2、4 行" in p.message
     # The other enterprise is graded normally and alone in the pool.
     assert row_of(result, 2)["rank"] == 1
     assert result.pool()["allocated"] == 300
@@ -173,8 +173,10 @@ def test_records_of_an_enterprise_absent_from_other_exports(tmp_path):
     row = row_of(result, 1)
     assert row["status"] == ["incomplete"]  # the applicant states the account (是)
     # V3 V4 C4 (association), F1–F4 (auditor), S4 (bank) missing; B1 B2 are bonus: just 0.
-    assert row["missing"] == ["V3 企业文化建设", "V4 品牌美誉度", "F1 偿债能力", "F2 营运能力", "F3 盈利能力",
-                                  "F4 发展能力", "S4 银行贷款拖欠", "C4 集群孵化"]
+    # Grouped by the document that lacks the firm (issue 12), affected indicators named in words.
+    assert row["missing"] == ["行业协会评价中没有该企业（影响：企业文化建设、品牌美誉度、集群孵化）",
+                              "会计师事务所审计数据中没有该企业（影响：偿债能力、营运能力、盈利能力、发展能力）",
+                              "合作银行征信中没有该企业（影响：银行贷款拖欠）"]
     assert row["score:B1"] == 0 and row["score:B2"] == 0
 
 

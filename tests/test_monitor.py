@@ -123,8 +123,8 @@ def test_monitor_cli_exit_codes_json_and_workbook(setup, tmp_path):
 def test_monitor_usage_errors(setup, tmp_path):
     before = runner.invoke(app, ["monitor", "--credit-system", str(setup["full"]), "--as-of", "2026-12-01",
                                  "--db", str(setup["db"]), "--out", str(tmp_path / "x.xlsx")])
-    assert before.exit_code == 2 and "before the rating date" in before.output
+    assert before.exit_code == 2 and "早于第 1 次运行的评价基准日" in before.output
     nothing = runner.invoke(app, ["monitor", "--db", str(setup["db"])])
     assert nothing.exit_code == 2
     no_db = runner.invoke(app, ["monitor", "--credit-system", str(setup["full"]), "--db", str(tmp_path / "no.db")])
-    assert no_db.exit_code == 2 and "no register" in no_db.output
+    assert no_db.exit_code == 2 and "处没有评级登记簿" in no_db.output

@@ -100,7 +100,7 @@ def test_the_meeting_sheets_are_selected_and_reference_sheets_repeat_code_and_na
 
 def test_text_columns_wrap_with_room_for_their_lines(outputs):
     ws = dict(_sheets(outputs["check"]))["材料审核反馈"]
-    conflicts_col = [c.value for c in ws[1]].index("数据冲突")
+    conflicts_col = [c.value for c in ws[1]].index("需补充或更正")  # the longest sentences of the sheet
     letter = openpyxl.utils.get_column_letter(conflicts_col + 1)
     assert ws.column_dimensions[letter].width <= 41  # capped, not one 200-character line
     longest = max(range(2, ws.max_row + 1), key=lambda r: len(str(ws.cell(r, conflicts_col + 1).value or "")))

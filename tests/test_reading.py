@@ -112,7 +112,7 @@ def test_missing_required_column_in_a_round_skips_that_file(tmp_path):
     assert {i["kind"]: i["used"] for i in result.inputs}["auditor"] is False
     row = row_of(result, 1)
     assert row["status"] == ["incomplete"]
-    assert row["missing"] == ["F1 偿债能力", "F2 营运能力", "F3 盈利能力", "F4 发展能力"]
+    assert row["missing"] == ["会计师事务所审计数据文件无法使用，见问题清单（影响：偿债能力、营运能力、盈利能力、发展能力）"]
 
 
 def test_applicants_without_code_column_is_a_usage_error(tmp_path, model):

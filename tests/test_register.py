@@ -3,6 +3,7 @@ writers, and the runs / history / compare views and commands."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing
 import sqlite3
@@ -105,8 +106,12 @@ con.execute("COMMIT")
 
 
 def _writer(path, result, n, queue):
+    import dataclasses
+
     try:
-        queue.put([record_run(path, result) for _ in range(n)])
+        # Each run a different as-of date: identical reruns are recorded as one run (issue 12).
+        queue.put([record_run(path, dataclasses.replace(result, as_of=result.as_of + dt.timedelta(days=i)))
+                   for i in range(n)])
     except Exception as exc:  # noqa: BLE001 - report to the parent
         queue.put(repr(exc))
 
@@ -192,20 +197,20 @@ def test_a_newer_schema_is_refused_with_exit_2(tmp_path, rounds):
     con.execute("UPDATE schema_version SET version = 99")
     con.commit()
     con.close()
-    with pytest.raises(RegisterError, match="newer ccredit"):
+    with pytest.raises(RegisterError, match="由更新版本的 ccredit 写入"):
         connect(path)
     with pytest.raises(RegisterError):
         record_run(path, rounds["a"])
     result = runner.invoke(app, ["runs", "--db", str(path)])
     assert result.exit_code == 2
-    assert "v99" in result.output and "newer ccredit" in result.output
+    assert "v99" in result.output and "由更新版本的 ccredit 写入" in result.output
 
 
 def test_not_a_register_is_a_usage_error(tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     result = runner.invoke(app, ["runs", "--db", str(junk)])
-    assert result.exit_code == 2 and "not a ccredit register" in result.output
+    assert result.exit_code == 2 and "不是 ccredit 评级登记簿" in result.output
     other = tmp_path / "other.db"
     con = sqlite3.connect(other)
     con.execute("CREATE TABLE t (x)")
@@ -213,7 +218,7 @@ def test_not_a_register_is_a_usage_error(tmp_path):
     con.close()
     assert runner.invoke(app, ["runs", "--db", str(other)]).exit_code == 2
     missing = runner.invoke(app, ["runs", "--db", str(tmp_path / "nope.db")])
-    assert missing.exit_code == 2 and "no register" in missing.output
+    assert missing.exit_code == 2 and "处没有评级登记簿" in missing.output
     assert not (tmp_path / "nope.db").exists()
 
 
@@ -308,7 +313,7 @@ def test_compare_needs_two_runs(tmp_path, rounds):
     path = tmp_path / "one.db"
     record_run(path, rounds["a"])
     result = runner.invoke(app, ["compare", "--db", str(path)])
-    assert result.exit_code == 2 and "fewer than 2 runs" in result.output
+    assert result.exit_code == 2 and "没有与最近一次不同的更早运行" in result.output
     assert runner.invoke(app, ["compare", "1", "--db", str(path)]).exit_code == 2
     assert runner.invoke(app, ["compare", "1", "7", "--db", str(path)]).exit_code == 2
 
@@ -357,17 +362,23 @@ def test_history_cli(db):
 
 # -- the hook in `ccredit score` ---------------------------------------------------------------------------------
 
-def test_score_records_beside_the_workbook_and_no_db_skips(tmp_path, rounds):
+def test_score_records_in_the_one_default_register_and_no_db_skips(tmp_path, rounds, monkeypatch):
     paths = rounds["paths_b"]
     out = tmp_path / "out" / "ratings.xlsx"
     args = ["score", str(paths["applicants"]), "--as-of", "2026-12-31", "-q"]
     for kind in ("auditor", "association", "bank"):
         args += [f"--{kind}", str(paths[kind])]
     args += ["--credit-system", str(paths["credit_system"])]
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home-data"))
     result = runner.invoke(app, args + ["--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "ccredit.db").is_file()
-    assert [r["id"] for r in list_runs(tmp_path / "out" / "ccredit.db")] == [1]
+    default = tmp_path / "home-data" / "ccredit" / "ccredit.db"
+    assert default.is_file() and not (tmp_path / "out" / "ccredit.db").exists()  # not beside the workbook
+    assert [r["id"] for r in list_runs(default)] == [1]
+    # `ccredit runs` from any folder reads the same register
+    monkeypatch.chdir(tmp_path / "out")
+    listed = runner.invoke(app, ["runs", "--json", "-"])
+    assert [r["id"] for r in json.loads(listed.output)["runs"]] == [1]
     other = tmp_path / "elsewhere.db"
     assert runner.invoke(app, args + ["--out", str(out), "--db", str(other)]).exit_code == 0
     assert len(list_runs(other)) == 1
@@ -388,7 +399,7 @@ def test_score_with_a_newer_register_exits_2_and_writes_nothing(tmp_path, rounds
     out = tmp_path / "r.xlsx"
     result = runner.invoke(app, ["score", str(paths["applicants"]), "--as-of", "2026-06-30", "-q", "--out", str(out),
                                  "--db", str(path)])
-    assert result.exit_code == 2 and "newer ccredit" in result.output
+    assert result.exit_code == 2 and "由更新版本的 ccredit 写入" in result.output
     assert not out.exists() and not list(tmp_path.glob(".r.*"))
 
 
@@ -401,7 +412,7 @@ def test_a_register_that_cannot_be_written_is_a_clear_usage_error(tmp_path, roun
         yield  # pragma: no cover
 
     monkeypatch.setattr(register, "_result_rows", broken)
-    with pytest.raises(RegisterError, match="could not be recorded.*disk I/O error"):
+    with pytest.raises(RegisterError, match="未能登记到.*disk I/O error"):
         record_run(path, rounds["b"])
     assert count_rows(path, "runs") == 1
 
@@ -411,3 +422,28 @@ def test_ccredit_db_environment_variable(db, monkeypatch):
     result = runner.invoke(app, ["runs", "--json", "-"])
     assert result.exit_code == 0, result.output
     assert [r["id"] for r in json.loads(result.output)["runs"]] == [1, 2]
+
+
+def test_identical_rerun_is_the_same_run_and_compare_skips_it(tmp_path, rounds):
+    import dataclasses
+
+    path = tmp_path / "r.db"
+    first = record_run(path, rounds["a"])
+    second = record_run(path, rounds["b"])
+    assert record_run(path, rounds["b"]) == second  # same inputs, model, date and tool: not a new run
+    assert [r["id"] for r in list_runs(path)] == [first, second]
+    later = record_run(path, dataclasses.replace(rounds["b"], as_of=rounds["b"].as_of + dt.timedelta(days=1)))
+    assert later == second + 1
+    # Another identical run of "later" would be the same; compare defaults to the last two *different* runs.
+    cmp = compare_runs(path)
+    assert (cmp.run_a["id"], cmp.run_b["id"]) == (second, later)
+    # A register written before reruns were merged holds identical runs side by side: compare skips them.
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO runs (created_at, as_of, model_hash, tool_version, inputs_json, model_name, "
+                "applicants_file, leaves_json, pool_json, warnings_json) SELECT created_at, as_of, model_hash, "
+                "tool_version, inputs_json, model_name, applicants_file, leaves_json, pool_json, warnings_json "
+                "FROM runs WHERE id = ?", (later,))
+    con.commit()
+    con.close()
+    cmp = compare_runs(path)
+    assert (cmp.run_a["id"], cmp.run_b["id"]) == (second, later + 1)

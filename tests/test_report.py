@@ -110,19 +110,22 @@ def test_number_formats_frozen_header_filter_and_chart(book):
 def test_indicator_sheet(book):
     result, out = book
     rows = rows_of(out, "指标明细")
-    assert rows[0] == ["统一社会信用代码", "企业名称", "代码", "指标", "输入值", "得分(0-100)", "有效权重", "加权得分", "来源"]
+    assert rows[0] == ["统一社会信用代码", "企业名称", "代码", "指标", "输入值", "输入明细", "得分(0-100)", "有效权重",
+                       "加权得分", "来源"]
     body = rows[1:]
     assert len(body) == 4 * 25  # every leaf of every scored enterprise
     v1 = next(r for r in body if r[0] == code(2) and r[2] == "V1")
-    assert v1[3:8] == ["战略定位", 4, 80, pytest.approx(0.02), pytest.approx(1.6)]
-    assert v1[8] == "评审小组核定.xlsx/Sheet1/2/战略定位"
+    assert v1[3:9] == ["战略定位", 4, "战略定位 4", 80, pytest.approx(0.02), pytest.approx(1.6)]
+    assert v1[9] == "评审小组核定.xlsx/Sheet1/2/战略定位"
     c1 = next(r for r in body if r[0] == code(1) and r[2] == "C1")
-    assert c1[6] == pytest.approx(0.2 * 0.07 / 0.19) and c1[7] == pytest.approx(100 * 0.2 * 0.07 / 0.19)
-    assert c1[8] == "申报材料汇总.xlsx/Sheet1/2/应付货款按期支付率(%)"
+    assert c1[7] == pytest.approx(0.2 * 0.07 / 0.19) and c1[8] == pytest.approx(100 * 0.2 * 0.07 / 0.19)
+    assert c1[9] == "申报材料汇总.xlsx/Sheet1/2/应付货款按期支付率(%)"
     f1 = next(r for r in body if r[0] == code(1) and r[2] == "F1")
     assert f1[4] == "0.3 / 3"  # debt ratio / current ratio
+    # the inputs by their headers, never the model's internal field names (issue 12)
+    assert f1[5] == "负债总额 300；资产总额 1,000；流动资产 600；流动负债 200"
     s1 = next(r for r in body if r[0] == code(2) and r[2] == "S1")
-    assert s1[4] == 1 and s1[5] == 60 and "社会信用系统导出.xlsx" in s1[8]
+    assert s1[4] == 1 and s1[6] == 60 and "社会信用系统导出.xlsx" in s1[9]
 
 
 def test_model_sheet_with_effective_weights_and_warnings(book):
@@ -152,7 +155,7 @@ def test_provenance_and_conflicts_sheets(book):
 def test_missing_and_problems_sheets(book):
     result, out = book
     missing = rows_of(out, "缺失材料")
-    assert missing[1:] == [[code(3), "+SUM(A1:A9)", "材料不全", "K1 技术水平"]]
+    assert missing[1:] == [[code(3), "+SUM(A1:A9)", "材料不全", "申报材料未填：技术水平"]]
     probs = rows_of(out, "问题清单")
     assert probs[0] == ["文件", "工作表", "行", "列", "问题代码", "级别", "说明"]
     # The bank calls enterprise 3 '@cmd': a name mismatch, listed with file/sheet/row/column.
@@ -182,7 +185,7 @@ def test_large_detail_spills_to_csv(tmp_path):
     lines = csv_path.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 + 2 * 25
     msg = rows_of(out, "指标明细")[1][0]
-    assert "50" in msg and csv_path.name in msg
+    assert msg == f"共 50 行，超过 10 行的上限：已写入 {csv_path.name}"  # in the sheet's language
 
 
 def test_csv_spill_escapes_formula_names(tmp_path):

@@ -239,7 +239,7 @@ def test_missing_leaf_scores_zero_and_marks_incomplete(tmp_path):
     row = score_one(tmp_path, app={"技术水平": None, "应收账款按期回收率(%)": None})
     assert row["score:K1"] == 0 and row["score:C2"] == 0
     assert row["status"] == ["incomplete"]
-    assert row["missing"] == ["K1 技术水平", "C2 应收账款"]
+    assert row["missing"] == ["申报材料未填：技术水平、应收账款按期回收率"]
     assert row["total"] == pytest.approx(110 - 0.08 * 100 - 0.06 * C_W * 100)
     assert not isinstance(row["grade"], str) and pd_isna(row["rank"]) and pd_isna(row["quota"])
 
@@ -269,14 +269,14 @@ def test_unknown_bonus_value_is_zero_and_reported(tmp_path):
 def test_missing_financials_mark_f_leaves_incomplete(tmp_path):
     row = score_one(tmp_path, aud={"流动负债": None})
     assert row["score:F1"] == 0  # a part of the mean is missing: the leaf has no value
-    assert row["missing"] == ["F1 偿债能力"]
+    assert row["missing"] == ["会计师事务所审计数据未填：流动负债"]  # by document and header (issue 12)
 
 
 def test_division_by_zero_is_reported_not_a_crash(tmp_path):
     row = score_one(tmp_path, aud={"应收账款期初": 0, "应收账款期末": 0})
     assert row["score:F2"] == 0
     assert "incomplete" in row["status"]
-    assert any(m.startswith("F2 ") and "除数为零" in m for m in row["missing"])
+    assert row["missing"] == ["应收账款期初、应收账款期末为 0，无法计算应收账款周转率"]
 
 
 def test_no_auditor_file_financials_from_applicant(tmp_path):
@@ -292,7 +292,7 @@ def test_without_credit_system_file_s1_s3_missing_for_everyone(tmp_path):
     for n in (1, 2):
         row = row_of(result, n)
         assert (row["score:S1"], row["score:S2"], row["score:S3"]) == (0, 0, 0)
-        assert row["missing"] == ["S1 行政处罚", "S2 司法诉讼", "S3 劳资纠纷"]
+        assert row["missing"] == ["未提供社会信用系统文件（影响：行政处罚、司法诉讼、劳资纠纷）"]
         assert row["status"] == ["incomplete"]
 
 
@@ -306,7 +306,7 @@ def test_enterprise_absent_from_credit_file_scores_100(tmp_path):
 def test_absent_from_bank_s4_missing_and_no_account(tmp_path):
     row = score_one(tmp_path, bnk=__import__("conftest").ABSENT, app={"合作银行结算账户(是/否)": None})
     assert row["score:S4"] == 0
-    assert "S4 银行贷款拖欠" in row["missing"]
+    assert "合作银行征信中没有该企业（影响：银行贷款拖欠）" in row["missing"]
     assert row["status"] == ["ineligible:account", "incomplete"]
 
 
@@ -315,18 +315,18 @@ def test_absent_from_bank_account_stated_by_applicant(tmp_path):
 
     row = score_one(tmp_path, bnk=ABSENT, app={"合作银行结算账户(是/否)": "是"})
     assert row["status"] == ["incomplete"]  # S4 still missing, but the account gate passes
-    assert row["missing"] == ["S4 银行贷款拖欠"]
+    assert row["missing"] == ["合作银行征信中没有该企业（影响：银行贷款拖欠）"]
 
 
 def test_bad_rating_is_a_problem_and_leaf_missing(tmp_path):
     result = run_round(tmp_path, [ent(1, app={"销售水平": 6, "技术水平": "很好"})])
     row = row_of(result, 1)
     assert row["score:K2"] == 0 and row["score:K1"] == 0
-    assert row["missing"] == ["K1 技术水平", "K2 销售水平"]
+    assert row["missing"] == ["申报材料填写有误：技术水平、销售水平（见问题清单）"]
     probs = {(p.column, p.code, p.row) for p in result.problems}
     assert ("销售水平", "bad_rating", 2) in probs and ("技术水平", "bad_rating", 2) in probs
 
 
 def test_requested_amount_missing_is_listed(tmp_path):
     row = score_one(tmp_path, app={"申请贷款金额（万元）": None})
-    assert row["missing"] == ["申请贷款金额"] and row["status"] == ["incomplete"]
+    assert row["missing"] == ["申报材料未填：申请贷款金额"] and row["status"] == ["incomplete"]

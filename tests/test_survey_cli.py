@@ -123,7 +123,7 @@ def test_unknown_answers_exit_1_with_row_and_column(tmp_path):
 
 def test_usage_errors_exit_2(tmp_path):
     r = run("survey", tmp_path / "none.xlsx", "--codebook", HENGLI_CB)
-    assert r.exit_code == 2 and "not found" in r.output
+    assert r.exit_code == 2 and "找不到文件" in r.output
     bad = codebook(tmp_path / "cb.xlsx", [["select_one l", "q", "Q"]], [["l", "a", "A", "[1,"]])
     r = run("survey", HENGLI_DATA, "--codebook", bad, "--out", tmp_path / "x.xlsx")
     assert r.exit_code == 2 and "sheet choices, row 2" in r.output

@@ -60,12 +60,15 @@ def simulated(path, n=400, seed=1):
 def test_settings_from_the_model_and_errors_name_the_key():
     model = load_model()
     s = load_settings(model)
-    assert s.horizon_months == 12 and s.definition == ("dpd", "paid", "class") and s.pd_source == "validation.pd"
+    assert s.horizon_months == 12 and s.definition == ("dpd", "paid", "class") and s.pd_source == "risk.pd"
+    # the default model's PD table is [risk].pd (issue 17), one table for risk and validation
+    assert s.pd == model.raw["risk"]["pd"] and "pd" not in model.raw["validation"]
     assert s.describe("zh") == "逾期超过 90 天或资金池代偿或五级分类为次级/可疑/损失"
     assert s.describe("en") == "more than 90 days past due or guarantee paid by the pool (代偿) or classified 次级/可疑/损失"
     model.raw["validation"] = {**model.raw["validation"], "p_red": 1.5}
     with pytest.raises(ConfigError, match=r"validation\.p_red: must be between 0 and 1"):
         load_settings(model)
+    model.raw.pop("risk")  # [risk].pd would win: check [validation].pd on its own
     model.raw["validation"] = {"pd": {"AAA": 0.0}}
     with pytest.raises(ConfigError, match=r"validation\.pd\.AAA: must be a probability"):
         load_settings(model)
@@ -76,8 +79,12 @@ def test_settings_from_the_model_and_errors_name_the_key():
 
 def test_the_risk_pd_table_wins_over_validation():
     model = load_model()
-    model.raw["risk"] = {"pd": {"AAA": 0.001, "B": 0.2}}
-    assert pd_table(model) == ({"AAA": 0.001, "B": 0.2}, "risk.pd")
+    full = {"AAA": 0.001, "AA": 0.01, "A": 0.02, "BBB": 0.04, "BB": 0.08, "B": 0.2}
+    model.raw["risk"] = {"pd": full}
+    assert pd_table(model) == (full, "risk.pd")
+    model.raw["risk"] = {"pd": {"AAA": 0.001, "B": 0.2}}  # one reader for both commands: every grade
+    with pytest.raises(ConfigError, match=r"risk\.pd\.AA: missing"):
+        pd_table(model)
     model.raw["risk"] = {"pd": {"Z": 0.1}}
     with pytest.raises(ConfigError, match=r"risk\.pd\.Z: not a grade"):
         pd_table(model)
@@ -219,7 +226,7 @@ def test_cli_all_green_exits_0_and_prints_80_columns(tmp_path, monkeypatch):
 
 def test_cli_usage_errors(tmp_path):
     res = runner.invoke(app, ["validate", "--outcomes", str(tmp_path / "none.xlsx")])
-    assert res.exit_code == 2 and "--outcomes: file not found" in res.output
+    assert res.exit_code == 2 and "--outcomes：找不到文件" in res.output
     path, _ = simulated(tmp_path / "sim.xlsx", n=20)
     res = runner.invoke(app, ["validate", "--outcomes", str(path), "--definition", "dpd"])
     assert res.exit_code == 2 and "--definition applies to the register" in res.output
@@ -341,7 +348,7 @@ def test_register_definition_and_horizon_change_the_outcomes(register):
     c = register_cohort(db, model, settings, history=book)
     assert c.frame.set_index("code")["defaulted"].sum() == 3
     settings.horizon_months = 12
-    with pytest.raises(Exception, match="no loan snapshot on or before 2026-01-01"):
+    with pytest.raises(Exception, match="2026-01-01 及之前没有贷款台账快照"):
         register_cohort(db, model, settings, history=book, as_of=dt.date(2026, 1, 1))
     c = register_cohort(db, model, settings, history=book, as_of=dt.date(2027, 6, 30))
     assert c.as_of == dt.date(2027, 6, 30) and c.frame.empty  # no 12-month window closed yet
@@ -512,7 +519,7 @@ def test_a_register_without_loan_snapshots_is_a_usage_error(register, monkeypatc
     db, _ = register  # rated rounds, but the pool's ledger was never imported
     res = runner.invoke(app, ["validate", "--db", str(db)])
     assert res.exit_code == 2
-    assert "no loan snapshots to validate against" in res.output and "ccredit pool import" in res.output
+    assert "没有可用于验证的贷款台账快照" in res.output and "ccredit pool import" in res.output
     res = runner.invoke(app, ["validate", "--db", str(db), "--definition", "dpd,npl"])
     assert res.exit_code == 2 and "unknown criterion 'npl'" in res.output
 
@@ -555,7 +562,7 @@ KS                        0.7500         largest at score 82.00
 Hosmer–Lemeshow          53.3090  red    df = 3, p = 0.0000
 Monotonic default rates      yes
 Calibration per grade        2/3  red    red: AA; yellow: BB; Jeffreys test; PD
-                                         from validation.pd
+                                         from risk.pd
 Grade  Obligors  Defaults  Observed      PD  Binomial p  Jeffreys p  Light
 AAA           2         0     0.00%   0.50%       1.000       0.120  green
 AA            2         1    50.00%   1.00%       0.020       0.002  red

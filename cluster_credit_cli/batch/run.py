@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli import __version__
 from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
 from cluster_credit_cli.i18n import say, use_lang
@@ -178,6 +179,15 @@ def snapshot(files: list[Path]) -> dict[str, tuple[int, int]]:
 
 # -- the run -------------------------------------------------------------------------------------
 
+_COUNT_ZH = {"processed": "已处理", "ok": "正常", "problems": "有问题", "failed": "失败", "error": "出错",
+             "skipped": "跳过", "not_ready": "未就绪", "claimed": "他人处理中", "would_run": "将处理"}
+_OUTCOME_ZH = {"ok": "正常", "problems": "有数据问题", "failed": "失败", "error": "出错"}
+_EVENT_ZH = {"start": "开始", "end": "结束", "processed": "已处理", "failed": "失败", "skipped": "跳过",
+             "not_ready": "未就绪", "error": "出错", "claimed": "他人处理中", "would_run": "将处理",
+             "diverted": "另存", "stale_lock": "过期锁", "stale_claim": "过期认领", "lock_held": "已被锁定",
+             "no_rounds": "没有轮次", "refused_link": "拒绝链接", "settle": "等待稳定", "registered": "已登记"}
+
+
 class _Log:
     """One line per event with a timestamp, appended to OUTBOX/batch.log (not in a dry run)."""
 
@@ -194,8 +204,9 @@ class _Log:
         name, detail = one_line(round_name or "-"), one_line(" ".join(detail.split()))
         line = f"{stamp}\tpid={os.getpid()}\t{name}\t{event}\t{detail}"
         self.lines.append(line)
-        if self.echo:
-            self.echo(f"{name}: {event}" + (f" — {detail}" if detail else ""))
+        if self.echo:  # for a person: the event in words of the run's language
+            word = say(_EVENT_ZH.get(event, event), event)
+            self.echo(f"{name}{say('：', ': ')}{word}" + (f" — {detail}" if detail else ""))
         if self.enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:  # one short write per line
@@ -234,15 +245,21 @@ def run_batch(inbox: Path, outbox: Path, *, model, as_of: _dt.date | None = None
             log("", "stale_lock", e)
     try:
         with use_lang(lang):
-            log("", "start", f"inbox={inbox} as_of={day.isoformat()}{'' if explicit else ' (today)'} "
-                f"model={model.hash[:12]} tool={__version__}{' force' if force else ''}"
-                f"{' dry-run' if dry_run else ''}")
+            # The detail in the run's language (the event column stays a code for scripts).
+            log("", "start", say(f"收件夹 {inbox}；基准日 {day.isoformat()}{'' if explicit else '（今天）'}；"
+                                 f"模型 {model.hash[:12]}；版本 {__version__}{'；强制重算' if force else ''}"
+                                 f"{'；试运行' if dry_run else ''}",
+                                 f"inbox={inbox} as_of={day.isoformat()}{'' if explicit else ' (today)'} "
+                                 f"model={model.hash[:12]} tool={__version__}{' force' if force else ''}"
+                                 f"{' dry-run' if dry_run else ''}"))
             _run_rounds(inbox, outbox, report, log, lock, model=model, day=day, explicit=explicit,
                         dry_run=dry_run, force=force, settle=settle_seconds, lang=lang, sleep=sleep,
                         db=Path(db).resolve() if db is not None else None)
             report.finished = now_iso()
-            log("", "end", " ".join(f"{k}={v}" for k, v in report.to_json()["counts"].items() if v)
-                + f" exit={report.exit_code}")
+            counts = {k: v for k, v in report.to_json()["counts"].items() if v}
+            log("", "end", say("；".join(f"{_COUNT_ZH.get(k, k)} {v}" for k, v in counts.items())
+                               + f"；退出码 {report.exit_code}",
+                               " ".join(f"{k}={v}" for k, v in counts.items()) + f" exit={report.exit_code}"))
             report.events = log.lines
             if not dry_run:
                 rebuild(outbox)
@@ -363,11 +380,12 @@ def _one_round(folder: Path, files: list[Path], outbox: Path, log, lock, *, mode
         # Someone may have finished it between our first look and the claim.
         previous = load_entry(outbox, name)
         if not force and up_to_date(previous, record, as_of_explicit=explicit):
-            log(name, "skipped", "finished by another run meanwhile")
-            return RoundReport(name, "skipped", previous.outcome, "finished by another run meanwhile",
-                               list(previous.outputs), previous.problems)
+            msg = say("另一个运行已同时处理完该轮次", "finished by another run meanwhile")
+            log(name, "skipped", msg)
+            return RoundReport(name, "skipped", previous.outcome, msg, list(previous.outputs), previous.problems)
         lock.heartbeat()
-        log(name, "start", f"{len(files)} file(s): " + ", ".join(f"{i['path']}={i['sha256'][:12]}" for i in inputs))
+        log(name, "start", say(f"{len(files)} 个文件：", f"{len(files)} file(s): ")
+            + ", ".join(f"{i['path']}={i['sha256'][:12]}" for i in inputs))
         rep = _process(folder, sources, problem, record, outbox, model=model, day=day, lang=lang, db=db,
                        previous=previous, explicit=explicit)
         if record.register_run is not None and record.register_run != (previous.register_run if previous else None):
@@ -376,7 +394,9 @@ def _one_round(folder: Path, files: list[Path], outbox: Path, log, lock, *, mode
         save_entry(outbox, record)
         for note in rep.notes:
             log(name, "diverted", note)
-        log(name, rep.action, f"outcome={rep.outcome} problems={rep.problems} outputs={','.join(rep.outputs)}"
+        log(name, rep.action, say(f"结果 {_OUTCOME_ZH.get(rep.outcome, rep.outcome)}；问题 {rep.problems} 条；"
+                                  f"输出 {'、'.join(rep.outputs)}",
+                                  f"outcome={rep.outcome} problems={rep.problems} outputs={','.join(rep.outputs)}")
             + (f" — {rep.message}" if rep.message else ""))
         return rep
     finally:
@@ -440,7 +460,7 @@ def _process(folder: Path, sources: dict[str, Path], problem: str | None, record
         record.outcome, record.message = error_kind or "failed", (problem or "").splitlines()[0] if problem else ""
         record.outputs = [_rel(outbox, o) for o in outcomes]
         return RoundReport(name, "failed" if record.outcome == "failed" else "error", record.outcome,
-                           record.message, record.outputs, 0, [o.note for o in outcomes if o.diverted])
+                           record.message, record.outputs, 0, [diverted_note(o) for o in outcomes if o.diverted])
 
     _retire(outbox, FAILED, name)
     target = outbox / PROCESSED / name
@@ -459,7 +479,7 @@ def _process(folder: Path, sources: dict[str, Path], problem: str | None, record
                                         i["kind"])} for i in record.inputs]
     record.outputs = [_rel(outbox, o) for o in outcomes]
     return RoundReport(name, "processed", record.outcome, "", record.outputs, record.problems,
-                       [o.note for o in outcomes if o.diverted])
+                       [diverted_note(o) for o in outcomes if o.diverted])
 
 
 def _register(db: Path, result, record: RoundRecord, previous: RoundRecord | None, explicit: bool) -> None:
@@ -517,11 +537,17 @@ def round_markdown(name: str, result, lang: str) -> str:
              f"- {'problems' if en else '问题数'}: {len(result.problems)}", ""]
     lines += ["| " + (" | ".join(["Grade", "Enterprises"]) if en else "等级 | 企业数") + " |", "|---|---:|"]
     lines += [f"| {md_cell(g)} | {c} |" for g, c in result.grade_counts().items()]
-    lines += ["", "| " + ("Rank | Code | Name | Total | Grade" if en else "排名 | 统一社会信用代码 | 企业名称 | 总分 | 等级")
-              + " |", "|---:|---|---|---:|---|"]
+    lines += ["", "| " + ("Rank | Code | Name | Total | Grade | Status | Reasons" if en
+                          else "排名 | 统一社会信用代码 | 企业名称 | 总分 | 等级 | 状态 | 原因")
+              + " |", "|---:|---|---|---:|---|---|---|"]
+    from cluster_credit_cli.i18n import status_words
+
     for e in result.to_json()["enterprises"]:
+        # Why a firm is not graded (veto, ineligible, incomplete) is said, not just implied by a blank grade.
+        why = ("; " if en else "；").join(list(e["reasons"]) + list(e["missing"]))
         lines.append(f"| {e['rank'] if e['rank'] is not None else ''} | {md_cell(e['code'])} | {md_cell(e['name'])} "
-                     f"| {'' if e['total'] is None else e['total']} | {md_cell(e['grade'])} |")
+                     f"| {'' if e['total'] is None else e['total']} | {md_cell(e['grade'])} "
+                     f"| {md_cell(status_words(e['status'], lang))} | {md_cell(why)} |")
     if result.problems:
         lines += ["", "| " + ("File | Sheet | Row | Column | Code | Message" if en else "文件 | 工作表 | 行 | 列 | 代码 | 说明")
                   + " |", "|---|---|---:|---|---|---|"]

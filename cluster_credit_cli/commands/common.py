@@ -34,11 +34,13 @@ def parse_as_of(value: Optional[str]) -> _dt.date:
     try:
         day = _dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise UsageError(f"--as-of: '{value}' is not a date in the form YYYY-MM-DD") from None
+        raise UsageError(_say(f"--as-of：“{value}”不是 YYYY-MM-DD 形式的日期（如 2026-11-30）",
+                              f"--as-of: '{value}' is not a date in the form YYYY-MM-DD")) from None
     # Ages, record windows and the register need room either side of the date (year 1 underflows).
     if not _dt.date(1900, 1, 1) <= day <= _dt.date(2999, 12, 31):
-        raise UsageError(f"--as-of: {day.isoformat()} is outside 1900-01-01 … 2999-12-31; give the evaluation "
-                         "date of the round")
+        raise UsageError(_say(f"--as-of：{day.isoformat()} 不在 1900-01-01 … 2999-12-31 之间；请给出本轮的评价基准日",
+                              f"--as-of: {day.isoformat()} is outside 1900-01-01 … 2999-12-31; give the evaluation "
+                              "date of the round"))
     return day
 
 
@@ -46,7 +48,7 @@ def check_lang(lang: str) -> str:
     from cluster_credit_cli.problems import UsageError
 
     if lang not in ("zh", "en"):
-        raise UsageError(f"--lang: '{lang}' is not supported; use zh or en")
+        raise UsageError(f"--lang: '{lang}' is not supported; use zh or en / 不支持“{lang}”，请用 zh 或 en")
     return lang
 
 
@@ -72,6 +74,12 @@ def escaped_output():
         sys.stdout, sys.stderr = saved
 
 
+def _say(zh: str, en: str) -> str:
+    from cluster_credit_cli.i18n import say
+
+    return say(zh, en)
+
+
 def guard(func):
     """Map exceptions of a command to exit codes; tracebacks only with --debug."""
 
@@ -79,19 +87,34 @@ def guard(func):
     def wrapper(*args, **kwargs):
         from cluster_credit_cli.problems import UsageError
 
+        from cluster_credit_cli.i18n import use_lang
+
         debug = bool(kwargs.get("debug")) or bool(os.environ.get("CCREDIT_DEBUG"))
+        lang = kwargs.get("lang") if kwargs.get("lang") in ("zh", "en") else "zh"
+        en = lang == "en"
         try:
-            with escaped_output():
+            # Messages raised anywhere below (say()) come in the command's language, one at a time;
+            # everything printed goes through text.EscapingStream (control characters escaped).
+            with use_lang(lang), escaped_output():
                 return func(*args, **kwargs)
         except typer.Exit:
             raise
         except UsageError as exc:
             if debug:
                 raise
-            err(f"错误 / error: {exc}")
+            err(f"error: {exc}" if en else f"错误：{exc}")
             raise typer.Exit(2) from None
+        except BrokenPipeError:
+            # The reader went away (``ccredit … | head``): stop quietly, as Unix tools do, with the
+            # shell's code for a process ended by SIGPIPE; stdout to devnull so the last flush is quiet.
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+                pass
+            raise typer.Exit(141) from None
         except KeyboardInterrupt:
-            err("interrupted")
+            err("interrupted" if en else "已中断")
             raise typer.Exit(130) from None
         except OSError as exc:
             # A file-system error that no layer below named: still one line naming the path.
@@ -99,17 +122,20 @@ def guard(func):
                 raise
             from cluster_credit_cli.atomic import describe_os_error
 
-            err(f"错误 / error: {describe_os_error(exc, exc.filename or '?', writing=None)}")
+            err(f"error: {describe_os_error(exc, exc.filename or '?', writing=None)}" if en else
+                f"错误：{describe_os_error(exc, exc.filename or '?', writing=None)}")
             raise typer.Exit(2) from None
         except MemoryError:
             if debug:
                 raise
-            err("错误 / error: 内存不足 / out of memory; the input is too large for this machine.")
+            err("error: out of memory; the input is too large for this machine." if en else
+                "错误：内存不足，输入文件对本机过大。")
             raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 - the boundary of the program
             if debug:
                 raise
-            err(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            err(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)" if en else
+                f"意外错误：{type(exc).__name__}：{exc}（加 --debug 运行可看到出错的位置）")
             raise typer.Exit(2) from None
 
     return wrapper
@@ -121,7 +147,7 @@ def existing_file(path: Optional[Path], what: str) -> Optional[Path]:
     if path is None:
         return None
     if not Path(path).is_file():
-        raise UsageError(f"{what}: file not found: {path}")
+        raise UsageError(_say(f"{what}：找不到文件 {path}", f"{what}: file not found: {path}"))
     return Path(path)
 
 
@@ -172,6 +198,48 @@ def check_outputs(outputs: dict[str, Optional[Path]], inputs: list[Optional[Path
             check_writable(p)
         except OutputError as exc:
             raise OutputError(f"{label}: {exc}") from None
+
+
+def to_stdout(path: Optional[Path]) -> bool:
+    """``--json -``: the machine-readable result goes to standard output (and nothing else does)."""
+    return path is not None and str(path) == "-"
+
+
+def emit_json(path: Optional[Path], write):
+    """Write the JSON with ``write(path)``; for ``-`` write it to standard output instead.
+
+    ``write`` is the command's own writer (it writes atomically to a path); for ``-`` it writes
+    to a temporary file whose text is then copied to stdout, so every writer gets ``-`` for free.
+    Returns the writer's outcome, or None for stdout.
+    """
+    if path is None:
+        return None
+    if not to_stdout(path):
+        return write(Path(path))
+    import tempfile
+
+    from cluster_credit_cli.atomic import outside_set
+
+    with tempfile.TemporaryDirectory(prefix="ccredit-json-") as tmp, outside_set():
+        target = Path(tmp) / "result.json"
+        write(target)  # written at once, not staged with the run's files
+        text = target.read_text(encoding="utf-8")
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+    return None
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a CJK character takes two."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (``f"{text:<width}"`` by display width)."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
 
 
 def beside_input(inputs, word_zh: str, word_en: str, lang: str, ext: str = ".xlsx") -> Path:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, LangOpt, OutOpt, QuietOpt, beside_input, check_lang,
                                                 check_outputs, existing_file, guard, not_an_input)
 
@@ -67,6 +68,10 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
     from cluster_credit_cli.pool.config import pool_config
 
     pool_config(model)  # the [pool] section too: limits, the ledger's and the fund's columns
+    if "risk" in model.raw:  # and [risk] where the model has one (PD table, LGD, scenarios)
+        from cluster_credit_cli.pool.risk_config import risk_config
+
+        risk_config(model)
     from cluster_credit_cli.validation.settings import load_settings
 
     load_settings(model)  # and [validation]: the default definition, thresholds, the PD table
@@ -77,7 +82,7 @@ def model_check(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, strict:
                f"加分项 {len(model.leaves('bonus'))} 个，评分规则 {len(model.rules)} 条")
     for c in model.checks:
         mark = "ok" if c.ok else ("MISMATCH" if en else "不一致")
-        typer.echo(f"  {c.parent} {c.parent_name}: {' + '.join(c.children)} = {_w(c.children_sum)} / "
+        typer.echo(f"  {c.parent} {model.nodes[c.parent].label(lang)}: {' + '.join(c.children)} = {_w(c.children_sum)} / "
                    f"{_w(c.printed)}  {mark}")
     todo = model.todo_rules
     if todo:
@@ -186,7 +191,7 @@ def model_init(
         typer.echo((f"Next: write the rules, then ccredit model check --config {written.written}" if en else
                     f"下一步：写好评分规则，再运行 ccredit model check --config {written.written}"))
     if written.diverted:
-        typer.echo(written.note, err=True)
+        typer.echo(diverted_note(written), err=True)
     if design.inconsistent:
         typer.echo((f"Warning: CR ≥ 0.10 at {', '.join(design.inconsistent)}: the judgments are inconsistent" if en
                     else f"警告：{'、'.join(design.inconsistent)} 的 CR ≥ 0.10，判断不一致，建议专家复核"), err=True)
@@ -214,7 +219,7 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
     outcome = wb.close()
     typer.echo(str(outcome.written))
     if outcome.diverted:
-        typer.echo(outcome.note, err=True)
+        typer.echo(diverted_note(outcome), err=True)
 
 
 @app.command()
@@ -245,7 +250,10 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
 
         model = outcome_model(model)
     if kind not in model.sources:
-        raise UsageError(f"unknown template kind {kind!r}; one of {', '.join(model.sources)}")
+        from cluster_credit_cli.i18n import say
+
+        raise UsageError(say(f"没有“{kind}”这种模板；可选：" + "、".join(f"“{k}”（{s.label}）" for k, s in model.sources.items()),
+                             f"unknown template kind {kind!r}; one of {', '.join(model.sources)}"))
     target = out or Path(f"{model.sources[kind].title(lang)}_template.xlsx" if lang == "en"
                          else f"{model.sources[kind].title(lang)}模板.xlsx")
     check_outputs({"--out": target}, [config])

@@ -15,10 +15,18 @@ from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, La
 pool_app = typer.Typer(help="资金池贷后：贷款台账、担保基金、敞口与集中度 / the pool after the rating: loan ledger, "
                             "guarantee fund, exposure and concentration.", no_args_is_help=True)
 
-PoolDbOpt = typer.Option(Path("ccredit.db"), "--db", envvar="CCREDIT_DB", metavar="PATH",
-                         help="The rating register (SQLite file written by `ccredit score`).")
+PoolDbOpt = typer.Option(None, "--db", metavar="PATH", show_default=False,
+                         help="The rating register (default: $CCREDIT_DB, else ccredit.db in the user's data "
+                              "folder, the one `ccredit score` records in).")
 JsonOutOpt = typer.Option(None, "--json", metavar="PATH",
                           help="Write the machine-readable result here ('-' for standard output).")
+
+
+def _register(db: Optional[Path]) -> Path:
+    """--db, else the one default register ``score`` records in (``register.store.default_db_path``)."""
+    from cluster_credit_cli.register.store import default_db_path
+
+    return Path(db) if db is not None else default_db_path()
 
 
 def _emit_json(data, path: Optional[Path]) -> None:
@@ -93,6 +101,7 @@ def pool_import(
     from cluster_credit_cli.problems import UsageError
 
     check_lang(lang)
+    db = _register(db)
     check_outputs({"--json": json_path}, [ledger, fund, db, config])
     existing_file(ledger, "LEDGER")
     existing_file(fund, "--fund")
@@ -100,7 +109,10 @@ def pool_import(
         raise UsageError("--as-of DATE is required: the date the ledger was exported at (YYYY-MM-DD)")
     day = parse_as_of(as_of)
     if not Path(db).is_file():
-        raise UsageError(f"no register at {db}: run `ccredit score ... --db {db}` first, or give --db PATH")
+        from cluster_credit_cli.i18n import say
+
+        raise UsageError(say(f"{db} 处没有评级登记簿：请先运行“ccredit score”，或用 --db 指定",
+                             f"no register at {db}: run `ccredit score ... --db {db}` first, or give --db PATH"))
     model = load_model(config)
     with use_lang(lang):
         res = import_snapshot(db, ledger, as_of=day, model=model, fund=fund, replace=replace, lang=lang)
@@ -153,6 +165,7 @@ def pool_status_cmd(
     from cluster_credit_cli.pool.status import pool_status
 
     check_lang(lang)
+    db = _register(db)
     check_outputs({"--out": out, "--json": json_path}, [db, credit_system, bank, config])
     existing_file(credit_system, "--credit-system")
     existing_file(bank, "--bank")
@@ -168,7 +181,7 @@ def pool_status_cmd(
         st = pool_status(db, model=model, as_of=day, monitor=mon, lang=lang)
     _emit_json(st.to_json(), json_path)
     word = "pool_status" if lang == "en" else "资金池状况"
-    target = out or Path(db).resolve().parent / f"{word}_{day.isoformat()}.xlsx"
+    target = out or Path(f"{word}_{day.isoformat()}.xlsx")  # in the current folder, like compare/monitor
     outcome = write_status_workbook(st, target, lang, Path(db), cfg.limits["low_grade"])
     to_stdout = str(json_path) == "-"
     if not quiet and not to_stdout:
@@ -200,9 +213,12 @@ def pool_history_cmd(
     from cluster_credit_cli.problems import UsageError
 
     check_lang(lang)
+    db = _register(db)
     check_outputs({"--out": out, "--json": json_path}, [db, config])
     if not Path(db).is_file():
-        raise UsageError(f"no register at {db}: give --db PATH")
+        from cluster_credit_cli.i18n import say
+
+        raise UsageError(say(f"{db} 处没有评级登记簿：请用 --db 指定", f"no register at {db}: give --db PATH"))
     model = load_model(config)
     unit = pool_config(model).unit
     hist = pool_history(db, model=model)
@@ -214,7 +230,7 @@ def pool_history_cmd(
             typer.echo("No pool snapshots yet: run `ccredit pool import`." if en
                        else "尚无资金池快照：请先运行 ccredit pool import。")
         raise typer.Exit(0)
-    target = out or Path(db).resolve().parent / ("pool_history.xlsx" if en else "资金池历史.xlsx")
+    target = out or Path("pool_history.xlsx" if en else "资金池历史.xlsx")  # in the current folder
     outcome = write_history_workbook(hist, target, lang, unit)
     if not quiet and not to_stdout:
         table = Table(title=(f"Pool snapshots in {Path(db).name} ({unit})" if en

@@ -8,16 +8,25 @@ from typing import Optional
 
 import typer
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
                                                 check_outputs, existing_file, guard, parse_as_of)
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
 
-RegDbOpt = typer.Option(Path("ccredit.db"), "--db", envvar="CCREDIT_DB", metavar="PATH",
-                        help="The rating register (SQLite file written by `ccredit score`).")
+RegDbOpt = typer.Option(None, "--db", metavar="PATH", show_default=False,
+                        help="The rating register (default: $CCREDIT_DB, else ccredit.db in the user's data "
+                             "folder, the one `ccredit score` records in).")
 JsonOutOpt = typer.Option(None, "--json", metavar="PATH",
                           help="Write the machine-readable result here ('-' for standard output).")
+
+
+def _register(db: Optional[Path]) -> Path:
+    """--db, else the one default register ``score`` records in (``register.store.default_db_path``)."""
+    from cluster_credit_cli.register.store import default_db_path
+
+    return Path(db) if db is not None else default_db_path()
 
 
 def _emit_json(data, path: Optional[Path]) -> None:
@@ -32,7 +41,7 @@ def _emit_json(data, path: Optional[Path]) -> None:
 
     outcome = write_json_out(data, path)
     if outcome.diverted:
-        typer.echo(outcome.note, err=True)
+        typer.echo(diverted_note(outcome), err=True)
 
 
 def _console():
@@ -43,7 +52,7 @@ def _console():
 
 def _written(outcome, lang: str, quiet: bool) -> None:
     if outcome.diverted:
-        typer.echo(outcome.note, err=True)
+        typer.echo(diverted_note(outcome), err=True)
     if not quiet:
         typer.echo(("Written: " if lang == "en" else "已写入：") + str(outcome.written))
 
@@ -64,11 +73,12 @@ def runs(
     With --out, a workbook with every run and the pool ledger (资金池台账) of the latest run:
     capacity used by grade and the quota of each enterprise in rank order.
 
-    Example: ccredit runs --db sample_data/ccredit.db --out runs.xlsx
+    Example: ccredit runs --out runs.xlsx
     """
     from cluster_credit_cli.register.store import list_runs, pool_ledger
 
     check_lang(lang)
+    db = _register(db)
     check_outputs({"--out": out, "--json": json_path}, [db])
     items = list_runs(db)
     ledger = pool_ledger(db) if items else None
@@ -114,13 +124,14 @@ def history(
 
     Exit code 1 when the register has no result for CODE.
 
-    Example: ccredit history 91441900MA4UXXXX0X --db sample_data/ccredit.db
+    Example: ccredit history 91441900MA4UXXXX0X
     """
     from cluster_credit_cli.i18n import status_words
     from cluster_credit_cli.inputs.identity import normalize_code
     from cluster_credit_cli.register.store import history as get_history
 
     check_lang(lang)
+    db = _register(db)
     check_outputs({"--json": json_path}, [db])
     key = normalize_code(code)
     items = get_history(db, key)
@@ -152,7 +163,7 @@ def compare(
     run_b: Optional[int] = typer.Argument(None, help="Later run id (default: the latest).", metavar="RUN_B"),
     db: Path = RegDbOpt,
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="WORKBOOK",
-                                       help="Migration workbook (default: 评级迁移_A-B.xlsx beside the register)."),
+                                       help="Migration workbook (default: 评级迁移_A-B.xlsx in the current folder)."),
     json_path: Optional[Path] = JsonOutOpt, lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Rating migration between two runs (评级迁移矩阵), default the last two.
@@ -163,18 +174,19 @@ def compare(
     Writes a workbook with a heat-map coloured matrix; --json gives
     {"matrix": {FROM: {TO: count}}, "changes": [{"code","name","from","to","total_from","total_to","drivers"}]}.
 
-    Example: ccredit compare --db sample_data/ccredit.db --json -
+    Example: ccredit compare --json -
     """
     from cluster_credit_cli.register.store import compare_runs
     from cluster_credit_cli.register.report import category_label, write_compare_workbook
 
     check_lang(lang)
+    db = _register(db)
     check_outputs({"--out": out, "--json": json_path}, [db])
     cmp = compare_runs(db, run_a, run_b)
     if json_path:
         _emit_json(cmp.to_json(), json_path)
     word = "migration" if lang == "en" else "评级迁移"
-    target = out or Path(db).resolve().parent / f"{word}_{cmp.run_a['id']}-{cmp.run_b['id']}.xlsx"
+    target = out or Path(f"{word}_{cmp.run_a['id']}-{cmp.run_b['id']}.xlsx")  # in the current folder
     outcome = write_compare_workbook(cmp, target, lang)
     if not quiet and str(json_path) != "-":
         from rich.table import Table
@@ -203,7 +215,7 @@ def monitor(
     bank: Optional[Path] = typer.Option(None, "--bank", metavar="PATH", help="New partner bank file (合作银行征信)."),
     as_of: Optional[str] = AsOfOpt, db: Path = RegDbOpt,
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="WORKBOOK",
-                                       help="Alert workbook (default: 监控预警_DATE.xlsx beside the register)."),
+                                       help="Alert workbook (default: 监控预警_DATE.xlsx in the current folder)."),
     json_path: Optional[Path] = JsonOutOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
     quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
@@ -215,27 +227,31 @@ def monitor(
 
     Exit codes: 0 no alerts; 1 alerts written (so a scheduler can mail them); 2 usage error.
 
-    Example: ccredit monitor --credit-system 信用系统_新.csv --bank 银行_新.xlsx --db ccredit.db --json -
+    Example: ccredit monitor --credit-system 信用系统_新.csv --bank 银行_新.xlsx --json -
     """
     from cluster_credit_cli.model.config import load_model
     from cluster_credit_cli.register.monitor import monitor as run_monitor
     from cluster_credit_cli.register.report import write_monitor_workbook
 
     check_lang(lang)
+    db = _register(db)
     check_outputs({"--out": out, "--json": json_path}, [db, credit_system, bank, config])
     existing_file(credit_system, "--credit-system")
     existing_file(bank, "--bank")
     if credit_system is None and bank is None:
         from cluster_credit_cli.problems import UsageError
 
-        raise UsageError("give the new social credit system export (--credit-system) and/or --bank")
+        from cluster_credit_cli.i18n import say
+
+        raise UsageError(say("请给出新的社会信用系统导出文件（--credit-system）和/或 --bank",
+                             "give the new social credit system export (--credit-system) and/or --bank"))
     day = parse_as_of(as_of)
     model = load_model(config)
     res = run_monitor(db, model=model, credit_system=credit_system, bank=bank, as_of=day, lang=lang)
     if json_path:
         _emit_json(res.to_json(), json_path)
     word = "alerts" if lang == "en" else "监控预警"
-    target = out or Path(db).resolve().parent / f"{word}_{day.isoformat()}.xlsx"
+    target = out or Path(f"{word}_{day.isoformat()}.xlsx")  # in the current folder
     outcome = write_monitor_workbook(res, target, lang)
     to_stdout = str(json_path) == "-"
     if not quiet and not to_stdout:

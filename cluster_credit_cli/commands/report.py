@@ -26,7 +26,7 @@ def report(
     split: bool = typer.Option(False, "--split", help="One PDF per enterprise instead of one booklet."),
     db: Optional[Path] = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH",
                                       help="Rating register: each firm's grade history across rounds "
-                                           "(default: ccredit.db beside RESULT.json / APPLICANTS, if there is one)."),
+                                           "(default: the register `ccredit score` records in, if there is one)."),
     alerts: Optional[Path] = typer.Option(None, "--alerts", metavar="MONITOR.json",
                                           help="Alerts written by ccredit monitor --json, shown per firm."),
     as_of: Optional[str] = AsOfOpt, lang: str = LangOpt, config: Optional[Path] = ConfigOpt,
@@ -72,7 +72,7 @@ def report(
         if db is None:
             from cluster_credit_cli.register.store import default_db_path
 
-            beside = default_db_path(source)
+            beside = default_db_path()  # $CCREDIT_DB, else the user's data folder (issue 12)
             db = beside if beside.is_file() else None
         run = make_reports(result, target, codes=wanted, split=split, db=db, alerts_json=alerts)
     if run.missing_glyphs:

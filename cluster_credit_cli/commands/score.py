@@ -7,9 +7,11 @@ from typing import Optional
 
 import typer
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.progress import StageProgress
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
-                                                check_lang, check_outputs, existing_file, guard, parse_as_of)
+                                                check_lang, check_outputs, emit_json, existing_file, guard, parse_as_of,
+                                                to_stdout)
 from cluster_credit_cli.atomic import output_set
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
@@ -31,8 +33,8 @@ SpreadOpt = typer.Option(0.2, "--spread", min=0.0, max=0.99,
 StrictOpt = typer.Option(False, "--strict", help="Treat model weight mismatches as errors.")
 WeightsOpt = typer.Option(None, "--weights", help="Weight table (layout of ccredit model export / weights ahp --out): "
                           "its printed weights replace the model's.", metavar="TABLE.xlsx")
-DbOpt = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH", help="Rating register (SQLite) to "
-                     "record the run in (default: ccredit.db beside the output workbook).")
+DbOpt = typer.Option(None, "--db", metavar="PATH", help="Rating register (SQLite) to record the run in "
+                     "(default: $CCREDIT_DB, else ccredit.db in the user's data folder; see `ccredit runs`).")
 NoDbOpt = typer.Option(False, "--no-db", help="Do not record this run in the rating register.")
 DetailLimitOpt = typer.Option(None, "--detail-limit", min=1, metavar="ROWS",
                               help="Most rows of the indicator/provenance sheets kept in the workbook "
@@ -49,7 +51,9 @@ def _prepare(applicants: Path, given: dict, config: Optional[Path], strict: bool
     from cluster_credit_cli.model.config import load_model
 
     check_lang(lang)
-    existing_file(applicants, "applicants file")
+    from cluster_credit_cli.i18n import say
+
+    existing_file(applicants, say("申报材料文件", "applicants file"))
     for k, v in given.items():
         existing_file(v, f"--{k.replace('_', '-')}")
     from cluster_credit_cli.i18n import use_lang
@@ -104,20 +108,21 @@ def score(
         raise UsageError(f"--detail: '{detail}' is not one of {', '.join(report.DETAIL_MODES)}")
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
-    model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
-    target = out or report.default_output(applicants, day, lang)
-    if not no_db:
-        from cluster_credit_cli.register.store import default_db_path, record_run
-
-        db = db or default_db_path(target)
-    # Checked before any computation: nothing the run reads is overwritten, every output can be written.
-    check_outputs({"--out": target, "--json": json_path, "--db": None if no_db else db},
-                  [*sources.values(), config, weights])
-    if not no_db:
-        from cluster_credit_cli.register.store import precheck
-
-        precheck(db)
+    quiet = quiet or to_stdout(json_path)  # stdout carries the JSON alone
     with StageProgress.for_cli(quiet, lang) as progress:  # drawn only on a terminal, for long runs
+        progress("read")  # from the start: loading the model and finding the files are part of reading
+        model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
+        target = out or report.default_output(applicants, day, lang)
+        if not no_db:
+            from cluster_credit_cli.register.store import default_db_path, precheck, record_run
+
+            db = db or default_db_path()
+        # Checked before any computation: nothing the run reads is overwritten, every output can
+        # be written, the register can take the run.
+        check_outputs({"--out": target, "--json": json_path, "--db": None if no_db else db},
+                      [*sources.values(), config, weights])
+        if not no_db:
+            precheck(db)
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, progress=progress)
         if sensitivity:
             progress("sensitivity")
@@ -130,18 +135,18 @@ def score(
         with output_set():
             outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit, detail=detail)]
             if json_path:
-                outcomes.append(report.write_json(result, json_path))
+                outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
             run_id = None
             if not no_db:
                 run_id = record_run(db, result)
     if not quiet:
-        print_summary(result, sources, outcomes)
-        if run_id is not None:
-            typer.echo(f"{'Recorded as run' if lang == 'en' else '已登记：评级登记簿运行'} #{run_id} → {db}")
+        recorded = (f"{'Recorded as run' if lang == 'en' else '已登记：评级登记簿运行'} #{run_id} → {db}"
+                    if run_id is not None else None)
+        print_summary(result, sources, outcomes, recorded)
     else:
         for o in outcomes:
-            if o.diverted:
-                typer.echo(o.note, err=True)
+            if o is not None and o.diverted:
+                typer.echo(diverted_note(o), err=True)
     raise typer.Exit(1 if result.problems else 0)
 
 
@@ -169,18 +174,20 @@ def check(
 
     given = dict(panel=panel, auditor=auditor, association=association, innovation=innovation,
                  credit_system=credit_system, bank=bank)
-    model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
-    target = out or report.default_output(applicants, day, lang, kind="feedback")
-    check_outputs({"--out": target, "--json": json_path}, [*sources.values(), config])
+    quiet = quiet or to_stdout(json_path)
     with StageProgress.for_cli(quiet, lang) as progress:
+        progress("read")
+        model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
+        target = out or report.default_output(applicants, day, lang, kind="feedback")
+        check_outputs({"--out": target, "--json": json_path}, [*sources.values(), config])
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True,
                              progress=progress)
         progress("write")
         with output_set():
             outcomes = [report.write_feedback_workbook(result, target)]
             if json_path:
-                outcomes.append(report.write_json(result, json_path))
+                outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
     if not quiet:
         print_check_summary(result, sources, outcomes)
-    needs_work = bool(result.problems) or any(result.table["missing"].map(len) > 0) or bool(result.merged.conflict_codes)
+    needs_work = bool(result.problems) or any(result.table["todo"].map(len) > 0) or bool(result.merged.conflict_codes)
     raise typer.Exit(1 if needs_work else 0)

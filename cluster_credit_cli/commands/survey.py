@@ -12,8 +12,10 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, check_lang,
-                                                check_outputs, existing_file, guard)
+                                                check_outputs,
+                                                emit_json, existing_file, guard, to_stdout)
 from cluster_credit_cli.atomic import output_set
 
 
@@ -45,8 +47,10 @@ def _default_out(data: Path, word: str) -> Path:
 
 def _say_outcomes(outcomes, quiet: bool) -> None:
     for o in outcomes:
+        if o is None:
+            continue
         if o.diverted:
-            typer.echo(o.note, err=True)
+            typer.echo(diverted_note(o), err=True)
         elif not quiet:
             typer.echo(f"→ {o.written}")
 
@@ -94,6 +98,7 @@ def tabulate(
     from cluster_credit_cli.survey.stats import analyse
 
     check_lang(lang)
+    quiet = quiet or to_stdout(json_path)
     existing_file(data, "DATA")
     existing_file(codebook, "--codebook")
     target = out or _default_out(data, "survey" if lang == "en" else "问卷统计")
@@ -108,7 +113,7 @@ def tabulate(
         if csv_path:
             outcomes.append(survey_report.write_csv(result, csv_path))
         if json_path:
-            outcomes.append(survey_report.write_json(result, json_path))
+            outcomes.append(emit_json(json_path, lambda p: survey_report.write_json(result, p)))
     if not quiet:
         typer.echo(survey_report.render_text(result))
         if result.problems:
@@ -124,7 +129,7 @@ def codebook_cmd(
     data: Path = typer.Argument(..., help="Responses file (.xlsx or .csv).", metavar="DATA"),
     out: Optional[Path] = OutOpt,
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Sheet of DATA (default: the first visible one)."),
-    quiet: bool = QuietOpt, debug: bool = DebugOpt,
+    lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Draft a codebook from a responses file, for the analyst to finish in Excel.
 
@@ -136,6 +141,7 @@ def codebook_cmd(
     """
     from cluster_credit_cli.survey.draft import draft_codebook, write_codebook
 
+    check_lang(lang)  # the language of messages (the codebook itself is XLSForm, in its own terms)
     existing_file(data, "DATA")
     target = out or data.with_name(f"{data.stem}_codebook.xlsx")
     check_outputs({"--out": target}, [data])
@@ -176,6 +182,7 @@ def crosstab_cmd(
     from cluster_credit_cli.survey.stats import crosstab, read_responses
 
     check_lang(lang)
+    quiet = quiet or to_stdout(json_path)
     existing_file(data, "DATA")
     existing_file(codebook, "--codebook")
     if not 0 <= decimals <= 6:
@@ -194,9 +201,9 @@ def crosstab_cmd(
             from cluster_credit_cli.atomic import atomic_write_text
             import json
 
-            outcomes.append(atomic_write_text(json_path, json.dumps(
+            outcomes.append(emit_json(json_path, lambda p: atomic_write_text(p, json.dumps(
                 survey_report.crosstab_json(tables, rows, cols, by, responses.problems), ensure_ascii=False,
-                indent=2)))
+                indent=2))))
     if not quiet:
         for t in tables:
             typer.echo(survey_report.render_crosstab(t, lang, decimals) + "\n")

@@ -23,8 +23,9 @@ MAX_PROBLEMS_SHOWN = 10
 @guard
 def validate(
     db: Optional[Path] = typer.Option(None, "--db", envvar="CCREDIT_DB", metavar="PATH",
-                                      help="The rating register with the pool's loan snapshots (default: ccredit.db "
-                                           "here; with --outcomes only used for the latest round, if given)."),
+                                      help="The rating register with the pool's loan snapshots (default: $CCREDIT_DB, "
+                                           "else ccredit.db in the user's data folder; with --outcomes only used for "
+                                           "the latest round, if given)."),
     outcomes: Optional[Path] = typer.Option(None, "--outcomes", metavar="FILE",
                                             help="Validate ratings made elsewhere: a file with code, rating date, "
                                                  "score and/or grade, defaulted (是/否); optional PD, default date."),
@@ -94,7 +95,10 @@ def validate(
                 cohort.reference, cohort.reference_label = latest_reference(db, model, lang, admitted=True)
             base = Path(outcomes).resolve().parent
         else:
-            db = db or Path("ccredit.db")
+            if db is None:  # the one register score records in ($CCREDIT_DB, else the user's data folder)
+                from cluster_credit_cli.register.store import default_db_path
+
+                db = default_db_path()
             if not Path(db).is_file():
                 raise UsageError(f"no register at {db} (give --db PATH, or --outcomes FILE to validate ratings made "
                                  "elsewhere)")

@@ -7,8 +7,10 @@ from typing import List, Optional
 
 import typer
 
+from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, beside_input,
-                                                check_lang, check_outputs, existing_file, guard)
+                                                check_lang, check_outputs, display_width, emit_json, existing_file,
+                                                guard, pad, to_stdout)
 from cluster_credit_cli.atomic import output_set
 
 weights_app = typer.Typer(help="AHP weights from experts' pairwise matrices, and the matrices' template.",
@@ -62,12 +64,16 @@ def weights_ahp(
                                                    read_matrix_workbooks, rounded_weight_config_text)
 
     check_lang(lang)
+    quiet = quiet or to_stdout(json_path)  # stdout carries the JSON alone
     if method not in ("eigen", "geometric"):
-        raise UsageError(f"--method: {method!r} is not eigen or geometric")
+        raise UsageError(f"--method: {method!r} is not eigen or geometric" if lang == "en" else
+                         f"--method：“{method}”不是 eigen 或 geometric")
     if ri not in RI_CHOICES:
-        raise UsageError(f"--ri: {ri!r} is not one of {', '.join(RI_CHOICES)}")
+        raise UsageError(f"--ri: {ri!r} is not one of {', '.join(RI_CHOICES)}" if lang == "en" else
+                         f"--ri：“{ri}”不是 {'、'.join(RI_CHOICES)} 之一")
     if hierarchy not in HIERARCHY_MODES:
-        raise UsageError(f"--hierarchy: {hierarchy!r} is not one of {', '.join(HIERARCHY_MODES)}")
+        raise UsageError(f"--hierarchy: {hierarchy!r} is not one of {', '.join(HIERARCHY_MODES)}" if lang == "en" else
+                         f"--hierarchy：“{hierarchy}”不是 {'、'.join(HIERARCHY_MODES)} 之一")
     for m in matrices:
         existing_file(m, "matrices")
     en = lang == "en"
@@ -98,7 +104,9 @@ def weights_ahp(
         written.append(_write_workbook(target, outcome, problems, lang))
         if json_path:
             payload = {"tool": "ccredit", **outcome.as_dict(), "problems": problems.as_dicts()}
-            written.append(atomic_write_text(json_path, json.dumps(payload, ensure_ascii=False, indent=2)))
+            written.append(emit_json(json_path, lambda p: atomic_write_text(p, json.dumps(
+                payload, ensure_ascii=False, indent=2))))
+        written = [o for o in written if o is not None]
         if config_out:
             if outcome.model is None:
                 raise UsageError("the new weights do not make a valid model; see the problems above" if en else
@@ -125,7 +133,7 @@ def weights_ahp(
             typer.echo(("Written: " if en else "已写出：") + str(o.written))
     for o in written:
         if o.diverted:
-            typer.echo(o.note, err=True)
+            typer.echo(diverted_note(o), err=True)
     bad = not h.consistent or any(p.severity == "error" for p in problems)
     raise typer.Exit(1 if bad else 0)
 
@@ -303,7 +311,7 @@ def weights_template(out: Optional[Path] = OutOpt, config: Optional[Path] = Conf
     outcome = write_matrix_template(model, target, lang)
     typer.echo(str(outcome.written))
     if outcome.diverted:
-        typer.echo(outcome.note, err=True)
+        typer.echo(diverted_note(outcome), err=True)
 
 
 def _load_result(path: Path, config: Optional[Path], lang: str):
@@ -351,6 +359,7 @@ def weights_sensitivity(
     from cluster_credit_cli.weights.sensitivity import rank_sensitivity, scores_from_result_json, write_sensitivity_sheet
 
     check_lang(lang)
+    quiet = quiet or to_stdout(json_path)  # stdout carries the JSON alone
     if draws < 1 or not 0 <= spread < 1:
         raise UsageError("--draws must be ≥ 1 and --spread in [0, 1)")
     target = out or beside_input([result], "敏感性", "sensitivity", lang)
@@ -368,8 +377,9 @@ def weights_sensitivity(
             write_sensitivity_sheet(wb, res, model, lang, names)
         written = [wb.close()]
         if json_path:
-            written.append(atomic_write_text(json_path, json.dumps({"tool": "ccredit", "sensitivity": res.as_dict()},
-                                                                   ensure_ascii=False, indent=2)))
+            written.append(emit_json(json_path, lambda p: atomic_write_text(
+                p, json.dumps({"tool": "ccredit", "sensitivity": res.as_dict()}, ensure_ascii=False, indent=2))))
+        written = [o for o in written if o is not None]
     if not quiet:
         t = res.table
         ranked = t[t["rank"].notna()]
@@ -384,7 +394,7 @@ def weights_sensitivity(
             typer.echo(("Written: " if lang == "en" else "已写出：") + str(o.written))
     for o in written:
         if o.diverted:
-            typer.echo(o.note, err=True)
+            typer.echo(diverted_note(o), err=True)
 
 
 @weights_app.command("entropy")
@@ -393,7 +403,7 @@ def weights_entropy(
     result: Path = typer.Argument(..., help="The result of ccredit score --json.", metavar="RESULT.json"),
     all_enterprises: bool = typer.Option(False, "--all", help="Use every scored enterprise, not only the graded."),
     json_path: Optional[Path] = JsonOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
-    debug: bool = DebugOpt,
+    quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """Objective weights for comparison: the entropy-weight method (熵权法) on this round's leaf scores,
     printed beside the model's (expert) weights. Scoring is not changed.
@@ -427,15 +437,19 @@ def weights_entropy(
     res = entropy_weights(x, leaves)
     expert = np.array([model.effective[k] for k in leaves])
     expert = expert / expert.sum()
-    typer.echo((f"{len(x)} enterprises; base indicators; weights sum to 1" if en else
-                f"{len(x)} 家企业；基础指标；权重之和为 1"))
-    typer.echo(f"{'Key':6} {'Indicator':34} {'Expert':>8} {'Entropy':>8}" if en else
-               f"{'代码':6} {'指标':30} {'专家权重':>8} {'熵权':>8}")
-    for k, e, w in zip(leaves, expert, res.weights):
-        typer.echo(f"{k:6} {model.nodes[k].label(lang):32} {e:8.4f} {'-' if np.isnan(w) else f'{w:8.4f}':>8}")
-    for w in (res.warnings_en if en else res.warnings):
-        typer.echo(("Warning: " if en else "警告：") + w)
+    if not (quiet or to_stdout(json_path)):
+        typer.echo((f"{len(x)} enterprises; base indicators; weights sum to 1" if en else
+                    f"{len(x)} 家企业；基础指标；权重之和为 1"))
+        # Columns padded by display width: a CJK character takes two columns of the terminal.
+        labels = [model.nodes[k].label(lang) for k in leaves]
+        wide = max([display_width("Indicator" if en else "指标")] + [display_width(t) for t in labels])
+        head = ("Key", "Indicator", "Expert", "Entropy") if en else ("代码", "指标", "专家权重", "熵权")
+        typer.echo(f"{pad(head[0], 6)} {pad(head[1], wide)} {pad(head[2], 8, right=True)} {pad(head[3], 8, right=True)}")
+        for k, label, e, w in zip(leaves, labels, expert, res.weights):
+            typer.echo(f"{pad(k, 6)} {pad(label, wide)} {e:8.4f} {'-' if np.isnan(w) else f'{w:8.4f}':>8}")
+        for w in (res.warnings_en if en else res.warnings):
+            typer.echo(("Warning: " if en else "警告：") + w)
     if json_path:
         payload = {"tool": "ccredit", "enterprises": int(len(x)), "expert": dict(zip(leaves, expert.tolist())),
-                   "entropy": res.as_dict(), "warnings": res.warnings_en}
-        atomic_write_text(json_path, json.dumps(payload, ensure_ascii=False, indent=2))
+                   "entropy": res.as_dict(), "warnings": res.warnings_en if en else res.warnings}
+        emit_json(json_path, lambda p: atomic_write_text(p, json.dumps(payload, ensure_ascii=False, indent=2)))

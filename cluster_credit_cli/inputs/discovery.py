@@ -64,10 +64,11 @@ def discover_sources(applicants: Path, model: Model, given: dict[str, Path | Non
             found = [p for p in found if not any(matches(p, other, model) for other in model.sources
                                                  if other not in (kind, "applicants"))] or found
         if len(found) > 1:
-            names, opt = ", ".join(p.name for p in found), "--" + kind.replace("_", "-")
-            raise UsageError(say(f"{model.sources[kind].label}（{kind}）有两个候选文件：{names}；请用 {opt} 指定其一",
-                                 f"two candidate files for {model.sources[kind].label_en or kind} ({kind}): "
-                                 f"{names}; name one with {opt}"))
+            opt = "--" + kind.replace("_", "-")
+            raise UsageError(say(f"{model.sources[kind].label}有两个候选文件：{'、'.join(p.name for p in found)}；"
+                                 f"请用 {opt} 指定其一",
+                                 f"two candidate files for {model.sources[kind].label_en or kind}: "
+                                 f"{', '.join(p.name for p in found)}; name one with {opt}"))
         if found:
             result[kind] = found[0]
     return result

@@ -55,6 +55,17 @@ def code_problem(code: str) -> str | None:
     return None
 
 
+def corrected_code(code: str) -> str | None:
+    """The code with the check digit its first 17 characters call for, when only that digit is wrong."""
+    if len(code) != 18 or not _WELL_FORMED.fullmatch(code[:17] + "0"):
+        return None
+    try:
+        fixed = code[:17] + uscc.calc_check_digit(code[:17])
+    except Exception:  # noqa: BLE001 - characters stdnum does not accept: no correction to offer
+        return None
+    return fixed if fixed != code else None
+
+
 _PLAIN = re.compile(r"[0-9A-Z]+")
 _LUT = np.full(256, 99, dtype=np.int64)
 for _i, _c in enumerate(_ALPHABET):

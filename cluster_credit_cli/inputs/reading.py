@@ -222,7 +222,11 @@ def find_header(rows: list[list[Any]], index: dict[str, str], required: list[str
 
 # -- typed parsing -----------------------------------------------------------------------------
 
-_NUM_CLEAN = re.compile(r"[,\s，]|万元$|亿元$|千元$|元$|人$|天$|日$|个$|项$|次$|家$|分$")
+# Unambiguous numbers only: digits with an optional sign, thousands separators only in groups of
+# three ("1,234,567.5"), one decimal point. "1,2,3" or "1.000,50" are not guessed at (issue 12).
+_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
+# Units accepted after a number when the caller does not say which: the survey's free answers.
+ANY_UNIT = ("万元", "亿元", "千元", "元", "人", "天", "日", "个", "项", "次", "家", "分")
 _DATE_PATTERNS = [
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ tT]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
@@ -231,19 +235,28 @@ _DATE_PATTERNS = [
 _MONTH_PATTERNS = [re.compile(r"^(\d{4})年(\d{1,2})月$"), re.compile(r"^(\d{4})[-/.](\d{1,2})$")]
 
 
-def parse_number_text(text: str) -> float | None:
-    """'1,234.5' '12%' '３００万元' '(1,000)' -> float; None when not a number."""
+def parse_number_text(text: str, units: tuple[str, ...] | None = ANY_UNIT) -> float | None:
+    """'1,234.5' '12%' '３００万元' '(1,000)' -> float; None when not an unambiguous number.
+
+    ``units``: the unit suffixes allowed after the number (a field's own unit: "300万元" in a
+    万元 column); a number with any other suffix is None, never read as if the unit were absent.
+    """
     t = halfwidth(text).strip()
     if not t:
         return None
     pct = t.endswith("%")
-    t = _NUM_CLEAN.sub("", t.rstrip("%"))
+    if pct:
+        t = t[:-1].rstrip()
+    for unit in sorted(units or (), key=len, reverse=True):
+        if t.endswith(unit) and len(t) > len(unit):
+            t = t[: -len(unit)].rstrip()  # "45 天"
+            break
     neg = t.startswith("(") and t.endswith(")")
-    t = t.strip("()")
-    try:
-        value = float(t)
-    except ValueError:
+    if neg:
+        t = t[1:-1]
+    if not _NUMBER.fullmatch(t):
         return None
+    value = float(t.replace(",", ""))
     if not math.isfinite(value):
         return None
     value = -value if neg else value
@@ -386,6 +399,13 @@ class _ColumnParser:
     _category = _text
 
     def _number(self, f, values, rows, header):
+        from cluster_credit_cli.model.hints import UNITS, UNITS_EN
+
+        unit = UNITS.get(f.key)
+        # The field's own unit may follow the number ("300万元", "300万" in a 万元 column); another
+        # unit ("3亿元") is a problem, never read as if it were the field's.
+        units = tuple(u for u in (unit, unit[:-1] if unit and unit.endswith("元") and len(unit) > 1 else None) if u)
+
         def conv(v):
             if type(v) is str and v.isascii() and v.isdigit():
                 return float(v)  # what parse_number_text gives for plain digits, without its steps
@@ -395,7 +415,7 @@ class _ColumnParser:
                 return None
             if isinstance(v, (int, float)):
                 return float(v)
-            num = parse_number_text(str(v))
+            num = parse_number_text(str(v), units)
             return None if num is None else num
 
         parsed, mapping = self._map_unique(values, conv)
@@ -403,10 +423,23 @@ class _ColumnParser:
             m is None for m in mapping.values()) else np.array([], dtype=int)
         for p in bad:
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_number",
-                              say(f"“{values.iloc[p]}”不是数字，请填写如 1234.5 的数字",
-                                  f"'{values.iloc[p]}' is not a number; write a number such as 1234.5"),
+                              say(f"“{values.iloc[p]}”不是明确的数字：请只填一个数字，如 1234.5 或 1,234.5"
+                                  + (f"（单位{unit}）" if unit else "") + "；千位分隔符每三位一个，小数点只用一个",
+                                  f"'{values.iloc[p]}' is not an unambiguous number: write one number such as "
+                                  "1234.5 or 1,234.5" + (f" (in {UNITS_EN.get(unit, unit)})" if unit else "")
+                                  + "; thousands separators every three digits, one decimal point"),
                               "error")
-        return pd.to_numeric(parsed.map(lambda v: np.nan if v is None else v), errors="coerce")
+        numeric = pd.to_numeric(parsed.map(lambda v: np.nan if v is None else v), errors="coerce")
+        if f.min is not None:
+            below = np.flatnonzero((numeric < f.min).to_numpy())
+            for p in below:
+                self.problems.add(self.file, self.sheet, int(rows[p]), header, "negative_number",
+                                  say(f"“{_as_text(values.iloc[p])}”小于 {f.min:g}：{f.label}不能为负数；本格未采用，请更正",
+                                      f"'{_as_text(values.iloc[p])}' is below {f.min:g}: {f.header('en')} cannot be negative; "
+                                      "the cell is not used — correct it"), "error")
+            if len(below):
+                numeric[numeric < f.min] = np.nan
+        return numeric
 
     def _percent(self, f, values, rows, header, keep_text: bool = False):
         def conv(v):
@@ -415,7 +448,7 @@ class _ColumnParser:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 return float(v)
             text = halfwidth(str(v)).strip()
-            num = parse_number_text(text)
+            num = parse_number_text(text, ())
             if num is None:
                 return clean_text(v) if keep_text else None
             return num * 100 if text.endswith("%") else num
@@ -533,6 +566,14 @@ def _is_hint_row(row: list[Any], model: Model, kind: str) -> bool:
 def read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang: str = "zh",
                 sheet: str | None = None) -> SourceTable | None:
     """Read one input file for one source. Returns None (with a problem) if it cannot be used."""
+    from cluster_credit_cli.i18n import use_lang
+
+    with use_lang(lang):  # the problems are worded in the language asked for
+        return _read_source(path, kind, model, problems, lang=lang, sheet=sheet)
+
+
+def _read_source(path: Path, kind: str, model: Model, problems: Problems, *, lang: str,
+                 sheet: str | None) -> SourceTable | None:
     source: SourceDef = model.sources[kind]
     path = Path(path)
     verdict = preflight_file(path)
@@ -620,6 +661,7 @@ def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems,
                              "the first one is used, remove or rename the other"), "warning")
         else:
             columns[key], names[key] = j, text
+    _report_near_misses(path, grid.sheet, h + 1, unknown, index, columns, model, problems)
     missing = [r for r in source.required if r not in columns]
     # An export without codes may fall back to names (flagged per row later).
     if missing == ["code"] and "name" in columns and kind != "applicants":
@@ -636,6 +678,34 @@ def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems,
                              f"required column '{model.fields[r].label}' not found; columns found: {', '.join(found)}"))
         return None
     return h, header, columns, names, unknown
+
+
+_HOW = {"script": ("繁体字", "traditional characters"), "unit": ("单位写法不同", "the unit written differently"),
+        "order": ("字的顺序不同", "characters in another order"), "typo": ("有字写错、多写或漏写", "a character differs")}
+
+
+def _report_near_misses(path: Path, sheet: str | None, row: int, unknown: list[tuple[int, str]],
+                        index: dict[str, str], columns: dict[str, int], model: Model, problems: Problems) -> None:
+    """An unknown header that looks like a known one of this source that the file lacks: an error.
+
+    The column is not read (no guessing); the problem names the column, the field it probably
+    means and the header to type instead.
+    """
+    from cluster_credit_cli.inputs.headers import resembles
+
+    free = {name: key for name, key in index.items() if key not in columns}
+    for _, text in unknown:
+        near = resembles(text, free)
+        if near is None:
+            continue
+        key, how = near
+        f = model.fields[key]
+        zh, en = _HOW[how]
+        problems.add(path.name, sheet, row, text, "header_typo",
+                     say(f"列“{text}”不是已知的列，看起来是“{f.label}”（{zh}）；这一列没有读取。"
+                         f"请把表头改为“{f.label}”后重新运行",
+                         f"column '{text}' is not a known column; it looks like '{f.label}' ({f.header('en')}; "
+                         f"{en}), so it was not read. Rename the header to '{f.label}' and run again"))
 
 
 def _parse_body(body: list[list[Any]], first_row: int, width: int, columns: dict[str, int],

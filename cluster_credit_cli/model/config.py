@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.problems import ConfigError
 from cluster_credit_cli.text import normalize_choice, normalize_header
 
@@ -179,6 +180,7 @@ class FieldDef:
     type: str
     aliases: list[str]
     sources: list[str]
+    min: float | None = None  # numbers below it are problems (a negative amount or revenue); None: any
 
     def header(self, lang: str = "zh") -> str:
         return self.label_en if lang == "en" and self.label_en else self.label
@@ -194,6 +196,9 @@ class SourceDef:
     required: list[str]
     sheet: str | None = None
     aggregate: dict[str, str] = field(default_factory=dict)
+    # An optional source covers only some firms (the panel reviews a few): a firm it lacks is not
+    # "missing" from it; what is missing is asked of the next source of the field.
+    optional: bool = False
 
     def title(self, lang: str = "zh") -> str:
         return self.label_en if lang == "en" and self.label_en else self.label
@@ -313,7 +318,7 @@ def load_model(path: str | Path | None = None, *, strict: bool | None = None) ->
     """Load and validate a model file (default: config/model.toml of this installation)."""
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
-        raise ConfigError(f"model file not found: {path}")
+        raise ConfigError(say(f"找不到模型文件：{path}", f"model file not found: {path}"))
     size = path.stat().st_size
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path.name}: {size:,} bytes is far more than a model file holds (limit "
@@ -321,9 +326,9 @@ def load_model(path: str | Path | None = None, *, strict: bool | None = None) ->
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+        raise ConfigError(say(f"{path.name}：不是有效的 TOML 文件（{exc}）", f"{path.name}: not valid TOML: {exc}")) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path.name}: not UTF-8 text") from None
+        raise ConfigError(say(f"{path.name}：不是 UTF-8 文本", f"{path.name}: not UTF-8 text")) from None
     except RecursionError:
         raise ConfigError(f"{path.name}: arrays or tables nested too deeply (limit {MAX_CONFIG_DEPTH})") from None
     except OSError as exc:
@@ -498,7 +503,8 @@ def _build_fields(ctx: _Ctx, table: dict) -> dict[str, FieldDef]:
             ctx.fail(f"{where}.type", f"unknown type {typ!r}; one of {', '.join(sorted(FIELD_TYPES))}")
         fields[key] = FieldDef(key, ctx.get(item, "label", where, str), ctx.get(item, "label_en", where, str, ""),
                                typ, list(ctx.get(item, "aliases", where, list, [])),
-                               list(ctx.get(item, "sources", where, list)))
+                               list(ctx.get(item, "sources", where, list)),
+                               ctx.get(item, "min", where, (int, float), None))
     for req in ("code", "name"):
         if req not in fields:
             ctx.fail(f"fields.{req}", "missing: every model needs the code and name fields")
@@ -522,7 +528,7 @@ def _build_sources(ctx: _Ctx, table: dict, fields: dict[str, FieldDef]) -> dict[
                 ctx.fail(f"{where}.aggregate.{f}", f"must be max, min or sum, got {how!r}")
         sources[key] = SourceDef(key, ctx.get(item, "label", where, str), ctx.get(item, "label_en", where, str, ""),
                                  shape, list(ctx.get(item, "patterns", where, list, [])), required,
-                                 item.get("sheet"), aggregate)
+                                 item.get("sheet"), aggregate, ctx.get(item, "optional", where, bool, False))
     if "applicants" not in sources:
         ctx.fail("sources.applicants", "missing: the applicants source is required")
     for fkey, f in fields.items():
@@ -711,7 +717,7 @@ def _compute_weights(ctx: _Ctx, model: Model) -> None:
     for c in checks:
         if not math.isclose(c.printed, c.children_sum, abs_tol=model.tolerance):
             kids = " + ".join(f"{k} {model.nodes[k].weight:g}" for k in c.children)
-            en = (f"{c.parent} {c.parent_name}: children sum to {c.children_sum:.10g} ({kids}), "
+            en = (f"{c.parent} {model.nodes[c.parent].label('en')}: children sum to {c.children_sum:.10g} ({kids}), "
                   f"printed weight is {c.printed:g}")
             zh = (f"{c.parent} {c.parent_name}：下级权重之和为 {c.children_sum:.10g}（{kids}），"
                   f"而本级印刷权重为 {c.printed:g}")

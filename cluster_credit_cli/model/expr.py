@@ -64,3 +64,22 @@ def evaluate(text: str, values: Mapping[str, np.ndarray]) -> np.ndarray:
         return _BINOPS[type(node.op)](left, right)
 
     return np.asarray(ev(_parse(text)), dtype="float64")
+
+
+def zero_divisors(text: str, values: Mapping[str, np.ndarray]) -> list[tuple[list[str], np.ndarray]]:
+    """For each division in the expression: the names in its divisor and where that divisor is 0.
+
+    So a metric that cannot be computed is explained in the user's words ("上年营业收入为 0"),
+    never as the expression's internal field names.
+    """
+    out = []
+    for node in ast.walk(_parse(text)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            divisor = ast.unparse(node.right)
+            names = [n.id for n in ast.walk(node.right) if isinstance(n, ast.Name)]
+            if not names:
+                continue  # a constant divisor ("/ 2") is never the reason
+            with np.errstate(all="ignore"):
+                zero = evaluate(divisor, values) == 0
+            out.append((list(dict.fromkeys(names)), np.asarray(zero, dtype=bool)))
+    return out

@@ -14,6 +14,8 @@ UNITS = {"requested": "万元", "total_assets": "万元", "total_liabilities": "
          "receivables_start": "万元", "receivables_end": "万元", "amount": "元", "overdue_days": "天",
          "employees": "人"}
 
+UNITS_EN = {"万元": "CNY 10k", "元": "yuan", "天": "days", "人": "persons"}
+
 
 def choices(model: Model, f: FieldDef) -> list[str]:
     """Allowed answers for a categorical field, taken from the rules and gates that read it."""

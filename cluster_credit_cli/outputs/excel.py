@@ -412,7 +412,8 @@ def write_table(
                         lines = max(lines, wrapped_lines(value, caps[j]))
             elif not _is_missing(value):
                 text = f"{value:,.{columns[j].decimals}f}" if isinstance(value, float) else str(value)
-                widths[j] = max(widths[j], display_width(text) + 2)
+                # numbers, dates and booleans print in narrow characters: no per-character measure
+                widths[j] = max(widths[j], (len(text) if text.isascii() else display_width(text)) + 2)
         if lines > 1:
             # LibreOffice does not grow rows for wrapped text on its own: give the height.
             sheet.set_row(r, ROW_PT * lines)

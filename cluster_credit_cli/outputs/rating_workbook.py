@@ -59,8 +59,20 @@ def _rule_text(model: Model, key: str, lang: str) -> str:
     for part in parts:
         bands = " · ".join(f"{part['compare'].replace('>=', '≥').replace('<=', '≤')}{b[0]:g} {b[1]:g}"
                            for b in part["bands"])
-        texts.append(f"{part['metric']}: {bands} · else {part.get('else', 0):g}")
+        texts.append(f"{metric_words(model, part['metric'], lang)}: {bands} · "
+                     f"{'else' if en else '其余'} {part.get('else', 0):g}")
     return ("mean of " if en else "平均：") + " | ".join(texts) if kind == "mean" else texts[0]
+
+
+def metric_words(model: Model, metric: str, lang: str) -> str:
+    """A metric with the fields' headers in place of their internal names: 负债总额 / 资产总额."""
+    import re
+
+    def label(m: "re.Match[str]") -> str:
+        f = model.fields.get(m.group(0))
+        return f.header(lang) if f is not None else m.group(0)
+
+    return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", label, metric)
 
 
 # Above this many rows the indicator / provenance sheets go to CSV beside the workbook: a
@@ -108,6 +120,15 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
     return wb.close()
 
 
+def _unit(model: Model, lang: str) -> str:
+    """The pool's unit after a heading, in the sheet's language: （万元） or (CNY 10k)."""
+    if lang == "en":
+        unit = model.pool.get("unit_en") or model.pool.get("unit", "")
+        return f" ({unit})" if unit else ""
+    unit = model.pool.get("unit", "")
+    return f"（{unit}）" if unit else ""
+
+
 def _print_title(result: RoundResult, kind: str) -> str:
     """The page header's title: the model (the cluster's round) and what the workbook is."""
     model, lang = result.model, result.lang
@@ -125,15 +146,17 @@ def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list
     cols = [Column(t("rank", lang), "int"), Column(t("code", lang)), Column(t("name", lang), width=28),
             Column(t("total", lang), "number"), Column(t("base", lang), "number"), Column(t("bonus", lang), "number"),
             Column(t("grade", lang)), Column(t("status", lang), width=14), Column(t("reasons", lang), width=20),
-            Column(f"{t('requested', lang)}（{model.pool.get('unit', '')}）", "number", 0),
-            Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
-    cols += [Column(f"{model.nodes[k].label(lang)}（{model.nodes[k].weight:g}）", "number") for k in dims1]
+            Column(f"{t('requested', lang)}{_unit(model, lang)}", "number", 0),
+            Column(f"{t('quota', lang)}{_unit(model, lang)}", "number", 0)]
+    cols += [Column(f"{model.nodes[k].label(lang)}" + (f" ({model.nodes[k].weight:g})" if lang == "en" else
+                                                      f"（{model.nodes[k].weight:g}）"), "number") for k in dims1]
     records = ranked.to_dict("records")
     rows = []
     for r in records:
         rows.append([r["rank"] if pd.notna(r["rank"]) else None, r["code"], r["name"], r["total_display"],
                      r["base"], r["bonus"], r["grade"] if isinstance(r["grade"], str) else None,
-                     status_words(r["status"], lang), "；".join(r["reasons"]) if lang != "en" else "; ".join(r["reasons"]),
+                     # the reasons, and for 材料不全 what is missing (the reason of that status)
+                     status_words(r["status"], lang), ("; " if lang == "en" else "；").join(r["reasons"] + r["missing"]),
                      r["requested"], r["quota"]] + [r.get(f"dim:{k}") for k in dims1])
     sheet, _ = write_table(wb, t("sheet.ratings", lang), cols, rows)
     # Grade colours on the grade cell only, so the sheet prints well in black and white too.
@@ -153,7 +176,7 @@ def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
     not_graded = int((~result.table["graded"]).sum())
     rows.append([t("not_graded", lang), not_graded, 0.0])
     cols = [Column(t("grade", lang)), Column(t("count", lang), "int"),
-            Column(f"{t('quota', lang)}（{model.pool.get('unit', '')}）", "number", 0)]
+            Column(f"{t('quota', lang)}{_unit(model, lang)}", "number", 0)]
     sheet, n = write_table(wb, t("sheet.grades", lang), cols, rows, autofilter=False)
     chart = wb.book.add_chart({"type": "column"})
     name = t("sheet.grades", lang)[:31]
@@ -171,7 +194,7 @@ def _grades_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
     for i, (label, value) in enumerate([(t("run.capacity", lang), pool["capacity"]),
                                         (t("run.allocated", lang), pool["allocated"]),
                                         (t("run.remaining", lang), pool["remaining"])]):
-        wb.write_cell(sheet, r0 + i, 0, f"{label}（{pool['unit']}）", wb.fmt(bold=True))
+        wb.write_cell(sheet, r0 + i, 0, f"{label}{_unit(model, lang)}", wb.fmt(bold=True))
         wb.write_cell(sheet, r0 + i, 1, value, wb.fmt(num_format="#,##0"))
 
 
@@ -199,6 +222,7 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
     model, scores, merged = result.model, result.scores, result.merged
     cols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("key", lang)),
             Column(t("indicator", lang), width=16), Column(t("input", lang), "number", 4),
+            Column("Inputs" if lang == "en" else "输入明细", width=40),
             Column(t("score", lang), "number", 0), Column(t("weight", lang), "number", 6),
             Column(t("points", lang), "number", 4), Column(t("source", lang), width=40)]
     leaves = model.leaves()
@@ -211,21 +235,22 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
     pos = scores.scores.index.get_indexer(pd.Index(codes))
     score_arr = scores.scores[leaves].to_numpy(dtype=float)[pos] if len(codes) else np.zeros((0, len(leaves)))
     input_arr = scores.inputs[leaves].to_numpy(dtype=object)[pos] if len(codes) else np.zeros((0, len(leaves)), object)
-    source_arr = _leaf_source_table(model, merged, leaves, codes)
+    source_arr = _leaf_source_table(model, merged, leaves, codes, lang)
+    detail_arr = _leaf_input_table(model, merged, leaves, codes, lang)
     labels = [model.nodes[k].label(lang) for k in leaves]
     weights = [model.effective[k] for k in leaves]
 
     def rows():
         for i, code in enumerate(codes):
             name = names[code]
-            srow, irow, orow = score_arr[i], input_arr[i], source_arr[i]
+            srow, irow, orow, drow = score_arr[i], input_arr[i], source_arr[i], detail_arr[i]
             for j, k in enumerate(leaves):
                 score = srow[j]
                 shown = irow[j]
                 if isinstance(shown, float) and np.isnan(shown):
                     shown = None
                 w = weights[j]
-                yield [code, name, k, labels[j], shown, score, w, w * score, orow[j]]
+                yield [code, name, k, labels[j], shown, drow[j], score, w, w * score, orow[j]]
 
     if total_rows > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.indicators', lang)}.csv")
@@ -237,10 +262,11 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
         _write_csv(csv_path, [c.header for c in cols], [
             np.repeat(np.array(codes, dtype=object), nl), np.repeat(np.array([names[c] for c in codes], dtype=object), nl),
             np.tile(np.array(leaves, dtype=object), len(codes)), np.tile(np.array(labels, dtype=object), len(codes)),
-            [None if isinstance(v, float) and v != v else v for v in flat_inputs], flat_scores, weight_col,
+            [None if isinstance(v, float) and v != v else v for v in flat_inputs],
+            [s for row in detail_arr for s in row], flat_scores, weight_col,
             weight_col * flat_scores, [s for row in source_arr for s in row]])
         write_table(wb, t("sheet.indicators", lang), [Column(t("message", lang), width=80)],
-                    [[f"{total_rows} rows > {limit}: written to {csv_path.name}"]], autofilter=False, paper=False)
+                    [[_spilled(total_rows, limit, csv_path, lang)]], autofilter=False, paper=False)
         return
     write_table(wb, t("sheet.indicators", lang), cols, rows(), paper=False, repeat_cols=2)
 
@@ -266,7 +292,7 @@ def _leaf_sources(model: Model, merged, lang: str):
     return describe
 
 
-def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]) -> list[list[str]]:
+def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str], lang: str = "zh") -> list[list[str]]:
     """``_leaf_sources`` for every (code, leaf) at once: one string per field and code, then joined."""
     n = len(codes)
     index = pd.Index(codes)
@@ -293,7 +319,8 @@ def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]
         rule = model.rules[key]
         if rule["kind"] == "count":
             t_ = merged.tables.get("credit_system")
-            text = (f"{t_.file.name}（{len(merged.records) if merged.records is not None else 0} records）"
+            n_rec = len(merged.records) if merged.records is not None else 0
+            text = ((f"{t_.file.name} ({n_rec} records)" if lang == "en" else f"{t_.file.name}（{n_rec} 条记录）")
                     if t_ is not None else "")
             columns.append([text] * n)
             continue
@@ -304,6 +331,55 @@ def _leaf_source_table(model: Model, merged, leaves: list[str], codes: list[str]
             columns.append(arrays[0].tolist())
         else:
             columns.append(["; ".join(dict.fromkeys(b for b in bits if b)) for bits in zip(*arrays)])
+    return [list(r) for r in zip(*columns)] if columns and n else [[""] * len(leaves) for _ in range(n)]
+
+
+def _leaf_input_table(model: Model, merged, leaves: list[str], codes: list[str], lang: str) -> list[list[str]]:
+    """Per (code, leaf) the values the rule read, by their headers: '负债总额 300；资产总额 1000'.
+
+    Built one field at a time (an array of strings per field), then joined per leaf.
+    """
+    from cluster_credit_cli.rating.missing import leaf_inputs
+
+    n = len(codes)
+    index = pd.Index(codes)
+    blank = "—"
+    sep = "; " if lang == "en" else "；"
+    per_field: dict[str, np.ndarray] = {}
+
+    def text(v: Any) -> str:
+        if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+            return blank
+        if isinstance(v, (bool, np.bool_)):
+            return t("yes", lang) if v else t("no", lang)
+        if isinstance(v, (float, np.floating)):
+            return f"{float(v):,.6g}"
+        if isinstance(v, pd.Timestamp):
+            return v.date().isoformat()
+        return str(v)
+
+    def field_texts(f: str) -> np.ndarray:
+        if f not in per_field:
+            header = model.fields[f].header(lang)
+            col = merged.values[f].reindex(index) if f in merged.values and n else pd.Series([None] * n, dtype=object)
+            # once per distinct value (amounts repeat little, ratings and yes/no a lot)
+            codes_, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+            shown = np.array([f"{header} {text(u)}" for u in uniques] + [f"{header} {blank}"], dtype=object)
+            per_field[f] = shown[codes_]
+        return per_field[f]
+
+    columns = []
+    for key in leaves:
+        fields = leaf_inputs(model, key)
+        if not fields:
+            columns.append([""] * n)
+        elif len(fields) == 1:
+            columns.append(field_texts(fields[0]).tolist())
+        else:
+            joined = field_texts(fields[0])
+            for f in fields[1:]:
+                joined = joined + sep + field_texts(f)  # object arrays: one concatenation per field
+            columns.append(joined.tolist())
     return [list(r) for r in zip(*columns)] if columns and n else [[""] * len(leaves) for _ in range(n)]
 
 
@@ -351,8 +427,7 @@ def _provenance_sheet(wb: Workbook, result: RoundResult, lang: str, limit: int, 
             prov["code"], prov["field"].map(field_labels), _cell_column(prov["value"]),
             prov["source"].map(src_labels), prov["file"], prov["sheet"], prov["row"], prov["column"]])
         write_table(wb, t("sheet.provenance", lang), [Column(t("message", lang), width=80)],
-                    [[f"{len(prov)} rows > {limit}: written to {csv_path.name}"]], autofilter=False,
-                    paper=False)
+                    [[_spilled(len(prov), limit, csv_path, lang)]], autofilter=False, paper=False)
     else:
         write_table(wb, t("sheet.provenance", lang), cols, rows, paper=False, repeat_cols=1)
 
@@ -367,6 +442,12 @@ def _conflicts_sheet(wb: Workbook, result: RoundResult, lang: str, labels: dict[
              r.column, _cell(r.value), t("yes", lang) if r.used else t("no", lang)]
             for r in conf.itertuples(index=False))
     write_table(wb, t("sheet.conflicts", lang), ccols, crow, paper=False, repeat_cols=2)
+
+
+def _spilled(rows: int, limit: int, csv_path: Path, lang: str) -> str:
+    """The note left in a detail sheet that went to CSV, in the workbook's language."""
+    return (f"{rows} rows > {limit}: written to {csv_path.name}" if lang == "en"
+            else f"共 {rows} 行，超过 {limit} 行的上限：已写入 {csv_path.name}")
 
 
 def _cell(value: Any) -> Any:
@@ -412,14 +493,17 @@ def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
         [t("run.model", lang), model.name_en if lang == "en" and model.name_en else model.name],
         [t("run.config", lang), str(model.path)],
         [t("run.config_hash", lang), result.config_hash],
-        [f"{t('run.capacity', lang)}（{pool['unit']}）", pool["capacity"]],
-        [f"{t('run.allocated', lang)}（{pool['unit']}）", pool["allocated"]],
+        [f"{t('run.capacity', lang)}{_unit(model, lang)}", pool["capacity"]],
+        [f"{t('run.allocated', lang)}{_unit(model, lang)}", pool["allocated"]],
     ]
     for w in result.warnings:
         items.append([t("run.warning", lang), w])
     for i in result.inputs:
         items.append([f"{t('run.input', lang)}：{_source_label(model, i['kind'], lang)}",
                       f"{i['file']}  ({i['rows']} {t('rows', lang)}; SHA-256 {i['sha256']})"])
+        if i.get("ignored_columns"):
+            items.append([f"{t('run.ignored', lang)}：{i['file']}",
+                          (", " if lang == "en" else "、").join(i["ignored_columns"])])
     for kind, st in result.stats.items():
         items.append([f"{_source_label(model, kind, lang)}", json.dumps(st, ensure_ascii=False)])
     sheet, _ = write_table(wb, t("sheet.run", lang), [Column(t("item", lang), width=30),
@@ -477,32 +561,45 @@ def write_json(result: RoundResult, path: Path) -> WriteOutcome:
 
 
 def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
-    """材料完整性审核: per enterprise what is missing or inconsistent, to send back to applicants."""
+    """材料完整性审核: per enterprise what is missing or to correct, to send back to applicants.
+
+    Meant for applicants: it names documents and fields, never indicator codes; it does not show
+    the review panel's values (the panel's ratings are the panel's), and differences settled by
+    precedence (the auditor's figures over the form's) are information, not something to check.
+    """
     lang, model = result.lang, result.model
-    sep = "; " if lang == "en" else "；"
+    en = lang == "en"
+    sep = "; " if en else "；"
     conflicts = result.merged.conflicts
+    if len(conflicts):
+        conflicts = conflicts[conflicts["source"] != "panel"]
     # Capped widths that wrap: the feedback prints one landscape page wide, every column readable.
     cols = [Column(t("code", lang)), Column(t("name", lang), width=22), Column(t("status", lang), width=12),
-            Column(t("missing", lang), width=34), Column(t("sheet.conflicts", lang), width=40),
-            Column(t("action", lang), width=18)]
+            Column(t("missing", lang), width=34),
+            Column("Differences" if en else "数据不一致", width=28),  # each cell names the source used
+            Column(t("action", lang), width=30)]
     rows = []
-    for _, r in result.table.sort_values("code").iterrows():
-        mine = conflicts[conflicts["code"] == r["code"]]
+    by_code = {c: g for c, g in conflicts.groupby("code", sort=False)} if len(conflicts) else {}
+    for r in result.table.sort_values("code").to_dict("records"):
         diffs = []
-        for field, group in mine.groupby("field", sort=False):
+        for field, group in (by_code[r["code"]].groupby("field", sort=False) if r["code"] in by_code else []):
+            if len(group) < 2:
+                continue
             label = model.fields[field].header(lang)
-            vals = ", ".join(f"{_source_label(model, s, lang)} {v}" for s, v in zip(group["source"], group["value"]))
-            diffs.append(f"{label}: {vals}")
+            used = [_source_label(model, s, lang) for s, u in zip(group["source"], group["used"]) if u]
+            vals = (", " if en else "，").join(f"{_source_label(model, s, lang)} {v}"
+                                               for s, v in zip(group["source"], group["value"]))
+            diffs.append(f"{label}: {vals} ({used[0]} used)" if en and used else
+                         f"{label}：{vals}（采用{used[0]}）" if used else f"{label}：{vals}")
         status = [s for s in r["status"] if s in ("incomplete", "conflict")]
-        action = []
-        if r["missing"]:
-            action.append("补充缺失材料" if lang != "en" else "supply the missing items")
-        if "conflict" in r["status"]:
-            action.append("同一代码只保留一行申报" if lang != "en" else "keep one application row")
-        if diffs:
-            action.append("核对不一致的数据" if lang != "en" else "check the inconsistent values")
-        state = status_words(status, lang) if status else ("complete" if lang == "en" else "材料完整")
-        rows.append([r["code"], r["name"], state, sep.join(r["missing"]), sep.join(diffs), sep.join(action)])
+        todo = list(r.get("todo") or [])
+        if status:
+            state = status_words(status, lang)
+        elif todo:
+            state = "to check" if en else "需核对"
+        else:
+            state = "complete" if en else "材料完整"
+        rows.append([r["code"], r["name"], state, sep.join(r["missing"]), sep.join(diffs), sep.join(todo)])
     with Workbook(path) as wb:
         wb.set_print_info(_print_title(result, "sheet.feedback"), result.as_of, lang)
         write_table(wb, t("sheet.feedback", lang), cols, rows)

@@ -27,7 +27,7 @@ FUND_KINDS = ["出资", "代偿支出", "追偿收回", "利息"]
 
 LIMIT_KEYS = {"largest_single_share", "largest_single_amount", "top10_share", "low_grade", "low_grade_share"}
 WARNING_KEYS = {"maturing_days"}
-POOL_KEYS = {"unit", "guarantee_fund", "leverage", "limits", "warnings", "sources", "fields"}
+POOL_KEYS = {"unit", "unit_en", "guarantee_fund", "leverage", "limits", "warnings", "sources", "fields"}
 FIELD_KEYS = {"label", "label_en", "type", "aliases", "sources", "unit", "choices", "synonyms"}
 SOURCE_KEYS = {"label", "label_en", "required", "sheet"}
 # The columns the pool's code needs, whatever a town renames in its config.

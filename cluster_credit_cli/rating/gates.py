@@ -25,7 +25,8 @@ class GateResult:
     status: dict[str, list[str]] = field(default_factory=dict)  # code -> status codes
     reasons: dict[str, list[str]] = field(default_factory=dict)  # code -> reasons (zh)
     reasons_en: dict[str, list[str]] = field(default_factory=dict)
-    missing: dict[str, list[str]] = field(default_factory=dict)  # code -> missing gate fields
+    missing: dict[str, list[str]] = field(default_factory=dict)  # code -> missing gate fields (labels)
+    missing_fields: dict[str, list[str]] = field(default_factory=dict)  # code -> the same as field keys
 
     def add(self, code: str, status: str, zh: str, en: str) -> None:
         if status not in self.status.setdefault(code, []):
@@ -60,7 +61,7 @@ def evaluate_gates(merged: Merged, model: Model, as_of: _dt.date) -> GateResult:
             for i in np.flatnonzero(young):
                 d = founded.iloc[i].date().isoformat()
                 res.add(codes[i], status, f"成立于 {d}，经营不足 {years} 年", f"founded {d}: in operation less than {years} year(s)")
-            _note_missing(res, codes, absent, _label(model, gate["field"]), blocked)
+            _note_missing(res, codes, absent, _label(model, gate["field"]), blocked, gate["field"])
         elif kind == "town":
             names = [normalize_choice(n) for n in gate.get("names", [])]
             town_f, addr_f = (gate["fields"] + [None])[:2]
@@ -72,7 +73,7 @@ def evaluate_gates(merged: Merged, model: Model, as_of: _dt.date) -> GateResult:
             where = gate.get("names", [""])[0]
             for i in np.flatnonzero(~ok & ~absent):
                 res.add(codes[i], status, f"注册地不在{where}", f"not registered in {where}")
-            _note_missing(res, codes, absent, _label(model, town_f), blocked)
+            _note_missing(res, codes, absent, _label(model, town_f), blocked, town_f)
         elif kind == "yes":
             col = _col(merged, gate["field"])
             fails = ~_is_true(col)
@@ -115,10 +116,12 @@ def _label(model: Model, key: str) -> str:
     return say(f.label, f.label_en or f.label)
 
 
-def _note_missing(res: GateResult, codes: pd.Index, absent: np.ndarray, label: str, blocked: set[str]) -> None:
+def _note_missing(res: GateResult, codes: pd.Index, absent: np.ndarray, label: str, blocked: set[str],
+                  key: str) -> None:
     for i in np.flatnonzero(absent):
         if codes[i] not in blocked:
             res.missing.setdefault(codes[i], []).append(label)
+            res.missing_fields.setdefault(codes[i], []).append(key)
 
 
 def _records_veto(res: GateResult, merged: Merged, gate: dict, as_of: _dt.date, status: str) -> None:

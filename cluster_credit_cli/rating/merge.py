@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_credit_cli.i18n import say
-from cluster_credit_cli.inputs.identity import normalize_codes, normalize_name
+from cluster_credit_cli.inputs.identity import corrected_code, normalize_codes, normalize_name
 from cluster_credit_cli.model.config import Model
 from cluster_credit_cli.problems import Problems
 from cluster_credit_cli.inputs.reading import SourceTable
@@ -49,6 +49,10 @@ class Merged:
     conflicts: pd.DataFrame  # long: code, field, source, file, sheet, row, column, value, used
     conflict_codes: set[str]
     stats: dict[str, SourceStats] = field(default_factory=dict)
+    # Conflicting codes used by different firms (row, name), as opposed to one firm entered twice.
+    shared: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # Names an export gives that differ from the applicant's: code -> [(source kind, name)].
+    name_mismatch: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def provenance_rows(self) -> int:
         """How many rows ``provenance`` would have, without building it."""
@@ -105,10 +109,31 @@ def _codes_for(table: SourceTable, problems: Problems, model: Model, name_to_cod
     codes = codes.copy()
     raw = frame["code"].to_numpy(dtype=object) if "code" in frame else None
     bad = reasons.notna().to_numpy() & (reasons != "empty").to_numpy()
-    for p in np.flatnonzero(bad):
-        problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "bad_code",
-                     say(f"“{raw[p]}”：{reasons.iloc[p]}；本行未合并，请更正代码",
-                         f"'{raw[p]}': {reasons.iloc[p]}; this row is not merged — correct the code"))
+    if bad.any():
+        row_names = frame["name"].to_numpy(dtype=object) if "name" in frame else np.full(len(frame), "", dtype=object)
+        valid = reasons.isna().to_numpy()
+        # Where each valid code of this file is, so a suggested correction is never another firm's code.
+        taken = {c: (int(r), n) for c, r, n in zip(codes.to_numpy()[valid][::-1], rows[valid][::-1],
+                                                   row_names[valid][::-1])}
+        for p in np.flatnonzero(bad):
+            firm = _name_text(row_names[p])
+            whose = say(f"（{firm}）", f" ({firm})") if firm else ""
+            fixed = corrected_code(codes.iloc[p])
+            if fixed is not None and fixed in taken:
+                other_row, other_name = taken[fixed]
+                other = _name_text(other_name)
+                problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "bad_code",
+                             say(f"“{raw[p]}”{whose}：校验码错误；只改最后一位得到的 {fixed} 是第 {other_row} 行"
+                                 f"{f'“{other}”' if other else '另一家企业'}的代码，不能这样改。请按营业执照核对本企业的代码；"
+                                 "本行未合并",
+                                 f"'{raw[p]}'{whose}: the check digit is wrong; changing the last character gives "
+                                 f"{fixed}, which is the code of row {other_row}"
+                                 f"{f' ({other})' if other else ''}, so that is not the fix. Check this firm's "
+                                 "code against its business licence; this row is not merged"))
+                continue
+            problems.add(table.file.name, table.sheet, int(rows[p]), code_header, "bad_code",
+                         say(f"“{raw[p]}”{whose}：{reasons.iloc[p]}；本行未合并，请更正代码",
+                             f"'{raw[p]}'{whose}: {reasons.iloc[p]}; this row is not merged — correct the code"))
     stats.invalid_code += int(bad.sum())
     codes[bad] = ""
     empty = (reasons == "empty").to_numpy()
@@ -134,6 +159,10 @@ def _codes_for(table: SourceTable, problems: Problems, model: Model, name_to_cod
                                      "no code" + (f" and the name '{names[p]}' matches no applicant" if key else "")
                                      + "; this row is not merged"))
     return codes
+
+
+def _name_text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -198,13 +227,29 @@ def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Proble
     dup_mask = frame["_code"].duplicated(keep=False)
     conflict_codes = set(frame.loc[dup_mask, "_code"])
     code_header = applicants.columns.get("code", model.fields["code"].label)
+    shared: dict[str, list[tuple[int, str]]] = {}
     for code, group in frame[dup_mask].groupby("_code", sort=False):
-        rows = ", ".join(map(str, group["_row"]))
+        rows = say("、", ", ").join(map(str, group["_row"]))
+        firms = [_name_text(n) for n in (group["name"] if "name" in group else [""] * len(group))]
+        if len({normalize_name(n) for n in firms}) > 1:
+            # Different firms under one code: at least one code is wrong, keeping a row is no fix.
+            shared[code] = list(zip(map(int, group["_row"]), firms))
+            listed = say("、".join(f"第 {r} 行“{n}”" for r, n in shared[code]),
+                         ", ".join(f"row {r} ({n})" for r, n in shared[code]))
+            problems.add(applicants.file.name, applicants.sheet, int(group["_row"].iloc[0]), code_header,
+                         "shared_code",
+                         say(f"{code} 被 {len(group)} 家不同的企业使用：{listed}；至少有一个代码是错的。"
+                             "请按营业执照核对各家的代码并更正，在此之前这几行都不予评分",
+                             f"{code} is used by {len(group)} different firms: {listed}; at least one code is "
+                             "wrong. Check each firm's code against its business licence and correct it; "
+                             "none of these rows is scored until then"))
+            continue
+        firm = firms[0]
         problems.add(applicants.file.name, applicants.sheet, int(group["_row"].iloc[0]), code_header,
                      "duplicate_applicant",
-                     say(f"{code} 在申报表中出现 {len(group)} 行（第 {rows} 行）；请只保留一行，在此之前不予评分",
-                         f"{code} is applied for in {len(group)} rows ({rows}); keep exactly one row for it — "
-                         "it is not scored until then"))
+                     say(f"{code}（{firm}）在申报表中出现 {len(group)} 行（第 {rows} 行）；请只保留一行，在此之前不予评分",
+                         f"{code} ({firm}) is applied for in {len(group)} rows ({rows}); keep exactly one row "
+                         "for it — it is not scored until then"))
     # Conflicting applicants keep a row (first) for display only; their values are not used.
     first = frame.drop_duplicates("_code", keep="first").set_index("_code")
     order = pd.Index(first.index, name="code")
@@ -237,10 +282,12 @@ def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Proble
         aligned[kind] = collapsed.reindex(order)
 
     values, winner, conflicts = _resolve(order, aligned, tables, model, conflict_codes, names)
+    mismatched: dict[str, list[tuple[str, str]]] = {}
     for kind, frame_ in aligned.items():
         if kind != "applicants" and "name" in frame_:
-            _name_mismatches(kind, frame_, names, tables[kind], problems, model)
-    return Merged(order, values, winner, aligned, tables, records, conflicts, conflict_codes, stats)
+            _name_mismatches(kind, frame_, names, tables[kind], problems, model, mismatched)
+    return Merged(order, values, winner, aligned, tables, records, conflicts, conflict_codes, stats, shared,
+                  mismatched)
 
 
 def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str, SourceTable], model: Model,
@@ -334,7 +381,7 @@ def _disagreements(key, present, stacked, src, tables, aligned, names, blocked):
     return pd.DataFrame(rows) if rows else None
 
 
-def _name_mismatches(kind, frame, names, table, problems, model):
+def _name_mismatches(kind, frame, names, table, problems, model, found=None):
     other = frame["name"]
     have = _notmissing(other)
     codes = frame.index[have]
@@ -346,6 +393,8 @@ def _name_mismatches(kind, frame, names, table, problems, model):
         if a == b:
             continue  # the same text normalises the same: no mismatch (the common case)
         if normalize_name(a) and normalize_name(b) and normalize_name(a) != normalize_name(b):
+            if found is not None:
+                found.setdefault(code, []).append((kind, str(b)))
             problems.add(table.file.name, table.sheet, int(row),
                          table.columns.get("name", model.fields["name"].label), "name_mismatch",
                          say(f"{code}：名称“{b}”与申报名称“{a}”不一致，请核对代码或名称",

@@ -161,7 +161,8 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
             raise UsageError(f"unknown source kind {kind!r}")
         path = Path(path)
         if not path.is_file():
-            raise UsageError(f"{model.sources[kind].label} ({kind}): file not found: {path}")
+            raise UsageError(say(f"{model.sources[kind].label}：找不到文件 {path}",
+                                 f"{model.sources[kind].title('en')} ({kind}): file not found: {path}"))
         if _stream(path, kind, model, tables):
             table = reading.read_records_streaming(path, kind, model, problems, lang=lang,
                                                    keep=_applicant_codes(tables["applicants"]))
@@ -176,8 +177,8 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
         if table is not None:
             tables[kind] = table
     if "applicants" not in tables:
-        raise UsageError("the applicants file could not be read: "
-                         + "; ".join(p.message for p in problems if p.file == Path(sources["applicants"]).name))
+        raise UsageError(say("申报材料文件无法读取：", "the applicants file could not be read: ")
+                         + say("；", "; ").join(p.message for p in problems if p.file == Path(sources["applicants"]).name))
     return tables, inputs
 
 
@@ -257,14 +258,15 @@ def _score_round(applicants, sources, *, model, as_of, lang, check_only, progres
     have = set(tables)
     scores = score_all(merged, model, as_of, have, problems)
     gates = evaluate_gates(merged, model, as_of)
-    table = _assemble(merged, scores, gates, model, lang, check_only)
+    unusable = {i["kind"] for i in inputs if not i["used"]}
+    table = _assemble(merged, scores, gates, model, lang, check_only, problems, unusable)
     timings["score"] = time.perf_counter() - t2
     stats = {k: vars(v) for k, v in merged.stats.items()}
     return RoundResult(model, as_of, lang, inputs, problems, table, scores, merged, gates, stats, timings)
 
 
 def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, lang: str,
-              check_only: bool) -> pd.DataFrame:
+              check_only: bool, problems: Problems | None = None, unusable: set[str] = frozenset()) -> pd.DataFrame:
     codes = merged.codes
     app = merged.aligned["applicants"]
     names = app["name"] if "name" in app else pd.Series("", index=codes)
@@ -278,28 +280,49 @@ def _assemble(merged: Merged, scores: Scores, gates: GateResult, model: Model, l
     leaf_text = [f"{k} {leaf_names[k]}" for k in leaves]
     miss_arr = scores.missing[leaves].to_numpy(dtype=bool)  # one array, not a per-cell .iat
     req_missing = requested.isna().to_numpy() if "requested" in model.fields else np.zeros(len(codes), bool)
+    from cluster_credit_cli.rating.missing import describe_missing, gap_action, gap_words
+
+    extra = {c: list(v) for c, v in gates.missing_fields.items()}
+    for i in np.flatnonzero(req_missing):
+        extra.setdefault(codes[i], []).append("requested")
+    # What is missing, by the document that should carry it (not by indicator code).
+    gaps = describe_missing(merged, scores, model, merged.tables, problems or Problems(), lang, extra, unusable)
+    todo_lists = []
     for i, code in enumerate(codes):
-        missing = [leaf_text[j] for j in np.flatnonzero(miss_arr[i])]
-        missing += gates.missing.get(code, [])
-        if req_missing[i]:
-            missing.append(model.fields["requested"].header(lang))
+        missing = [gap_words(model, g, lang) for g in gaps.get(code, [])]
+        todo = [gap_action(model, g, lang) for g in gaps.get(code, [])]
+        if not missing and not scores.notes.get(code) and (miss_arr[i].any() or extra.get(code)):
+            # a leaf without a traceable input (should not happen): still say which
+            missing = [leaf_text[j] for j in np.flatnonzero(miss_arr[i])] + list(gates.missing.get(code, []))
         missing += scores.notes.get(code, [])
+        todo += [("check: " if lang == "en" else "请核对：") + n for n in scores.notes.get(code, [])]
         status = list(gates.status.get(code, []))
         reasons = list((gates.reasons_en if lang == "en" else gates.reasons).get(code, []))
         if code in merged.conflict_codes:
             status = ["conflict"]
             missing = []
-            reasons = ["申报表中同一代码有多行，请保留一行" if lang != "en" else
-                       "several applicant rows for this code: keep one"]
+            todo = []
+            if code in merged.shared:
+                reasons = ["申报表中有几家不同的企业使用这个代码，至少有一个代码是错的，请核对" if lang != "en" else
+                           "different firms use this code in the applicants file: at least one code is wrong"]
+            else:
+                reasons = ["申报表中同一代码有多行，请保留一行" if lang != "en" else
+                           "several applicant rows for this code: keep one"]
         elif missing:
             status.append("incomplete")
         status.sort(key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
+        for kind, theirs in merged.name_mismatch.get(code, []):
+            src = model.sources[kind].title(lang)
+            todo.append(f"check the name: {src} has '{theirs}'" if lang == "en" else f"请核对企业名称：{src}为“{theirs}”")
+        if code in merged.conflict_codes:
+            todo.append(reasons[0])
+        todo_lists.append(todo)
         missing_lists.append(missing)
         status_lists.append(status)
         reason_lists.append(reasons)
     table = pd.DataFrame({
         "code": codes, "name": names.reindex(codes).to_numpy(dtype=object),
-        "status": status_lists, "reasons": reason_lists, "missing": missing_lists,
+        "status": status_lists, "reasons": reason_lists, "missing": missing_lists, "todo": todo_lists,
         "base": base.to_numpy(), "bonus": bonus.to_numpy(), "total": total.to_numpy(),
         "requested": pd.to_numeric(requested, errors="coerce").to_numpy(),
     })

@@ -169,11 +169,8 @@ def score_all(merged: Merged, model: Model, as_of: _dt.date, have_sources: set[s
                     absent = absent & np.isnan(text_pts) | bad_text
                     metric = np.where(np.isnan(text_pts), metric, np.nan)
                 undefined = ~absent & np.isnan(metric) & np.isnan(text_pts)
-                for i in np.flatnonzero(undefined):
-                    notes.setdefault(codes[i], []).append(say(
-                        f"{key} {part.get('name', model.nodes[key].name)}：无法计算 {part['metric']}（除数为零）",
-                        f"{key} {part.get('name_en') or model.nodes[key].name_en}: cannot compute {part['metric']} "
-                        "(division by zero)"))
+                if undefined.any():
+                    _explain_undefined(notes, merged, model, key, part, undefined)
                 ps = np.where(np.isnan(text_pts), _bands(metric, part), text_pts)
                 ps = np.where(absent | undefined, 0.0, ps)
                 part_scores.append(ps)
@@ -208,6 +205,26 @@ def score_all(merged: Merged, model: Model, as_of: _dt.date, have_sources: set[s
         missing[key] = miss
     return Scores(pd.DataFrame(scores, index=codes), pd.DataFrame(inputs, index=codes),
                   pd.DataFrame(missing, index=codes), notes)
+
+
+def _explain_undefined(notes: dict[str, list[str]], merged: Merged, model: Model, key: str, part: dict,
+                       undefined: np.ndarray) -> None:
+    """'上年营业收入为 0，无法计算营业收入增长率': the zero divisor by its header, the metric by its name."""
+    from cluster_credit_cli.model.expr import zero_divisors
+
+    arrays = {name: _field_array(merged, name) for name in part["_names"]}
+    node = model.nodes[key]
+    zh_name = part.get("name") or node.name
+    en_name = part.get("name_en") or part.get("name") or node.name_en or node.name
+    divisors = zero_divisors(part["metric"], arrays)
+    for i in np.flatnonzero(undefined):
+        names = [n for ns, zero in divisors if zero[i] for n in ns] or list(part["_names"])
+        zh = "、".join(model.fields[n].label for n in dict.fromkeys(names) if n in model.fields)
+        en = ", ".join(model.fields[n].header("en") for n in dict.fromkeys(names) if n in model.fields)
+        many = len(set(names)) > 1
+        notes.setdefault(merged.codes[i], []).append(say(
+            f"{zh}为 0，无法计算{zh_name}",
+            f"{en} {'are' if many else 'is'} 0, so {en_name} cannot be computed"))
 
 
 def _report_unknown(merged: Merged, problems: Problems, code: str, key: str, value, allowed: list[str],

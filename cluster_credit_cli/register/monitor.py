@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.rating.gates import evaluate_gates
 from cluster_credit_cli.inputs.identity import normalize_name
 from cluster_credit_cli.rating.merge import Merged, SourceStats, _codes_for, _collapse
@@ -88,11 +89,13 @@ def _rule_hits(records: pd.DataFrame, rule: dict, as_of: _dt.date) -> np.ndarray
 
 def _read(path: Path, kind: str, model: Model, problems: Problems, lang: str) -> SourceTable:
     if not Path(path).is_file():
-        raise UsageError(f"{model.sources[kind].label} ({kind}): file not found: {path}")
+        raise UsageError(say(f"{model.sources[kind].label}：找不到文件 {path}",
+                             f"{model.sources[kind].title('en')}: file not found: {path}"))
     table = read_source(Path(path), kind, model, problems, lang=lang)
     if table is None:
         msgs = "; ".join(p.message for p in problems if p.file == Path(path).name)
-        raise UsageError(f"{Path(path).name} cannot be read as the {model.sources[kind].label} file: {msgs}")
+        raise UsageError(say(f"{Path(path).name} 不能作为{model.sources[kind].label}文件读取：{msgs}",
+                             f"{Path(path).name} cannot be read as the {model.sources[kind].title('en')} file: {msgs}"))
     return table
 
 
@@ -102,7 +105,8 @@ def monitor(db_path: str | Path, *, model: Model, credit_system: Path | None = N
     from cluster_credit_cli.rating.pipeline import sha256_file
 
     if credit_system is None and bank is None:
-        raise UsageError("give the new social credit system export (--credit-system) and/or the bank file (--bank)")
+        raise UsageError(say("请给出新的社会信用系统导出文件（--credit-system）和/或合作银行文件（--bank）",
+                             "give the new social credit system export (--credit-system) and/or the bank file (--bank)"))
     as_of = as_of or _dt.date.today()
     en = lang == "en"
     with opened(db_path, readonly=True) as conn:
@@ -110,7 +114,8 @@ def monitor(db_path: str | Path, *, model: Model, credit_system: Path | None = N
         results = [r for r in results_of(conn, run["id"]) if r["grade"]]
     then = _dt.date.fromisoformat(run["as_of"])
     if as_of < then:
-        raise UsageError(f"--as-of {as_of.isoformat()} is before the rating date {then.isoformat()} of run #{run['id']}")
+        raise UsageError(say(f"--as-of {as_of.isoformat()} 早于第 {run['id']} 次运行的评价基准日 {then.isoformat()}",
+                             f"--as-of {as_of.isoformat()} is before the rating date {then.isoformat()} of run #{run['id']}"))
     problems = Problems()
     warnings: list[str] = []
     if run["model_hash"] != model.hash:

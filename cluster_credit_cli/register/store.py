@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.outputs.columnar_csv import value_key
 from cluster_credit_cli.problems import UsageError
 
@@ -199,31 +200,39 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True, readonly: b
     create = create and not readonly
     path = Path(db_path)
     if not create and not path.is_file():
-        raise RegisterError(f"no register at {path} (it is created by `ccredit score`; use --db PATH)")
+        raise RegisterError(say(f"{path} 处没有评级登记簿（运行“ccredit score”时创建；或用 --db 指定）",
+                                f"no register at {path} (it is created by `ccredit score`; use --db PATH)"))
     if path.exists() and path.is_dir():
-        raise RegisterError(f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}")
+        raise RegisterError(say(f"--db：{path} 是文件夹，请给出文件名，如 {path / DEFAULT_NAME}",
+                                f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}"))
     if not create and path.stat().st_size == 0:
         # A reading command never initialises a register: an empty file is a lost one, say so.
-        raise RegisterError(f"{path} is empty (0 bytes), not a register: restore it from a backup "
-                            "(*.bak or a copy), or delete it and let `ccredit score` create a new one")
+        raise RegisterError(say(f"{path} 是空文件（0 字节），不是评级登记簿：请从备份（*.bak 或副本）恢复，"
+                                "或删除它，让 `ccredit score` 新建一个",
+                                f"{path} is empty (0 bytes), not a register: restore it from a backup "
+                                "(*.bak or a copy), or delete it and let `ccredit score` create a new one"))
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
-        raise RegisterError(f"cannot open the register {path}: {exc}") from None
+        raise RegisterError(say(f"无法打开评级登记簿 {path}（{exc}）", f"cannot open the register {path}: {exc}")) from None
     try:
         _one(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
             _one(conn, "PRAGMA foreign_keys = ON")
             version = _version(conn)
         except sqlite3.DatabaseError as exc:
-            raise RegisterError(f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
-                                "use another --db or restore it from a backup (*.bak or a copy)") from None
+            raise RegisterError(say(f"{path} 不是 ccredit 评级登记簿或已损坏（SQLite：{exc}）；请换一个 --db，"
+                                    "或从备份（*.bak 或副本）恢复",
+                                    f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
+                                    "use another --db or restore it from a backup (*.bak or a copy)")) from None
         if version is not None and version > SCHEMA_VERSION:
-            raise RegisterError(
+            raise RegisterError(say(
+                f"{path} 由更新版本的 ccredit 写入（登记簿结构 v{version}；本版本最多读 v{SCHEMA_VERSION}）："
+                "请升级 ccredit，或用 --db 指定另一个登记簿",
                 f"{path} was written by a newer ccredit (register schema v{version}; this version "
-                f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db")
+                f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db"))
         if readonly:
             # Reading: the file is never written (no journal mode, no migration in place).
             if version is None:
@@ -266,11 +275,13 @@ def _migrate(conn: sqlite3.Connection, path: Path, *, backup: bool = True) -> No
     try:
         version = _version(conn)
         if version is not None and version > SCHEMA_VERSION:
-            raise RegisterError(f"{path} was written by a newer ccredit (register schema v{version})")
+            raise RegisterError(say(f"{path} 由更新版本的 ccredit 写入（登记簿结构 v{version}）",
+                                    f"{path} was written by a newer ccredit (register schema v{version})"))
         if version is None:
             user_tables = _one(conn, "SELECT count(*) FROM sqlite_master WHERE type='table'")[0]
             if user_tables:
-                raise RegisterError(f"{path} is an SQLite file but not a ccredit register (no schema_version table)")
+                raise RegisterError(say(f"{path} 是 SQLite 文件，但不是 ccredit 评级登记簿",
+                                        f"{path} is an SQLite file but not a ccredit register (no schema_version table)"))
             current = 0
         else:
             current = version
@@ -443,10 +454,15 @@ def record_run(db_path: str | os.PathLike[str], result) -> int:
     One transaction: either the run and every result row are stored, or nothing is.
     """
     run = _run_row(result)
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)  # the default folder may not exist yet
     try:
         with opened(db_path, create=True) as conn:
             conn.execute("BEGIN IMMEDIATE")  # take the write lock now: waits (busy timeout) for another writer
             try:
+                same = _same_as_last(conn, run)
+                if same is not None:  # a rerun of identical inputs and model: the same run, not a new one
+                    conn.execute("COMMIT")
+                    return same
                 cur = conn.execute(f"INSERT INTO runs ({', '.join(_RUN_COLS)}) "
                                    f"VALUES ({', '.join('?' * len(_RUN_COLS))})", [run[c] for c in _RUN_COLS])
                 run_id = int(cur.lastrowid)
@@ -456,8 +472,25 @@ def record_run(db_path: str | os.PathLike[str], result) -> int:
                 _rollback(conn)
                 raise
     except sqlite3.Error as exc:  # locked too long, disk full, read-only folder ...
-        raise RegisterError(f"the run could not be recorded in {db_path} ({exc}); the register is unchanged") from None
+        raise RegisterError(say(f"本次运行未能登记到 {db_path}（{exc}）；登记簿没有改变",
+                                f"the run could not be recorded in {db_path} ({exc}); the register is unchanged")) from None
     return run_id
+
+
+def _fingerprint(inputs_json: str | None) -> list[tuple[str, str]]:
+    """What makes two runs the same: each input's kind and SHA-256 (not its path or the time)."""
+    return sorted((i.get("kind") or "", i.get("sha256") or "") for i in _loads(inputs_json, []))
+
+
+def _same_as_last(conn: sqlite3.Connection, run: dict[str, Any]) -> int | None:
+    """The id of the latest run if it had the same inputs (by SHA-256), model, as-of date and tool."""
+    row = _one(conn, "SELECT id, as_of, model_hash, tool_version, inputs_json FROM runs ORDER BY id DESC LIMIT 1")
+    if row is None:
+        return None
+    same = (row["as_of"] == run["as_of"] and row["model_hash"] == run["model_hash"]
+            and row["tool_version"] == run["tool_version"]
+            and _fingerprint(row["inputs_json"]) == _fingerprint(run["inputs_json"]))
+    return int(row["id"]) if same else None
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -500,13 +533,26 @@ def get_run(conn: sqlite3.Connection, run_id: int | None = None, *, offset: int 
     if run_id is None:
         row = _one(conn, "SELECT * FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (offset,))
         if row is None:
-            raise RegisterError("the register has no runs yet" if offset == 0 else
-                                f"the register has fewer than {offset + 1} runs")
+            raise RegisterError(say("评级登记簿中还没有运行记录", "the register has no runs yet") if offset == 0 else
+                                say(f"评级登记簿中不足 {offset + 1} 次运行", f"the register has fewer than {offset + 1} runs"))
     else:
         row = _one(conn, "SELECT * FROM runs WHERE id = ?", (int(run_id),))
         if row is None:
-            raise RegisterError(f"no run #{run_id} in the register (see `ccredit runs`)")
+            raise RegisterError(say(f"评级登记簿中没有第 {run_id} 次运行（见 ccredit runs）",
+                                    f"no run #{run_id} in the register (see `ccredit runs`)"))
     return _run_dict(row)
+
+
+def _last_different(conn: sqlite3.Connection, b: dict[str, Any]) -> dict[str, Any]:
+    """The latest run before ``b`` that is not a rerun of the same inputs, model and date."""
+    mine = _one(conn, "SELECT as_of, model_hash, inputs_json FROM runs WHERE id = ?", (b["id"],))
+    for row in conn.execute("SELECT * FROM runs WHERE id < ? ORDER BY id DESC", (b["id"],)):
+        if (row["as_of"], row["model_hash"]) != (mine["as_of"], mine["model_hash"]) or \
+                _fingerprint(row["inputs_json"]) != _fingerprint(mine["inputs_json"]):
+            return _run_dict(row)
+    raise RegisterError(say("评级登记簿中没有与最近一次不同的更早运行；请指定两次运行（见 ccredit runs）",
+                            "the register has no earlier run that differs from the latest one; "
+                            "name two runs (see `ccredit runs`)"))
 
 
 def results_of(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
@@ -584,13 +630,15 @@ def drivers(a: dict[str, Any], b: dict[str, Any], leaves_a: dict[str, Any], leav
 
 
 def compare_runs(db_path: str | os.PathLike[str], run_a: int | None = None, run_b: int | None = None) -> Comparison:
-    """Rating migration from run A to run B (default: the two latest runs, older first)."""
+    """Rating migration from run A to run B (default: the latest run and the latest one before it
+    that differs from it — other inputs, model or date; comparing two identical runs says nothing)."""
     if (run_a is None) != (run_b is None):
-        raise RegisterError("give two runs (RUN_A RUN_B) or none (the last two runs)")
+        raise RegisterError(say("请给出两次运行（RUN_A RUN_B），或都不给（比较最近两次不同的运行）",
+                                "give two runs (RUN_A RUN_B) or none (the last two runs)"))
     with opened(db_path, readonly=True) as conn:
         if run_a is None:
             b = get_run(conn, offset=0)
-            a = get_run(conn, offset=1)
+            a = _last_different(conn, b)
         else:
             a, b = get_run(conn, run_a), get_run(conn, run_b)
         res_a = {r["code"]: r for r in results_of(conn, a["id"])}
@@ -692,7 +740,23 @@ def precheck(db_path: str | os.PathLike[str]) -> None:
                             f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db")
 
 
-def default_db_path(output: str | os.PathLike[str]) -> Path:
-    """Where ``score`` keeps the register when --db is not given: beside the output workbook."""
-    return Path(output).resolve().parent / DEFAULT_NAME
+def default_db_path(output: str | os.PathLike[str] | None = None) -> Path:
+    """The register every command uses when --db is not given: one predictable place per user.
+
+    ``CCREDIT_DB`` if set; else the user's local data folder — ``%LOCALAPPDATA%\\ccredit\\ccredit.db``
+    on Windows, ``~/Library/Application Support/ccredit/ccredit.db`` on macOS,
+    ``$XDG_DATA_HOME/ccredit/ccredit.db`` (default ``~/.local/share``) elsewhere. Not beside the
+    workbook (a network share, where SQLite is fragile) and not the current folder (``ccredit runs``
+    from another folder must find the same register). ``output`` is ignored (kept for callers).
+    """
+    env = os.environ.get("CCREDIT_DB")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "ccredit" / DEFAULT_NAME
 

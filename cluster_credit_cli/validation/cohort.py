@@ -140,15 +140,18 @@ def register_cohort(db: Path, model: Model, settings: Settings, *, as_of: _dt.da
 
         history = loan_history(db)
     if history is None or len(history) == 0:
-        raise UsageError(f"{db}: the register has no loan snapshots to validate against; import the bank's loan "
-                         "ledger first (`ccredit pool import LEDGER.xlsx --as-of DATE --db REGISTER`), or give "
-                         "--outcomes FILE")
+        raise UsageError(say(f"{db}：评级登记簿中没有可用于验证的贷款台账快照；请先导入银行的贷款台账"
+                             "（ccredit pool import 台账.xlsx --as-of 日期 --db 登记簿），或用 --outcomes 给出结果文件",
+                             f"{db}: the register has no loan snapshots to validate against; import the bank's loan "
+                             "ledger first (`ccredit pool import LEDGER.xlsx --as-of DATE --db REGISTER`), or give "
+                             "--outcomes FILE"))
     snaps = sorted({d for d in history["snapshot_as_of"].map(_date) if d is not None})
     if as_of is not None:
         snaps = [d for d in snaps if d <= as_of]
         if not snaps:
-            raise UsageError(f"{db}: no loan snapshot on or before {as_of} (the first is "
-                             f"{min(history['snapshot_as_of'].map(_date))})")
+            first = min(history['snapshot_as_of'].map(_date))
+            raise UsageError(say(f"{db}：{as_of} 及之前没有贷款台账快照（最早的是 {first}）",
+                                 f"{db}: no loan snapshot on or before {as_of} (the first is {first})"))
         history = history[history["snapshot_as_of"].map(_date) <= as_of]
     day = snaps[-1]
     loans = loan_outcomes(history, settings)

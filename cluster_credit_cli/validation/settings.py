@@ -61,8 +61,18 @@ def _num(raw: dict, key: str, default: float, lo: float, hi: float, *, integer: 
 
 
 def pd_table(model: Model) -> tuple[dict[str, float], str | None]:
-    """The PD per grade and where it came from: ``[risk].pd`` first, else ``[validation].pd``."""
-    for section in ("risk", "validation"):
+    """The PD per grade and where it came from: ``[risk].pd`` first, else ``[validation].pd``.
+
+    ``[risk].pd`` is read by the pool's own reader (``pool.risk_config.pd_table``: every grade,
+    checked once for both commands); ``[validation].pd`` is for a model without a pool risk
+    section, e.g. a bank validating ratings made elsewhere, and may cover some grades only.
+    """
+    from cluster_credit_cli.pool.risk_config import pd_table as risk_pd_table
+
+    table = risk_pd_table(model)
+    if table:
+        return table, "risk.pd"
+    for section in ("validation",):
         table = (model.raw.get(section) or {}).get("pd")
         if table is None:
             continue
