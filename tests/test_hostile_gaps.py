@@ -409,7 +409,7 @@ def test_a_zero_byte_register_is_reported_not_reinitialised(tmp_path):
     db.write_bytes(b"")
     for args in (["runs"], ["history", "91330000000000000X"], ["compare"]):
         res = invoke(*args, "--db", db)
-        assert res.exit_code == 2 and "empty (0 bytes)" in res.output, (args, res.output)
+        assert res.exit_code == 2 and "（0 字节）" in res.output, (args, res.output)
         assert db.stat().st_size == 0
     missing = tmp_path / "none.db"
     assert invoke("runs", "--db", missing).exit_code == 2 and not missing.exists()
