@@ -14,7 +14,7 @@ from typing import Any
 
 from cluster_credit_cli.text import cut
 
-MAX_MESSAGE = 600  # characters of a problem's message (it may quote a cell)
+MAX_MESSAGE = 1000  # characters of a problem's message (it may quote a cell)
 MAX_COLUMN = 120  # a header is a few words; a longer one is quoted in part
 
 

@@ -105,7 +105,9 @@ def cut(value: object, limit: int) -> str:
     """At most ``limit`` characters of ``value``, with the full length said when cut."""
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit:
-        text = f"{text[:limit]}…（共 {len(text):,} 字符 / {len(text):,} chars）"
+        from cluster_credit_cli.i18n import say  # the run's language, one at a time
+
+        text = text[:limit] + say(f"…（共 {len(text):,} 字符）", f"… ({len(text):,} characters)")
     return text
 
 

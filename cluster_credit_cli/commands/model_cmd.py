@@ -41,7 +41,7 @@ def model_show(config: Optional[Path] = ConfigOpt, lang: str = LangOpt, debug: b
             text += f"  [{node.block}]"
         parent = branches.get(node.parent, tree)
         branches[node.key] = parent.add(text)
-    console = Console(highlight=False, markup=False)  # labels are data, never markup
+    console = Console(highlight=False)
     console.print(tree)
     for w in warnings_for(model, lang):
         console.print(("Warning: " if lang == "en" else "警告：") + w)

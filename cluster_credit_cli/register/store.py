@@ -715,13 +715,14 @@ def precheck(db_path: str | os.PathLike[str]) -> None:
     """
     path = Path(db_path)
     if path.is_dir():
-        raise RegisterError(f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}")
+        raise RegisterError(say(f"--db：{path} 是文件夹，请给出文件名，如 {path / DEFAULT_NAME}",
+                                f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}"))
     if not path.is_file() or path.stat().st_size == 0:
         return
     try:
         conn = sqlite3.connect(f"file:{path.resolve().as_posix()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
-        raise RegisterError(f"cannot open the register {path}: {exc}") from None
+        raise RegisterError(say(f"无法打开评级登记簿 {path}：{exc}", f"cannot open the register {path}: {exc}")) from None
     try:
         version = _version(conn)
         # Damaged pages found now, not after the round was computed (one pass over the file).
@@ -729,15 +730,20 @@ def precheck(db_path: str | os.PathLike[str]) -> None:
         if check is not None and check[0] != "ok":
             raise sqlite3.DatabaseError(check[0])
     except sqlite3.DatabaseError as exc:
-        raise RegisterError(f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
-                            "use another --db or restore it from a backup") from None
+        raise RegisterError(say(f"{path} 不是 ccredit 评级登记簿或已损坏（SQLite：{exc}）；请换一个 --db，或从备份恢复",
+                                f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
+                                "use another --db or restore it from a backup")) from None
     finally:
         conn.close()
     if version is None:
-        raise RegisterError(f"{path} is an SQLite file but not a ccredit register (no schema_version table)")
+        raise RegisterError(say(f"{path} 是 SQLite 文件，但不是 ccredit 评级登记簿",
+                                f"{path} is an SQLite file but not a ccredit register (no schema_version table)"))
     if version > SCHEMA_VERSION:
-        raise RegisterError(f"{path} was written by a newer ccredit (register schema v{version}; this version "
-                            f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db")
+        raise RegisterError(say(
+            f"{path} 由更新版本的 ccredit 写入（登记簿结构 v{version}；本版本最多读 v{SCHEMA_VERSION}）："
+            "请升级 ccredit，或用 --db 指定另一个登记簿",
+            f"{path} was written by a newer ccredit (register schema v{version}; this version "
+            f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db"))
 
 
 def default_db_path(output: str | os.PathLike[str] | None = None) -> Path:
