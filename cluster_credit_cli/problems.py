@@ -12,6 +12,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cluster_credit_cli.text import cut
+
+MAX_MESSAGE = 1000  # characters of a problem's message (it may quote a cell)
+MAX_COLUMN = 120  # a header is a few words; a longer one is quoted in part
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -33,6 +38,12 @@ class Problems:
 
     def add(self, file: str, sheet: str | None, row: int | None, column: str | None,
             code: str, message: str, severity: str = "error") -> None:
+        # A message may quote a cell: a 250 MB line or a 32,767-character cell is cut to an
+        # excerpt here, once, for every report (terminal, workbook, JSON, batch error report).
+        if len(message) > MAX_MESSAGE:
+            message = cut(message, MAX_MESSAGE)
+        if column is not None and len(column) > MAX_COLUMN:
+            column = cut(column, MAX_COLUMN)
         self.items.append(Problem(str(file), sheet, row, column, code, message, severity))
 
     def extend(self, other: "Problems | list[Problem]") -> None:

@@ -387,7 +387,8 @@ def test_score_records_in_the_one_default_register_and_no_db_skips(tmp_path, rou
     assert out2.is_file() and not (out2.parent / "ccredit.db").exists()
 
 
-def test_score_with_a_newer_register_exits_2_after_writing_the_workbook(tmp_path, rounds):
+def test_score_with_a_newer_register_exits_2_and_writes_nothing(tmp_path, rounds):
+    """Issue 11 item 10: the register is checked before the computation; no workbook is left behind."""
     paths = rounds["paths_a"]
     path = tmp_path / "future.db"
     connect(path).close()
@@ -399,7 +400,7 @@ def test_score_with_a_newer_register_exits_2_after_writing_the_workbook(tmp_path
     result = runner.invoke(app, ["score", str(paths["applicants"]), "--as-of", "2026-06-30", "-q", "--out", str(out),
                                  "--db", str(path)])
     assert result.exit_code == 2 and "由更新版本的 ccredit 写入" in result.output
-    assert out.is_file()
+    assert not out.exists() and not list(tmp_path.glob(".r.*"))
 
 
 def test_a_register_that_cannot_be_written_is_a_clear_usage_error(tmp_path, rounds, monkeypatch):

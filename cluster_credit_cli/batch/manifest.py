@@ -72,6 +72,11 @@ class RoundRecord:
     key: str = ""
     content_key: str = ""
     schema: int = SCHEMA
+    # The rating register run this round's inputs were recorded as (batch --db), and for which key:
+    # a rerun of the same inputs (--force, a lost output) is not recorded twice.
+    register_db: str = ""
+    register_run: int | None = None
+    register_key: str = ""
 
     def __post_init__(self) -> None:
         hashes = [i["sha256"] for i in self.inputs]
@@ -84,7 +89,8 @@ class RoundRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RoundRecord":
         known = {k: data[k] for k in ("round", "inputs", "model_hash", "tool_version", "as_of", "outcome",
-                                      "outputs", "started", "finished", "message", "problems") if k in data}
+                                      "outputs", "started", "finished", "message", "problems", "register_db", "register_run",
+                                      "register_key") if k in data}
         return cls(**known)
 
 

@@ -62,7 +62,7 @@ class BatchLocked(Exception):
 @dataclass
 class RoundReport:
     round: str
-    action: str  # processed | failed | error | skipped | not_ready | claimed | would_run
+    action: str  # processed | failed | error | skipped | not_ready | claimed | would_run | refused (a link)
     outcome: str | None = None  # manifest outcome (ok | problems | failed | error)
     message: str = ""
     outputs: list[str] = field(default_factory=list)
@@ -88,7 +88,7 @@ class BatchReport:
     def exit_code(self) -> int:
         """0 all good; 1 a round failed, errored or had data problems."""
         # Rounds skipped as unchanged were reported by the run that processed them.
-        bad = any(r.action in ("failed", "error") or (r.action == "processed" and r.outcome == "problems")
+        bad = any(r.action in ("failed", "error", "refused") or (r.action == "processed" and r.outcome == "problems")
                   for r in self.rounds)
         return 1 if bad else 0
 
@@ -99,7 +99,8 @@ class BatchReport:
         data = asdict(self)
         data["exit_code"] = self.exit_code
         data["counts"] = {a: self.count(a) for a in
-                          ("processed", "failed", "error", "skipped", "not_ready", "claimed", "would_run")}
+                          ("processed", "failed", "error", "skipped", "not_ready", "claimed", "would_run",
+                           "refused")}
         return data
 
 
@@ -110,14 +111,59 @@ def _ignored(name: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(low, p.lower()) for p in (*TEMP_PATTERNS, *patterns))
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        real, base = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+    return real == base or base in real.parents
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    # A Windows junction is no symlink to is_symlink(); resolving it outside the folder catches it.
+    return entry.is_symlink() or bool(getattr(entry, "is_junction", lambda: False)())
+
+
+def scan_inbox(inbox: Path) -> tuple[list[Path], list[str]]:
+    """(round folders by name, names refused because they are links or lead outside the inbox).
+
+    Nothing behind a refused name is read: a round linked to / or to another user's folder is
+    reported by its name only.
+    """
+    rounds, refused = [], []
+    for e in sorted(os.scandir(inbox), key=lambda e: e.name):
+        if e.name.startswith((".", "~$", "_")):
+            continue
+        if _is_link(e) or (e.is_dir(follow_symlinks=False) and not _inside(Path(e.path), Path(inbox))):
+            refused.append(e.name)
+        elif e.is_dir(follow_symlinks=False):
+            rounds.append(Path(e.path))
+    return rounds, refused
+
+
 def list_rounds(inbox: Path) -> list[Path]:
-    """Round folders of an inbox, by name."""
-    return sorted(p for p in Path(inbox).iterdir()
-                  if p.is_dir() and not p.name.startswith((".", "~$", "_")))
+    """Round folders of an inbox, by name (links and folders outside the inbox left out)."""
+    return scan_inbox(inbox)[0]
+
+
+def scan_round(folder: Path, patterns: list[str]) -> tuple[list[Path], list[str]]:
+    """(input files of a round, names refused because they are links or lead outside the round)."""
+    files, refused = [], []
+    for e in sorted(os.scandir(folder), key=lambda e: e.name):
+        if _ignored(e.name, patterns):
+            continue
+        if _is_link(e):
+            refused.append(e.name)
+        elif e.is_file(follow_symlinks=False):
+            if _inside(Path(e.path), folder):
+                files.append(Path(e.path))
+            else:
+                refused.append(e.name)
+    return files, refused
 
 
 def round_files(folder: Path, patterns: list[str]) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and not _ignored(p.name, patterns))
+    return scan_round(folder, patterns)[0]
 
 
 def snapshot(files: list[Path]) -> dict[str, tuple[int, int]]:
@@ -139,7 +185,7 @@ _OUTCOME_ZH = {"ok": "正常", "problems": "有数据问题", "failed": "失败"
 _EVENT_ZH = {"start": "开始", "end": "结束", "processed": "已处理", "failed": "失败", "skipped": "跳过",
              "not_ready": "未就绪", "error": "出错", "claimed": "他人处理中", "would_run": "将处理",
              "diverted": "另存", "stale_lock": "过期锁", "stale_claim": "过期认领", "lock_held": "已被锁定",
-             "no_rounds": "没有轮次"}
+             "no_rounds": "没有轮次", "refused_link": "拒绝链接", "settle": "等待稳定", "registered": "已登记"}
 
 
 class _Log:
@@ -151,12 +197,16 @@ class _Log:
         self.lines: list[str] = []
 
     def __call__(self, round_name: str, event: str, detail: str = "") -> None:
+        from cluster_credit_cli.text import one_line
+
         stamp = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        line = f"{stamp}\tpid={os.getpid()}\t{round_name or '-'}\t{event}\t{' '.join(detail.split())}"
+        # Names come from the inbox: a newline or tab in them is escaped, so one event is one line.
+        name, detail = one_line(round_name or "-"), one_line(" ".join(detail.split()))
+        line = f"{stamp}\tpid={os.getpid()}\t{name}\t{event}\t{detail}"
         self.lines.append(line)
         if self.echo:  # for a person: the event in words of the run's language
             word = say(_EVENT_ZH.get(event, event), event)
-            self.echo(f"{round_name or '-'}{say('：', ': ')}{word}" + (f" — {detail}" if detail else ""))
+            self.echo(f"{name}{say('：', ': ')}{word}" + (f" — {detail}" if detail else ""))
         if self.enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:  # one short write per line
@@ -166,7 +216,7 @@ class _Log:
 def run_batch(inbox: Path, outbox: Path, *, model, as_of: _dt.date | None = None, dry_run: bool = False,
               force: bool = False, settle_seconds: float = 60.0, lang: str = "zh",
               max_lock_age: float = DEFAULT_MAX_AGE, echo: Callable[[str], None] | None = None,
-              sleep: Callable[[float], None] = time.sleep) -> BatchReport:
+              sleep: Callable[[float], None] = time.sleep, db: Path | None = None) -> BatchReport:
     """Process every ready round of ``inbox`` into ``outbox``; see the module docstring.
 
     Raises ``UsageError`` for a missing inbox and ``BatchLocked`` when another run holds the outbox.
@@ -176,6 +226,8 @@ def run_batch(inbox: Path, outbox: Path, *, model, as_of: _dt.date | None = None
         raise UsageError(say(f"收件夹不存在：{inbox}", f"inbox folder not found: {inbox}"))
     if outbox.resolve() == inbox.resolve() or inbox.resolve() in outbox.resolve().parents:
         raise UsageError(say("发件夹不能在收件夹之内", "the outbox must not be inside the inbox"))
+    if db is not None and inbox.resolve() in Path(db).resolve().parents:
+        raise UsageError(say(f"--db {db}：评级登记簿不能在收件夹之内", f"--db {db}: the register must not be inside the inbox"))
     explicit = as_of is not None
     day = as_of or _dt.date.today()
     report = BatchReport(str(inbox), str(outbox), day.isoformat(), model.hash, __version__, dry_run, force,
@@ -201,7 +253,8 @@ def run_batch(inbox: Path, outbox: Path, *, model, as_of: _dt.date | None = None
                                  f"model={model.hash[:12]} tool={__version__}{' force' if force else ''}"
                                  f"{' dry-run' if dry_run else ''}"))
             _run_rounds(inbox, outbox, report, log, lock, model=model, day=day, explicit=explicit,
-                        dry_run=dry_run, force=force, settle=settle_seconds, lang=lang, sleep=sleep)
+                        dry_run=dry_run, force=force, settle=settle_seconds, lang=lang, sleep=sleep,
+                        db=Path(db).resolve() if db is not None else None)
             report.finished = now_iso()
             counts = {k: v for k, v in report.to_json()["counts"].items() if v}
             log("", "end", say("；".join(f"{_COUNT_ZH.get(k, k)} {v}" for k, v in counts.items())
@@ -219,15 +272,30 @@ def run_batch(inbox: Path, outbox: Path, *, model, as_of: _dt.date | None = None
 
 
 def _run_rounds(inbox, outbox, report, log, lock, *, model, day, explicit, dry_run, force, settle, lang,
-                sleep) -> None:
+                sleep, db=None) -> None:
     patterns = list(model.discovery.get("ignore", []))
-    rounds = list_rounds(inbox)
+    rounds, refused = scan_inbox(inbox)
+    for name in refused:
+        msg = say("是符号链接或指向收件夹以外，未读取；请把文件本身复制进收件夹",
+                  "a link, or leads outside the inbox: not read; copy the files themselves into the inbox")
+        report.rounds.append(RoundReport(name, "refused", message=msg))
+        log(name, "refused_link", msg)
     if not rounds:
         log("", "no_rounds", say("收件夹中没有轮次子文件夹", "no round folders in the inbox"))
         return
     before = {r.name: snapshot(round_files(r, patterns)) for r in rounds}
-    if settle > 0:
+    # Wait only when a file changed within the settle window: old files that nothing touches
+    # are complete, and a nightly run over them should not sleep a minute for nothing.
+    now_ns = time.time_ns()
+    recent = sorted(name for name, snap in before.items()
+                    if any(now_ns - mtime < settle * 1e9 for _, mtime in snap.values()))
+    if settle > 0 and recent:
+        log("", "settle", say(f"{', '.join(recent)} 中有文件在 {settle:g} 秒内被修改，等待 {settle:g} 秒",
+                              f"files of {', '.join(recent)} changed within {settle:g}s; waiting {settle:g}s"))
         sleep(settle)
+    elif settle > 0:
+        log("", "settle", say(f"所有文件在 {settle:g} 秒内均未修改，不等待",
+                              f"no file changed within {settle:g}s; no wait"))
     for folder in rounds:
         name = folder.name
         try:
@@ -237,25 +305,52 @@ def _run_rounds(inbox, outbox, report, log, lock, *, model, day, explicit, dry_r
                     f"文件在 {settle:g} 秒内仍有变化，下次再处理", f"files still changing within {settle:g}s; left for the next run")))
                 log(name, "not_ready", report.rounds[-1].message)
                 continue
-            report.rounds.append(_one_round(folder, files, outbox, log, lock, model=model, day=day,
-                                            explicit=explicit, dry_run=dry_run, force=force, lang=lang))
+            rep = _one_round(folder, files, outbox, log, lock, model=model, day=day, explicit=explicit,
+                             dry_run=dry_run, force=force, lang=lang, db=db, patterns=patterns)
+            rep.notes += [say(f"{name}/{link}：是符号链接或指向轮次文件夹以外，未读取",
+                              f"{name}/{link}: a link, or leads outside the round folder: not read")
+                          for link in scan_round(folder, patterns)[1]]
+            report.rounds.append(rep)
         except Exception as exc:  # noqa: BLE001 - one round's trouble never stops the others
             report.rounds.append(RoundReport(name, "error", "error", f"{type(exc).__name__}: {exc}"))
             log(name, "error", f"{type(exc).__name__}: {exc}")
 
 
+def fingerprint(path: Path) -> str:
+    """SHA-256 of an input, or a stand-in when hashing it would be wrong.
+
+    A file above the preflight's size cap is refused anyway: it is not read in full to hash it
+    (a 20 GiB export took 51 s). An unreadable one (no permission) is reported by the round, not
+    an error that retries it forever. Size, modification and change times stand in for their
+    content, so fixing the file (or its permissions) makes the round run again.
+    """
+    from cluster_credit_cli.inputs.filecheck import Limits
+
+    st = path.stat()
+    stand_in = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    if st.st_size > Limits().max_file_bytes:
+        return "unhashed:" + stand_in
+    try:
+        return sha256_file(path)
+    except OSError:
+        return "unreadable:" + stand_in
+
+
 def _one_round(folder: Path, files: list[Path], outbox: Path, log, lock, *, model, day, explicit, dry_run,
-               force, lang) -> RoundReport:
+               force, lang, db=None, patterns=()) -> RoundReport:
     from cluster_credit_cli.inputs.discovery import discover_sources, find_applicants
 
     name = folder.name
     started = now_iso()
-    inputs = [{"kind": None, "path": p.name, "sha256": sha256_file(p), "size": p.stat().st_size} for p in files]
+    for link in scan_round(folder, list(patterns))[1]:
+        log(name, "refused_link", say(f"{link}：是符号链接或指向轮次文件夹以外，未读取",
+                                      f"{link}: a link, or leads outside the round folder: not read"))
+    inputs = [{"kind": None, "path": p.name, "sha256": fingerprint(p), "size": p.stat().st_size} for p in files]
     if not dry_run:
         _classify(folder, inputs)
     try:
-        applicants = find_applicants(folder, model)
-        sources = discover_sources(applicants, model, {})
+        applicants = find_applicants(folder, model, links=False)
+        sources = discover_sources(applicants, model, {}, links=False)
         kinds = {p.name: k for k, p in sources.items()}
         for i in inputs:
             i["kind"] = kinds.get(i["path"])
@@ -291,7 +386,10 @@ def _one_round(folder: Path, files: list[Path], outbox: Path, log, lock, *, mode
         lock.heartbeat()
         log(name, "start", say(f"{len(files)} 个文件：", f"{len(files)} file(s): ")
             + ", ".join(f"{i['path']}={i['sha256'][:12]}" for i in inputs))
-        rep = _process(folder, sources, problem, record, outbox, model=model, day=day, lang=lang)
+        rep = _process(folder, sources, problem, record, outbox, model=model, day=day, lang=lang, db=db,
+                       previous=previous, explicit=explicit)
+        if record.register_run is not None and record.register_run != (previous.register_run if previous else None):
+            log(name, "registered", f"run #{record.register_run} → {db}")
         record.finished = now_iso()
         save_entry(outbox, record)
         for note in rep.notes:
@@ -334,7 +432,8 @@ def _retire(outbox: Path, kind: str, name: str) -> None:
 
 
 def _process(folder: Path, sources: dict[str, Path], problem: str | None, record: RoundRecord, outbox: Path, *,
-             model, day, lang) -> RoundReport:
+             model, day, lang, db=None, previous: RoundRecord | None = None, explicit: bool = False) -> RoundReport:
+    from cluster_credit_cli.atomic import output_set
     from cluster_credit_cli.outputs import rating_workbook as rpt
     from cluster_credit_cli.rating.pipeline import score_round
 
@@ -356,7 +455,8 @@ def _process(folder: Path, sources: dict[str, Path], problem: str | None, record
     if result is None:
         _retire(outbox, PROCESSED, name)
         target = outbox / FAILED / name
-        outcomes = write_error_report(target, record, problem or "", lang)
+        with output_set():
+            outcomes = write_error_report(target, record, problem or "", lang)
         record.outcome, record.message = error_kind or "failed", (problem or "").splitlines()[0] if problem else ""
         record.outputs = [_rel(outbox, o) for o in outcomes]
         return RoundReport(name, "failed" if record.outcome == "failed" else "error", record.outcome,
@@ -365,10 +465,14 @@ def _process(folder: Path, sources: dict[str, Path], problem: str | None, record
     _retire(outbox, FAILED, name)
     target = outbox / PROCESSED / name
     applicants = sources["applicants"]
-    outcomes = [rpt.write_rating_workbook(result, rpt.default_output(target / applicants.name, day, lang))]
-    outcomes.append(rpt.write_json(result, target / "result.json"))
-    outcomes.append(write_problems_csv(target / "problems.csv", result.problems.as_dicts(), lang))
-    outcomes.append(atomic_write_text(target / "summary.md", round_markdown(name, result, lang)))
+    # The round's outputs are one set (and, with a register, recorded with it): all or none.
+    with output_set():
+        outcomes = [rpt.write_rating_workbook(result, rpt.default_output(target / applicants.name, day, lang))]
+        outcomes.append(rpt.write_json(result, target / "result.json"))
+        outcomes.append(write_problems_csv(target / "problems.csv", result.problems.as_dicts(), lang))
+        outcomes.append(atomic_write_text(target / "summary.md", round_markdown(name, result, lang)))
+        if db is not None:
+            _register(db, result, record, previous, explicit)
     record.outcome = "problems" if result.problems else "ok"
     record.problems = len(result.problems)
     record.inputs = [{**i, "kind": next((x["kind"] for x in result.inputs if Path(x["path"]).name == i["path"]),
@@ -376,6 +480,19 @@ def _process(folder: Path, sources: dict[str, Path], problem: str | None, record
     record.outputs = [_rel(outbox, o) for o in outcomes]
     return RoundReport(name, "processed", record.outcome, "", record.outputs, record.problems,
                        [diverted_note(o) for o in outcomes if o.diverted])
+
+
+def _register(db: Path, result, record: RoundRecord, previous: RoundRecord | None, explicit: bool) -> None:
+    """Record the round in the rating register once per input key (a --force rerun is not a new run)."""
+    from cluster_credit_cli.register.store import record_run
+
+    key = record.key if explicit else record.content_key
+    if (previous is not None and previous.register_run is not None and previous.register_key == key
+            and previous.register_db == str(db)):
+        record.register_db, record.register_run, record.register_key = previous.register_db, previous.register_run, key
+        return
+    record.register_run = record_run(db, result)
+    record.register_db, record.register_key = str(db), key
 
 
 # -- text outputs (escaped against formula injection) --------------------------------------------
@@ -388,8 +505,10 @@ def md_cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:g}"
+    from cluster_credit_cli.text import one_line
+
     text = escape_for_text_output(value) if isinstance(value, str) else value
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return one_line(str(text).replace("\r", " ").replace("\n", " ")).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def write_problems_csv(path: Path, problems: list[dict[str, Any]], lang: str) -> WriteOutcome:

@@ -6,6 +6,7 @@ exception into a short message without a traceback unless ``--debug`` was given.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import os
@@ -31,10 +32,16 @@ def parse_as_of(value: Optional[str]) -> _dt.date:
     if not value:
         return _dt.date.today()
     try:
-        return _dt.date.fromisoformat(value.strip())
+        day = _dt.date.fromisoformat(value.strip())
     except ValueError:
         raise UsageError(_say(f"--as-of：“{value}”不是 YYYY-MM-DD 形式的日期（如 2026-11-30）",
                               f"--as-of: '{value}' is not a date in the form YYYY-MM-DD")) from None
+    # Ages, record windows and the register need room either side of the date (year 1 underflows).
+    if not _dt.date(1900, 1, 1) <= day <= _dt.date(2999, 12, 31):
+        raise UsageError(_say(f"--as-of：{day.isoformat()} 不在 1900-01-01 … 2999-12-31 之间；请给出本轮的评价基准日",
+                              f"--as-of: {day.isoformat()} is outside 1900-01-01 … 2999-12-31; give the evaluation "
+                              "date of the round"))
+    return day
 
 
 def check_lang(lang: str) -> str:
@@ -46,7 +53,25 @@ def check_lang(lang: str) -> str:
 
 
 def err(message: str) -> None:
-    typer.echo(message, err=True)
+    from cluster_credit_cli.text import printable
+
+    typer.echo(printable(message), err=True)
+
+
+@contextlib.contextmanager
+def escaped_output():
+    """While a command runs, everything it prints goes through ``text.EscapingStream``."""
+    from cluster_credit_cli.text import EscapingStream
+
+    saved = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, EscapingStream):
+        sys.stdout = EscapingStream(sys.stdout)
+    if not isinstance(sys.stderr, EscapingStream):
+        sys.stderr = EscapingStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def _say(zh: str, en: str) -> str:
@@ -68,8 +93,9 @@ def guard(func):
         lang = kwargs.get("lang") if kwargs.get("lang") in ("zh", "en") else "zh"
         en = lang == "en"
         try:
-            # Messages raised anywhere below (say()) come in the command's language, one at a time.
-            with use_lang(lang):
+            # Messages raised anywhere below (say()) come in the command's language, one at a time;
+            # everything printed goes through text.EscapingStream (control characters escaped).
+            with use_lang(lang), escaped_output():
                 return func(*args, **kwargs)
         except typer.Exit:
             raise
@@ -90,6 +116,21 @@ def guard(func):
         except KeyboardInterrupt:
             err("interrupted" if en else "已中断")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            # A file-system error that no layer below named: still one line naming the path.
+            if debug:
+                raise
+            from cluster_credit_cli.atomic import describe_os_error
+
+            err(f"error: {describe_os_error(exc, exc.filename or '?', writing=None)}" if en else
+                f"错误：{describe_os_error(exc, exc.filename or '?', writing=None)}")
+            raise typer.Exit(2) from None
+        except MemoryError:
+            if debug:
+                raise
+            err("error: out of memory; the input is too large for this machine." if en else
+                "错误：内存不足，输入文件对本机过大。")
+            raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 - the boundary of the program
             if debug:
                 raise
@@ -114,6 +155,51 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def check_outputs(outputs: dict[str, Optional[Path]], inputs: list[Optional[Path]]) -> None:
+    """Refuse (exit 2), before any computation, outputs that would destroy an input or cannot be written.
+
+    ``outputs`` maps an option label (``--out``) to its path (None or "-" = not written); ``inputs``
+    are every file the run reads. An output that is the same file as an input -- same device and
+    inode, after symlinks and hard links -- or as another output is refused; so is an output that
+    is a folder or lies in a folder that cannot be written (read-only mount, no permission).
+    """
+    from cluster_credit_cli.atomic import OutputError, check_writable
+    from cluster_credit_cli.problems import UsageError
+
+    def ident(p: Path):
+        try:
+            st = os.stat(p)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    from cluster_credit_cli.model.config import DEFAULT_CONFIG
+
+    read = {}
+    for p in [*inputs, DEFAULT_CONFIG]:  # without --config the shipped model file is read
+        if p is not None and ident(Path(p)) is not None:
+            read.setdefault(ident(Path(p)), Path(p))
+    seen: dict = {}
+    for label, p in outputs.items():
+        if p is None or str(p) == "-":
+            continue
+        p = Path(p)
+        key = ident(p)
+        if key is not None and key in read:
+            raise UsageError(f"{label} {p}：这是本次运行的输入文件 {read[key]}，不能覆盖；请换一个输出路径 / "
+                             f"{label} {p} is one of the inputs of this run (the input file {read[key]}) and would "
+                             "be overwritten; choose another output path.")
+        where = key or os.path.abspath(os.path.realpath(p))
+        if where in seen:
+            raise UsageError(f"{label} {p} 与 {seen[where][0]} 是同一个文件 / {label} {p} is the same file as "
+                             f"{seen[where][0]}; give each output its own path.")
+        seen[where] = (label, p)
+        try:
+            check_writable(p)
+        except OutputError as exc:
+            raise OutputError(f"{label}: {exc}") from None
+
+
 def to_stdout(path: Optional[Path]) -> bool:
     """``--json -``: the machine-readable result goes to standard output (and nothing else does)."""
     return path is not None and str(path) == "-"
@@ -132,9 +218,11 @@ def emit_json(path: Optional[Path], write):
         return write(Path(path))
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="ccredit-json-") as tmp:
+    from cluster_credit_cli.atomic import outside_set
+
+    with tempfile.TemporaryDirectory(prefix="ccredit-json-") as tmp, outside_set():
         target = Path(tmp) / "result.json"
-        write(target)
+        write(target)  # written at once, not staged with the run's files
         text = target.read_text(encoding="utf-8")
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
@@ -172,6 +260,7 @@ def not_an_input(target: Path, inputs, option: str = "--out") -> Path:
 
     t = Path(target).resolve()
     for p in inputs:
-        if Path(p).resolve() == t:
+        # Same path after symlinks, or the same file by another name (a hard link): same inode.
+        if Path(p).resolve() == t or (t.exists() and Path(p).exists() and os.path.samefile(p, t)):
             raise UsageError(f"{option} {target} is one of the inputs; choose another file name")
     return Path(target)

@@ -9,7 +9,7 @@ import typer
 
 from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, LangOpt, OutOpt, QuietOpt, beside_input, check_lang,
-                                                existing_file, guard, not_an_input)
+                                                check_outputs, existing_file, guard, not_an_input)
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -173,6 +173,7 @@ def model_init(
                              f"{from_ahp.name}：判断矩阵有问题（见上），请先改正")
         design = design_from_outcome(outcome, from_ahp.name)
     target = not_an_input(out or beside_input([from_ahp], "模型", "model", lang, ext=".toml"), [from_ahp])
+    check_outputs({"--out": target}, [from_ahp, config])
     if target.exists() and not force:
         raise UsageError(f"{target} exists (it may hold rules you wrote); choose another --out or add --force" if en
                          else f"{target} 已存在（其中可能有已写好的规则）；请换一个 --out，或加 --force 覆盖")
@@ -210,6 +211,7 @@ def model_export(path: Path = typer.Argument(..., help="Workbook to write (table
     from cluster_credit_cli.outputs.rating_workbook import write_model_sheet
 
     check_lang(lang)
+    check_outputs({"PATH": path}, [config])
     model = load_model(config)
     with Workbook(path) as wb:
         wb.set_print_info(model.name_en if lang == "en" and model.name_en else model.name, None, lang)
@@ -254,5 +256,6 @@ def template(kind: str = typer.Argument(..., help="applicants, panel, auditor, a
                              f"unknown template kind {kind!r}; one of {', '.join(model.sources)}"))
     target = out or Path(f"{model.sources[kind].title(lang)}_template.xlsx" if lang == "en"
                          else f"{model.sources[kind].title(lang)}模板.xlsx")
+    check_outputs({"--out": target}, [config])
     outcome = write_template(model, kind, target, lang)
     typer.echo(str(outcome.written))

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
-                                                existing_file, guard, parse_as_of)
+                                                check_outputs, existing_file, guard, parse_as_of)
 
 pool_app = typer.Typer(help="资金池贷后：贷款台账、担保基金、敞口与集中度 / the pool after the rating: loan ledger, "
                             "guarantee fund, exposure and concentration.", no_args_is_help=True)
@@ -47,7 +47,7 @@ def _emit_json(data, path: Optional[Path]) -> None:
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, markup=False)  # names are data, never markup
 
 
 def _written(outcome, lang: str, quiet: bool) -> None:
@@ -102,6 +102,7 @@ def pool_import(
 
     check_lang(lang)
     db = _register(db)
+    check_outputs({"--json": json_path}, [ledger, fund, db, config])
     existing_file(ledger, "LEDGER")
     existing_file(fund, "--fund")
     if not as_of:
@@ -165,6 +166,7 @@ def pool_status_cmd(
 
     check_lang(lang)
     db = _register(db)
+    check_outputs({"--out": out, "--json": json_path}, [db, credit_system, bank, config])
     existing_file(credit_system, "--credit-system")
     existing_file(bank, "--bank")
     day = parse_as_of(as_of)
@@ -212,6 +214,7 @@ def pool_history_cmd(
 
     check_lang(lang)
     db = _register(db)
+    check_outputs({"--out": out, "--json": json_path}, [db, config])
     if not Path(db).is_file():
         from cluster_credit_cli.i18n import say
 

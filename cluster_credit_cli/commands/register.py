@@ -10,7 +10,7 @@ import typer
 
 from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
-                                                existing_file, guard, parse_as_of)
+                                                check_outputs, existing_file, guard, parse_as_of)
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -47,7 +47,7 @@ def _emit_json(data, path: Optional[Path]) -> None:
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, markup=False)  # names are data, never markup
 
 
 def _written(outcome, lang: str, quiet: bool) -> None:
@@ -79,6 +79,7 @@ def runs(
 
     check_lang(lang)
     db = _register(db)
+    check_outputs({"--out": out, "--json": json_path}, [db])
     items = list_runs(db)
     ledger = pool_ledger(db) if items else None
     if json_path:
@@ -131,6 +132,7 @@ def history(
 
     check_lang(lang)
     db = _register(db)
+    check_outputs({"--json": json_path}, [db])
     key = normalize_code(code)
     items = get_history(db, key)
     if json_path:
@@ -179,6 +181,7 @@ def compare(
 
     check_lang(lang)
     db = _register(db)
+    check_outputs({"--out": out, "--json": json_path}, [db])
     cmp = compare_runs(db, run_a, run_b)
     if json_path:
         _emit_json(cmp.to_json(), json_path)
@@ -232,6 +235,7 @@ def monitor(
 
     check_lang(lang)
     db = _register(db)
+    check_outputs({"--out": out, "--json": json_path}, [db, credit_system, bank, config])
     existing_file(credit_system, "--credit-system")
     existing_file(bank, "--bank")
     if credit_system is None and bank is None:

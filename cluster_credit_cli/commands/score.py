@@ -10,7 +10,9 @@ import typer
 from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.progress import StageProgress
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt,
-                                                check_lang, emit_json, existing_file, guard, parse_as_of, to_stdout)
+                                                check_lang, check_outputs, emit_json, existing_file, guard, parse_as_of,
+                                                to_stdout)
+from cluster_credit_cli.atomic import output_set
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -110,23 +112,33 @@ def score(
     with StageProgress.for_cli(quiet, lang) as progress:  # drawn only on a terminal, for long runs
         progress("read")  # from the start: loading the model and finding the files are part of reading
         model, sources, day = _prepare(applicants, given, config, strict, lang, as_of, weights)
+        target = out or report.default_output(applicants, day, lang)
+        if not no_db:
+            from cluster_credit_cli.register.store import default_db_path, precheck, record_run
+
+            db = db or default_db_path()
+        # Checked before any computation: nothing the run reads is overwritten, every output can
+        # be written, the register can take the run.
+        check_outputs({"--out": target, "--json": json_path, "--db": None if no_db else db},
+                      [*sources.values(), config, weights])
+        if not no_db:
+            precheck(db)
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, progress=progress)
         if sensitivity:
             progress("sensitivity")
             from cluster_credit_cli.weights.sensitivity import attach_sensitivity
 
             attach_sensitivity(result, sensitivity, spread=spread, seed=seed)
-        target = out or report.default_output(applicants, day, lang)
         progress("write")
-        outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit, detail=detail)]
-        if json_path:
-            outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
-    run_id = None
-    if not no_db:
-        from cluster_credit_cli.register.store import default_db_path, record_run
-
-        db = db or default_db_path()
-        run_id = record_run(db, result)
+        # One set: the workbook, its CSVs and the JSON replace the previous ones only when all are
+        # complete and the register took the run; otherwise nothing of the previous run changes.
+        with output_set():
+            outcomes = [report.write_rating_workbook(result, target, detail_limit=detail_limit, detail=detail)]
+            if json_path:
+                outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
+            run_id = None
+            if not no_db:
+                run_id = record_run(db, result)
     if not quiet:
         recorded = (f"{'Recorded as run' if lang == 'en' else '已登记：评级登记簿运行'} #{run_id} → {db}"
                     if run_id is not None else None)
@@ -166,13 +178,15 @@ def check(
     with StageProgress.for_cli(quiet, lang) as progress:
         progress("read")
         model, sources, day = _prepare(applicants, given, config, False, lang, as_of)
+        target = out or report.default_output(applicants, day, lang, kind="feedback")
+        check_outputs({"--out": target, "--json": json_path}, [*sources.values(), config])
         result = score_round(applicants, sources, model=model, as_of=day, lang=lang, check_only=True,
                              progress=progress)
-        target = out or report.default_output(applicants, day, lang, kind="feedback")
         progress("write")
-        outcomes = [report.write_feedback_workbook(result, target)]
-        if json_path:
-            outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
+        with output_set():
+            outcomes = [report.write_feedback_workbook(result, target)]
+            if json_path:
+                outcomes.append(emit_json(json_path, lambda p: report.write_json(result, p)))
     if not quiet:
         print_check_summary(result, sources, outcomes)
     needs_work = bool(result.problems) or any(result.table["todo"].map(len) > 0) or bool(result.merged.conflict_codes)

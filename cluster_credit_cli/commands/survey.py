@@ -13,9 +13,10 @@ import typer
 from typer.core import TyperGroup
 
 from cluster_credit_cli.i18n import diverted_note
-from cluster_credit_cli.commands.common import (DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, check_lang, emit_json,
-                                                to_stdout,
-                                                existing_file, guard)
+from cluster_credit_cli.commands.common import (DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, check_lang,
+                                                check_outputs,
+                                                emit_json, existing_file, guard, to_stdout)
+from cluster_credit_cli.atomic import output_set
 
 
 class _DefaultCommandGroup(TyperGroup):
@@ -100,16 +101,19 @@ def tabulate(
     quiet = quiet or to_stdout(json_path)
     existing_file(data, "DATA")
     existing_file(codebook, "--codebook")
+    target = out or _default_out(data, "survey" if lang == "en" else "问卷统计")
+    check_outputs({"--out": target, "--markdown": markdown, "--csv": csv_path, "--json": json_path},
+                  [data, codebook])
     result = analyse(data, codebook, decimals=decimals, sum_100=sum_100, weight=weight, lang=lang, sheet=sheet,
                      language=language)
-    target = out or _default_out(data, "survey" if lang == "en" else "问卷统计")
-    outcomes = [survey_report.write_workbook(result, target)]
-    if markdown:
-        outcomes.append(survey_report.write_markdown(result, markdown))
-    if csv_path:
-        outcomes.append(survey_report.write_csv(result, csv_path))
-    if json_path:
-        outcomes.append(emit_json(json_path, lambda p: survey_report.write_json(result, p)))
+    with output_set():  # all of the run's outputs or none of them
+        outcomes = [survey_report.write_workbook(result, target)]
+        if markdown:
+            outcomes.append(survey_report.write_markdown(result, markdown))
+        if csv_path:
+            outcomes.append(survey_report.write_csv(result, csv_path))
+        if json_path:
+            outcomes.append(emit_json(json_path, lambda p: survey_report.write_json(result, p)))
     if not quiet:
         typer.echo(survey_report.render_text(result))
         if result.problems:
@@ -139,8 +143,9 @@ def codebook_cmd(
 
     check_lang(lang)  # the language of messages (the codebook itself is XLSForm, in its own terms)
     existing_file(data, "DATA")
-    draft = draft_codebook(data, sheet=sheet)
     target = out or data.with_name(f"{data.stem}_codebook.xlsx")
+    check_outputs({"--out": target}, [data])
+    draft = draft_codebook(data, sheet=sheet)
     outcome = write_codebook(draft, target)
     if not quiet:
         for q in draft.survey:
@@ -184,18 +189,21 @@ def crosstab_cmd(
         raise UsageError(f"--decimals {decimals}: use 0 to 6")
     from cluster_credit_cli.i18n import use_lang
 
+    target = out or _default_out(data, "crosstab" if lang == "en" else "交叉表")
+    check_outputs({"--out": target, "--json": json_path}, [data, codebook])
     cb = load_codebook(codebook, language=language)
     with use_lang(lang):
         responses = read_responses(data, cb, sheet=sheet)
     tables = crosstab(responses, rows, cols, by, decimals=decimals, lang=lang)
-    target = out or _default_out(data, "crosstab" if lang == "en" else "交叉表")
-    outcomes = [survey_report.write_crosstab_workbook(tables, target, responses.problems, lang, decimals)]
-    if json_path:
-        from cluster_credit_cli.atomic import atomic_write_text
-        import json
+    with output_set():
+        outcomes = [survey_report.write_crosstab_workbook(tables, target, responses.problems, lang, decimals)]
+        if json_path:
+            from cluster_credit_cli.atomic import atomic_write_text
+            import json
 
-        outcomes.append(emit_json(json_path, lambda p: atomic_write_text(p, json.dumps(
-            survey_report.crosstab_json(tables, rows, cols, by, responses.problems), ensure_ascii=False, indent=2))))
+            outcomes.append(emit_json(json_path, lambda p: atomic_write_text(p, json.dumps(
+                survey_report.crosstab_json(tables, rows, cols, by, responses.problems), ensure_ascii=False,
+                indent=2))))
     if not quiet:
         for t in tables:
             typer.echo(survey_report.render_crosstab(t, lang, decimals) + "\n")

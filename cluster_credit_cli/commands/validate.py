@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang, existing_file,
+from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang, check_outputs,
+                                                existing_file,
                                                 guard)
 
 # This module's top-level command; cli.py adds it to the root app.
@@ -69,6 +70,7 @@ def validate(
     from cluster_credit_cli.validation.workbook import write_validation_workbook
 
     check_lang(lang)
+    check_outputs({"--out": out, "--json": json_path}, [db, outcomes, config])
     existing_file(outcomes, "--outcomes")
     day = None
     if as_of:

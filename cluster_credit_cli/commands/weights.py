@@ -9,8 +9,9 @@ import typer
 
 from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, JsonOpt, LangOpt, OutOpt, QuietOpt, beside_input,
-                                                check_lang, display_width, emit_json, existing_file, guard,
-                                                not_an_input, pad, to_stdout)
+                                                check_lang, check_outputs, display_width, emit_json, existing_file,
+                                                guard, pad, to_stdout)
+from cluster_credit_cli.atomic import output_set
 
 weights_app = typer.Typer(help="AHP weights from experts' pairwise matrices, and the matrices' template.",
                           no_args_is_help=True)
@@ -76,11 +77,9 @@ def weights_ahp(
     for m in matrices:
         existing_file(m, "matrices")
     en = lang == "en"
-    # outputs are checked before any computation: never over an input
-    target = not_an_input(out or beside_input(matrices, "权重", "weights", lang), matrices)
-    for extra, opt in ((json_path, "--json"), (config_out, "--config-out")):
-        if extra:
-            not_an_input(extra, matrices, opt)
+    # outputs are checked before any computation: never over an input, each one writable
+    target = out or beside_input(matrices, "权重", "weights", lang)
+    check_outputs({"--out": target, "--json": json_path, "--config-out": config_out}, [*matrices, config])
     model = load_model(config)
     problems = Problems()
     mats = read_matrix_workbooks(matrices, problems, lang)
@@ -100,21 +99,24 @@ def weights_ahp(
         for p in problems:
             typer.echo(f"  {p.message}", err=True)
         raise UsageError("no usable pairwise matrix found" if en else "没有可用的判断矩阵")
-    written = [_write_workbook(target, outcome, problems, lang)]
-    if json_path:
-        payload = {"tool": "ccredit", **outcome.as_dict(), "problems": problems.as_dicts()}
-        written.append(emit_json(json_path, lambda p: atomic_write_text(p, json.dumps(payload, ensure_ascii=False,
-                                                                                     indent=2))))
-    written = [o for o in written if o is not None]
-    if config_out:
-        if outcome.model is None:
-            raise UsageError("the new weights do not make a valid model; see the problems above" if en else
-                             "新权重不能构成有效模型，见上方问题")
-        from cluster_credit_cli.weights.ahp import RI_LABELS
-        header = (f"Weights from AHP ({method}, RI {RI_LABELS[ri][1]}) of {', '.join(Path(m).name for m in matrices)}"
-                  f"\nprinted to 4 decimals, each set of siblings summing exactly to its parent (largest remainder)"
-                  f"\nwritten by ccredit weights ahp; everything else is a copy of {model.path.name}")
-        written.append(atomic_write_text(config_out, rounded_weight_config_text(model, outcome.weights, header)))
+    written = []
+    with output_set():  # all of the run's outputs or none of them
+        written.append(_write_workbook(target, outcome, problems, lang))
+        if json_path:
+            payload = {"tool": "ccredit", **outcome.as_dict(), "problems": problems.as_dicts()}
+            written.append(emit_json(json_path, lambda p: atomic_write_text(p, json.dumps(
+                payload, ensure_ascii=False, indent=2))))
+        written = [o for o in written if o is not None]
+        if config_out:
+            if outcome.model is None:
+                raise UsageError("the new weights do not make a valid model; see the problems above" if en else
+                                 "新权重不能构成有效模型，见上方问题")
+            from cluster_credit_cli.weights.ahp import RI_LABELS
+            header = (f"Weights from AHP ({method}, RI {RI_LABELS[ri][1]}) of "
+                      f"{', '.join(Path(m).name for m in matrices)}"
+                      f"\nprinted to 4 decimals, each set of siblings summing exactly to its parent (largest remainder)"
+                      f"\nwritten by ccredit weights ahp; everything else is a copy of {model.path.name}")
+            written.append(atomic_write_text(config_out, rounded_weight_config_text(model, outcome.weights, header)))
     if not quiet:
         if mode == "free":
             typer.echo(f"Hierarchy: the sheets' own ({len(h.nodes)} nodes, {len(outcome.leaves)} leaves)" if en else
@@ -360,6 +362,8 @@ def weights_sensitivity(
     quiet = quiet or to_stdout(json_path)  # stdout carries the JSON alone
     if draws < 1 or not 0 <= spread < 1:
         raise UsageError("--draws must be ≥ 1 and --spread in [0, 1)")
+    target = out or beside_input([result], "敏感性", "sensitivity", lang)
+    check_outputs({"--out": target, "--json": json_path}, [result, config])
     data, model = _load_result(result, config, lang)
     try:
         scores, mask = scores_from_result_json(data, model)
@@ -367,15 +371,15 @@ def weights_sensitivity(
         raise UsageError(f"{result}: {exc}") from None
     res = rank_sensitivity(model, scores, draws=draws, spread=spread, seed=seed, rankable=mask)
     names = {e["code"]: e.get("name") or "" for e in data["enterprises"]}
-    target = not_an_input(out or beside_input([result], "敏感性", "sensitivity", lang), [result])
-    with Workbook(target) as wb:
-        wb.set_print_info("Weight sensitivity" if lang == "en" else "权重敏感性分析", data.get("as_of"), lang)
-        write_sensitivity_sheet(wb, res, model, lang, names)
-    written = [wb.close()]
-    if json_path:
-        written.append(emit_json(json_path, lambda p: atomic_write_text(
-            p, json.dumps({"tool": "ccredit", "sensitivity": res.as_dict()}, ensure_ascii=False, indent=2))))
-    written = [o for o in written if o is not None]
+    with output_set():
+        with Workbook(target) as wb:
+            wb.set_print_info("Weight sensitivity" if lang == "en" else "权重敏感性分析", data.get("as_of"), lang)
+            write_sensitivity_sheet(wb, res, model, lang, names)
+        written = [wb.close()]
+        if json_path:
+            written.append(emit_json(json_path, lambda p: atomic_write_text(
+                p, json.dumps({"tool": "ccredit", "sensitivity": res.as_dict()}, ensure_ascii=False, indent=2))))
+        written = [o for o in written if o is not None]
     if not quiet:
         t = res.table
         ranked = t[t["rank"].notna()]
@@ -419,6 +423,7 @@ def weights_entropy(
 
     check_lang(lang)
     en = lang == "en"
+    check_outputs({"--json": json_path}, [result, config])
     data, model = _load_result(result, config, lang)
     try:
         scores, mask = scores_from_result_json(data, model)

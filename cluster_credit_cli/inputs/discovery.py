@@ -20,10 +20,12 @@ def _ignored(name: str, model: Model) -> bool:
     return any(fnmatch.fnmatch(name.lower(), p.lower()) for p in patterns)
 
 
-def candidate_files(folder: Path, model: Model) -> list[Path]:
+def candidate_files(folder: Path, model: Model, *, links: bool = True) -> list[Path]:
+    """``links=False`` (batch): symlinks are never candidates -- they may lead out of the inbox."""
     exts = {e.lower() for e in model.discovery.get("extensions", [".xlsx", ".csv"])}
     return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in exts and not _ignored(p.name, model))
+                  if p.is_file() and p.suffix.lower() in exts and not _ignored(p.name, model)
+                  and (links or not p.is_symlink()))
 
 
 def matches(path: Path, kind: str, model: Model) -> bool:
@@ -31,8 +33,8 @@ def matches(path: Path, kind: str, model: Model) -> bool:
     return any(fnmatch.fnmatch(name, p.lower()) for p in model.sources[kind].patterns)
 
 
-def find_applicants(folder: Path, model: Model) -> Path:
-    found = [p for p in candidate_files(folder, model) if matches(p, "applicants", model)]
+def find_applicants(folder: Path, model: Model, *, links: bool = True) -> Path:
+    found = [p for p in candidate_files(folder, model, links=links) if matches(p, "applicants", model)]
     if not found:
         pats = ", ".join(model.sources["applicants"].patterns)
         raise UsageError(say(f"{folder}：没有申报材料文件（文件名如 {pats}）",
@@ -43,11 +45,12 @@ def find_applicants(folder: Path, model: Model) -> Path:
     return found[0]
 
 
-def discover_sources(applicants: Path, model: Model, given: dict[str, Path | None]) -> dict[str, Path]:
+def discover_sources(applicants: Path, model: Model, given: dict[str, Path | None], *,
+                     links: bool = True) -> dict[str, Path]:
     """Sources for a round: those ``given`` win; the others are looked for beside ``applicants``."""
     applicants = Path(applicants)
     result: dict[str, Path] = {"applicants": applicants}
-    files = [p for p in candidate_files(applicants.parent, model) if p.resolve() != applicants.resolve()]
+    files = [p for p in candidate_files(applicants.parent, model, links=links) if p.resolve() != applicants.resolve()]
     taken = {p.resolve() for p in given.values() if p}
     for kind in model.sources:
         if kind == "applicants":

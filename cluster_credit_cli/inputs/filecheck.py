@@ -60,6 +60,8 @@ class Limits:
     ratio_grace_bytes: int = 1024 * 1024  # small parts may have any ratio
     max_cells: int = 10_000_000  # rows x columns of a sheet's used range (what a reader allocates)
     header_rows: int = 10  # merged cells in these top rows are reported
+    # A text line longer than this is not a table row (500 columns of 2,000 characters).
+    max_line_chars: int = 1_000_000
     # True: judge a sheet by the cells that hold a value, as calamine does; its declared <dimension>
     # and formatted-but-empty rows and cells do not count. XLSForms and survey exports saved by
     # LibreOffice declare and format 1,024 columns x 1,048,576 rows.
@@ -88,6 +90,7 @@ class FileVerdict:
     encoding: str | None = None  # CSV only: the codec to decode it with
     sheets: list[str] = field(default_factory=list)  # workbook order
     hidden_sheets: list[str] = field(default_factory=list)
+    chart_sheets: list[str] = field(default_factory=list)  # chart/dialog/macro sheets: no cells to read
     warnings: list[Finding] = field(default_factory=list)
 
     def add_to(self, problems: "Problems", file: str | None = None) -> None:
@@ -149,8 +152,14 @@ def preflight(path: Path, *, max_rows: int, max_cols: int, limits: Limits | None
     except _Reject as r:
         return replace(verdict, ok=False, code=r.code, message=r.message, kind=r.kind or verdict.kind)
     except OSError as exc:
-        return replace(verdict, ok=False, code="file_not_found" if isinstance(exc, FileNotFoundError)
-                       else "unreadable", message=f"{path.name}: {exc}")
+        if isinstance(exc, FileNotFoundError):
+            return replace(verdict, ok=False, code="file_not_found",
+                           message=_t(lang, f"{path.name}：文件不存在。", f"{path.name}: file not found."))
+        return replace(verdict, ok=False, code="unreadable", message=_t(
+            lang, f"{path.name}：无法读取（{exc.strerror or type(exc).__name__}），本轮不使用该文件；"
+            "请检查文件权限或重新复制该文件。",
+            f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__}); the round goes on without "
+            "it. Check the file's permissions or copy it again."))
     except Exception as exc:  # noqa: BLE001 - a file must never crash the run; refuse what we cannot judge
         return replace(verdict, ok=False, code="unreadable", message=_t(
             lang, f"{path.name}：无法检查该文件（{type(exc).__name__}: {exc}），为安全起见不读取；请在 Excel 中另存后再放回。",
@@ -309,6 +318,7 @@ def _check_zip(path: Path, v: FileVerdict, max_rows: int, max_cols: int, lim: Li
         sheets = _sheet_parts(zf, names, lang, name)
         v.sheets = [s for s, _, _ in sheets]
         v.hidden_sheets = [s for s, _, state in sheets if state in ("hidden", "veryHidden")]
+        v.chart_sheets = [s for s, part, state in sheets if part and "/worksheets/" not in part and state != "unlisted"]
         if v.hidden_sheets:
             v.warnings.append(Finding("hidden_sheets", _t(
                 lang, f"{name}：有隐藏的工作表 {', '.join(v.hidden_sheets)}，除非在配置中指定，否则不读取。",
@@ -702,28 +712,80 @@ def _check_text(path: Path, v: FileVerdict, max_rows: int, max_cols: int, lim: L
             f"{name}: unknown text encoding (not UTF-8, GBK, GB18030 or UTF-16); save it from Excel as "
             ".xlsx or as 'CSV UTF-8'."), "csv")
     v.encoding = enc
-    newline = "\n".encode(enc.replace("-sig", "")) if enc.startswith("utf-16") else b"\n"
-    if enc == "utf-16":
-        with open(path, "rb") as fh:
-            newline = b"\n\x00" if fh.read(2) == b"\xff\xfe" else b"\x00\n"
+    _scan_text_lines(path, enc, max_rows, max_cols, lim, lang)
+
+
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+def _scan_text_lines(path: Path, enc: str, max_rows: int, max_cols: int, lim: Limits, lang: str) -> None:
+    """Lines, the widest line and the most fields of any line, over the WHOLE file, streaming.
+
+    Memory stays bounded by one chunk: a line is never held whole, only its length and delimiter
+    counts so far, so a one-line 250 MB file is refused when its first megabyte has been seen.
+    """
+    name = path.name
+    dec = codecs.getincrementaldecoder(enc)("replace")
     lines = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            lines += chunk.count(newline)
-    if lines > max_rows:
-        raise _Reject("csv_too_large", _t(
-            lang, f"{name}：约 {lines:,} 行，超过上限 {max_rows:,} 行；请只导出本轮需要的数据。",
-            f"{name}: about {lines:,} lines, above the limit of {max_rows:,}; export only the data this "
-            "round needs."), "csv")
-    # Field count from the first lines (the reader sniffs the delimiter there too).
-    with open(path, "r", encoding=enc, errors="replace", newline="") as fh:
-        widest = 0
-        for i, line in enumerate(fh):
-            if i >= 200:
-                break
-            widest = max(widest, max(line.count(d) for d in (",", "\t", ";", "|")) + 1)
-    if widest > max_cols:
-        raise _Reject("csv_too_large", _t(
-            lang, f"{name}：一行有约 {widest:,} 列，超过上限 {max_cols:,} 列；请检查分隔符或删除多余列。",
-            f"{name}: a line has about {widest:,} columns, above the limit of {max_cols:,}; check the "
+    cur_len = 0
+    cur = dict.fromkeys(_DELIMITERS, 0)
+
+    def too_wide(width: int) -> _Reject:
+        return _Reject("csv_too_large", _t(
+            lang, f"{name}：第 {lines + 1:,} 行有约 {width:,} 列，超过上限 {max_cols:,} 列；请检查分隔符或删除多余列。",
+            f"{name}: line {lines + 1:,} has about {width:,} columns, above the limit of {max_cols:,}; check the "
             "delimiter or remove surplus columns."), "csv")
+
+    def too_long(length: int) -> _Reject:
+        return _Reject("csv_too_large", _t(
+            lang, f"{name}：第 {lines + 1:,} 行长达 {length:,} 个字符以上，超过上限 {lim.max_line_chars:,}；"
+            "这不像表格数据（可能缺少换行符或是其他文件），已拒绝读取。",
+            f"{name}: line {lines + 1:,} is {length:,}+ characters long, above the limit of "
+            f"{lim.max_line_chars:,}: not table data (missing line breaks, or another kind of file); refused."),
+            "csv")
+
+    with open(path, "rb") as fh:
+        while True:
+            raw = fh.read(CHUNK)
+            text = dec.decode(raw, final=not raw)
+            if text:
+                parts = text.split("\n")
+                # The first part continues the current line; the last one starts the next.
+                first, complete, last = parts[0], parts[1:-1], parts[-1]
+                cur_len += len(first)
+                for d in _DELIMITERS:
+                    cur[d] += first.count(d)
+                if len(parts) > 1:
+                    if cur_len > lim.max_line_chars:
+                        raise too_long(cur_len)
+                    if max(cur.values()) + 1 > max_cols:
+                        raise too_wide(max(cur.values()) + 1)
+                    lines += 1
+                    if complete:
+                        longest = max(map(len, complete))
+                        if longest > lim.max_line_chars:
+                            lines += next(i for i, x in enumerate(complete) if len(x) == longest)
+                            raise too_long(longest)
+                        for d in _DELIMITERS:
+                            # A chunk with this few delimiters cannot hold a line that has too many.
+                            if text.count(d) + 1 <= max_cols:
+                                continue
+                            counts = [x.count(d) for x in complete]
+                            widest = max(counts)
+                            if widest + 1 > max_cols:
+                                lines += counts.index(widest)
+                                raise too_wide(widest + 1)
+                        lines += len(complete)
+                    cur_len = len(last)
+                    cur = {d: last.count(d) for d in _DELIMITERS}
+                if cur_len > lim.max_line_chars:
+                    raise too_long(cur_len)
+                if max(cur.values()) + 1 > max_cols:
+                    raise too_wide(max(cur.values()) + 1)
+                if lines > max_rows:
+                    raise _Reject("csv_too_large", _t(
+                        lang, f"{name}：超过 {max_rows:,} 行的上限；请只导出本轮需要的数据。",
+                        f"{name}: more than the limit of {max_rows:,} lines; export only the data this "
+                        "round needs."), "csv")
+            if not raw:
+                break

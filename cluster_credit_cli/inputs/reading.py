@@ -122,7 +122,7 @@ def read_grid(path: Path, sheet: str | None = None, verdict=None) -> Grid:
         return _read_csv_grid(path, verdict.encoding)
     if verdict.kind == "xls":
         return _read_xls_grid(path, sheet)
-    return _read_xlsx_grid(path, sheet, hidden=set(verdict.hidden_sheets))
+    return _read_xlsx_grid(path, sheet, hidden=set(verdict.hidden_sheets) | set(verdict.chart_sheets))
 
 
 def preflight_file(path: Path):
@@ -582,10 +582,15 @@ def _read_source(path: Path, kind: str, model: Model, problems: Problems, *, lan
         return None
     try:
         grid = read_grid(path, sheet or source.sheet, verdict)
+        tried = [grid.sheet] if grid.sheet else []
+        if not (sheet or source.sheet) and verdict.kind == "xlsx":
+            # The first visible worksheet may be a cover or notes sheet: look at every visible
+            # worksheet (chart sheets skipped) before saying the header is missing.
+            grid, tried = _sheet_with_header(path, grid, verdict, kind, model)
     except ReadError as exc:
         problems.add(path.name, sheet, None, None, exc.code, str(exc))
         return None
-    layout = _layout(grid, path, kind, model, problems)
+    layout = _layout(grid, path, kind, model, problems, tried)
     if layout is None:
         return None
     h, header, columns, names, unknown = layout
@@ -597,19 +602,46 @@ def _read_source(path: Path, kind: str, model: Model, problems: Problems, *, lan
     return SourceTable(kind, path, grid.sheet, h + 1, frame, names, [t for _, t in unknown], extra)
 
 
-def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems):
+def _sheet_with_header(path: Path, first: Grid, verdict, kind: str, model: Model) -> tuple[Grid, list[str]]:
+    """The first visible worksheet whose top rows hold the source's header (else ``first``), and
+    the names of the sheets looked at."""
+    source: SourceDef = model.sources[kind]
+    index = header_index(model, kind)
+    if find_header(first.rows, index, source.required) is not None:
+        return first, [first.sheet]
+    skip = set(verdict.hidden_sheets) | set(verdict.chart_sheets)
+    tried = [first.sheet]
+    for name in verdict.sheets:
+        if name in skip or name == first.sheet:
+            continue
+        try:
+            grid = _read_xlsx_grid(path, name)
+        except Exception:  # noqa: BLE001 - a sheet calamine cannot open is not the data sheet
+            continue
+        tried.append(name)
+        if find_header(grid.rows, index, source.required) is not None:
+            return grid, tried
+    return first, tried
+
+
+def _layout(grid: Grid, path: Path, kind: str, model: Model, problems: Problems, tried: list[str] | None = None):
     """Header row, column positions and names of a grid; None (with a problem) if unusable."""
     source: SourceDef = model.sources[kind]
     index = header_index(model, kind)
     h = find_header(grid.rows, index, source.required)
     if h is None:
-        found = [clean_text(c) for c in (grid.rows[0] if grid.rows else []) if not _is_blank(c)]
+        # Names the file and every sheet looked at; the cells themselves are not quoted (a file
+        # that is no valid input may hold anything, e.g. a password file linked into a round).
+        where = "、".join(f"“{s}”" for s in (tried or [grid.sheet] if grid.sheet else []))
+        where_en = ", ".join(f"'{s}'" for s in (tried or [grid.sheet] if grid.sheet else []))
+        expected = "、".join(model.fields[r].label for r in source.required)
         problems.add(path.name, grid.sheet, None, None, "no_header",
-                     say(f"前 {HEADER_SCAN_ROWS} 行中找不到{source.label}的表头（第一行为：{'、'.join(found[:12]) or '空'}）；"
-                         f"应包含如 {'、'.join(model.fields[r].label for r in source.required)} 等列",
-                         f"no header row naming the {source.label_en or source.label} columns in the first "
-                         f"{HEADER_SCAN_ROWS} rows (first row holds: {', '.join(found[:12]) or 'nothing'}); "
-                         "expected columns such as " + ", ".join(model.fields[r].label for r in source.required)))
+                     say(f"{path.name}{'：工作表 ' + where if where else ''} 的前 {HEADER_SCAN_ROWS} 行中找不到"
+                         f"{source.label}的表头；应有一行包含如 {expected} 等列标题。请检查是否选错了文件或工作表",
+                         f"{path.name}{': sheet(s) ' + where_en if where_en else ''}: no header row naming the "
+                         f"{source.label_en or source.label} columns in the first {HEADER_SCAN_ROWS} rows; one row "
+                         f"should hold titles such as {', '.join(model.fields[r].label for r in source.required)}. "
+                         "Check that this is the right file and sheet"))
         return None
     header = grid.rows[h]
     columns: dict[str, int] = {}
@@ -762,10 +794,13 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
     from cluster_credit_cli.inputs.identity import normalize_codes
 
     path = Path(path)
-    if not path.is_file():
-        problems.add(path.name, None, None, None, "file_not_found", f"{path}: file not found")
+    # The same preflight as read_source: the whole file's line lengths and widths are bounded
+    # before pandas allocates a row of 250,000 fields.
+    verdict = preflight_file(path)
+    verdict.add_to(problems, path.name)
+    if not verdict.ok:
         return None
-    encoding, head, delimiter = _csv_head(path, None)
+    encoding, head, delimiter = _csv_head(path, verdict.encoding)
     layout = _layout(head, path, kind, model, problems)
     if layout is None:
         return None

@@ -44,6 +44,112 @@ RULE_KEYS = {"rating": {"field"}, "lookup": {"field", "points"}, "bands": BAND_K
              "count": {"record_types", "role", "window_months", "points"}, "todo": set()}
 
 
+# -- the known keys of the model file ------------------------------------------------------------
+#
+# An unknown key is an error naming it and the closest known one (``weigth_policy`` would
+# otherwise be ignored and the default policy silently kept). The schema is data so that each
+# capability declares its own section (``declare_section("risk", {...})``) where it is defined.
+#
+#   ANY            any value, not looked into (checked by the code that uses it)
+#   {key: schema}  a table with these keys; the key "*" stands for any name (fields.<name>)
+#   [schema]       an array whose items (tables) follow ``schema``
+ANY = None
+_GATE = {k: ANY for k in ("code", "kind", "field", "fields", "names", "years", "record_types", "removed_status",
+                          "flag_field", "reason_field", "reason", "reason_en")}
+_GATE["also"] = [{k: ANY for k in ("field", "compare", "value", "equals", "reason", "reason_en")}]
+MODEL_SCHEMA: dict[str, Any] = {
+    "nodes": [{k: ANY for k in ("key", "parent", "block", "name", "name_en", "weight")}],
+    "model": {k: ANY for k in ("name", "name_en", "weight_policy", "tolerance", "base_total", "bonus_total",
+                               "town")},
+    "ratings": {k: ANY for k in ("points_per_step", "min", "max", "labels")},
+    "rules": {"*": ANY},  # a rule's keys depend on its kind: checked in _build_rules (RULE_KEYS)
+    "eligibility": [_GATE],
+    "veto": [_GATE],
+    "grades": {"bands": [{k: ANY for k in ("grade", "min", "cap")}], "colors": ANY, "decimals": ANY},
+    "pool": {k: ANY for k in ("unit", "guarantee_fund", "leverage")},
+    "yesno": {"yes": ANY, "no": ANY},
+    "fields": {"*": {k: ANY for k in ("label", "label_en", "type", "aliases", "sources")}},
+    "sources": {"*": {k: ANY for k in ("label", "label_en", "shape", "patterns", "required", "sheet", "aggregate")}},
+    "discovery": {"ignore": ANY, "extensions": ANY},
+}
+# Sections and keys other issues add (pre-declared from their branches so the merged default
+# model loads; each may refine its entry here): issue 12 (messages) field minimums, optional
+# sources, the pool unit in English; issue 16 (pool) the loan ledger; 17 (risk); 18 (validation).
+MODEL_SCHEMA["fields"]["*"]["min"] = ANY
+MODEL_SCHEMA["sources"]["*"]["optional"] = ANY
+MODEL_SCHEMA["pool"].update({
+    "unit_en": ANY,
+    "limits": {k: ANY for k in ("largest_single_share", "low_grade", "low_grade_share", "top10_share")},
+    "warnings": {"maturing_days": ANY},
+    "sources": {"*": {k: ANY for k in ("label", "label_en", "required", "patterns", "sheet", "shape")}},
+    "fields": {"*": {k: ANY for k in ("label", "label_en", "type", "aliases", "sources", "choices", "synonyms",
+                                      "unit", "min")}},
+})
+# [risk] and [validation] check their own keys where they are read (pool/risk_config.RISK_KEYS,
+# validation/settings.KNOWN), naming the bad one: here they are only known sections.
+MODEL_SCHEMA["risk"] = ANY
+MODEL_SCHEMA["validation"] = ANY
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # the shipped model is ~30 KB
+MAX_CONFIG_DEPTH = 16  # tables and arrays nested in one another; the shipped model needs 4
+
+
+def declare_section(path: str, schema: Any) -> None:
+    """Declare the known keys of a section (``"risk"``, ``"pool.ledger"``) of the model file.
+
+    A capability that reads its own settings from the model declares them here (on import of
+    the module that defines them), so the model check knows them and still refuses typos.
+    """
+    parts = path.split(".")
+    table = MODEL_SCHEMA
+    for p in parts[:-1]:
+        nxt = table.get(p)
+        if not isinstance(nxt, dict):
+            nxt = table[p] = {}
+        table = nxt
+    old = table.get(parts[-1])
+    if isinstance(old, dict) and isinstance(schema, dict):
+        old.update(schema)
+    else:
+        table[parts[-1]] = schema
+
+
+def _closest(key: str, known) -> str:
+    import difflib
+
+    hit = difflib.get_close_matches(key, [k for k in known if k != "*"], n=1, cutoff=0.6)
+    return f"; did you mean {hit[0]!r}?" if hit else ""
+
+
+def check_known_keys(origin: str, raw: Any, schema: Any = ..., where: str = "", depth: int = 0) -> None:
+    """Every key of ``raw`` is known to ``schema``; else ConfigError naming it and the closest key."""
+    if schema is ...:
+        schema = MODEL_SCHEMA
+    if depth > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"{origin}: {where or 'the file'}: nested more than {MAX_CONFIG_DEPTH} levels deep")
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ConfigError(f"{origin}: {where}: {raw} is not a finite number")
+    if isinstance(raw, list):
+        for i, item in enumerate(raw):
+            check_known_keys(origin, item, schema[0] if isinstance(schema, list) and schema else ANY,
+                             f"{where}[{i}]", depth + 1)
+        return
+    if not isinstance(raw, dict):
+        return
+    for key, value in raw.items():
+        here = f"{where}.{key}" if where else key
+        if isinstance(schema, dict):
+            if key in schema:
+                sub = schema[key]
+            elif "*" in schema:
+                sub = schema["*"]
+            else:
+                known = ", ".join(sorted(k for k in schema if k != "*"))
+                raise ConfigError(f"{origin}: {here}: unknown key{_closest(key, schema)} (known here: {known})")
+        else:
+            sub = ANY
+        check_known_keys(origin, value, sub, here, depth + 1)
+
+
 @dataclass
 class Node:
     key: str
@@ -210,12 +316,20 @@ def load_model(path: str | Path | None = None, *, strict: bool | None = None) ->
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
         raise ConfigError(say(f"找不到模型文件：{path}", f"model file not found: {path}"))
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path.name}: {size:,} bytes is far more than a model file holds (limit "
+                          f"{MAX_CONFIG_BYTES:,}); is this the right file?")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(say(f"{path.name}：不是有效的 TOML 文件（{exc}）", f"{path.name}: not valid TOML: {exc}")) from None
     except UnicodeDecodeError:
         raise ConfigError(say(f"{path.name}：不是 UTF-8 文本", f"{path.name}: not UTF-8 text")) from None
+    except RecursionError:
+        raise ConfigError(f"{path.name}: arrays or tables nested too deeply (limit {MAX_CONFIG_DEPTH})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
     if strict is not None:
         raw.setdefault("model", {})["weight_policy"] = "strict" if strict else raw.get("model", {}).get(
             "weight_policy", "renormalize")
@@ -245,10 +359,12 @@ class _Ctx:
 
 def build_model(raw: dict[str, Any], path: Path, origin: str | None = None) -> Model:
     ctx = _Ctx(origin or path.name)
+    check_known_keys(ctx.origin, raw)
     meta = ctx.get(raw, "model", "", dict)
     policy = ctx.get(meta, "weight_policy", "model", str, "renormalize")
     if policy not in ("renormalize", "strict"):
         ctx.fail("model.weight_policy", f"must be 'renormalize' or 'strict', got {policy!r}")
+    _check_bounds(ctx, raw)
 
     nodes = _build_nodes(ctx, ctx.get(raw, "nodes", "", list))
     fields = _build_fields(ctx, ctx.get(raw, "fields", "", dict))
@@ -290,6 +406,47 @@ def build_model(raw: dict[str, Any], path: Path, origin: str | None = None) -> M
             ctx.fail(f"rules.{leaf}", f"leaf indicator {leaf} ({nodes[leaf].name}) has no scoring rule")
     _compute_weights(ctx, model)
     return model
+
+
+def _bounded(ctx: _Ctx, table: dict, key: str, where: str, lo: float, hi: float, typ=(int, float)) -> None:
+    if isinstance(table, dict) and key in table:
+        value = ctx.get(table, key, where, typ)
+        if not lo <= value <= hi:
+            ctx.fail(f"{where}.{key}", f"{value!r} is outside {lo:g} … {hi:g}")
+
+
+def _check_bounds(ctx: _Ctx, raw: dict) -> None:
+    """Numeric settings within what the scoring can compute (a 99999999999-month window overflows dates)."""
+    meta = raw.get("model", {})
+    _bounded(ctx, meta, "tolerance", "model", 0.0, 0.1)
+    _bounded(ctx, meta, "base_total", "model", 1e-6, 1e6)
+    _bounded(ctx, meta, "bonus_total", "model", 0.0, 1e6)
+    ratings = raw.get("ratings")
+    if isinstance(ratings, dict):
+        _bounded(ctx, ratings, "points_per_step", "ratings", 1e-9, 100.0)
+        _bounded(ctx, ratings, "min", "ratings", 0, 100, int)
+        _bounded(ctx, ratings, "max", "ratings", 1, 100, int)
+        lo, hi = ratings.get("min", 1), ratings.get("max", 5)
+        if lo >= hi:
+            ctx.fail("ratings.min", f"min {lo} must be below max {hi}")
+        for label, v in dict(ratings.get("labels", {})).items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
+                ctx.fail(f"ratings.labels.{label}", f"{v!r} is not a rating in {lo} … {hi}")
+    grades = raw.get("grades")
+    if isinstance(grades, dict):
+        _bounded(ctx, grades, "decimals", "grades", 0, 6, int)
+    pool = raw.get("pool")
+    if isinstance(pool, dict):
+        # (negative values get their own message below)
+        _bounded(ctx, pool, "leverage", "pool", -math.inf, 1000.0)
+        _bounded(ctx, pool, "guarantee_fund", "pool", -math.inf, 1e12)
+    for key, rule in dict(raw.get("rules", {})).items():
+        if isinstance(rule, dict) and rule.get("kind") == "count":
+            _bounded(ctx, rule, "window_months", f"rules.{key}", 1, 1200, int)
+    for section in ("eligibility", "veto"):
+        for j, gate in enumerate(raw.get(section, []) if isinstance(raw.get(section), list) else []):
+            if isinstance(gate, dict):
+                _bounded(ctx, gate, "years", f"{section}[{j}]", 0, 200)
 
 
 def _build_nodes(ctx: _Ctx, items: list) -> dict[str, Node]:

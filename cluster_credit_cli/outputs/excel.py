@@ -18,6 +18,7 @@ CSV and Markdown outputs use ``escape_for_text_output`` for the same payloads.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import os
@@ -33,6 +34,7 @@ from cluster_credit_cli.atomic import WriteOutcome, atomic_path
 
 INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CHARS = 32_767  # characters in one cell
 
 
 def is_injection(text: str) -> bool:
@@ -84,6 +86,53 @@ NUM_FORMATS = {
 }
 
 
+class _DiscardableFile:
+    """A binary file whose writes become no-ops once ``discard`` is called (see ``Workbook``)."""
+
+    def __init__(self, fh):
+        self._fh = fh
+        self._discarded = False
+        self._pos = 0  # a plausible position after discard, so the zip's end record packs
+
+    def write(self, data) -> int:
+        if self._discarded:
+            self._pos += len(data)
+            return len(data)
+        return self._fh.write(data)
+
+    def flush(self) -> None:
+        if not self._discarded:
+            self._fh.flush()
+
+    def discard(self) -> None:
+        if self._discarded:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self._pos = self._fh.tell()
+        self._discarded = True
+        with contextlib.suppress(OSError):
+            self._fh.close()
+
+    def close(self) -> None:
+        if not self._discarded:
+            self._fh.close()
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset, whence=0):
+        if not self._discarded:
+            return self._fh.seek(offset, whence)
+        self._pos = max(0, offset if whence == 0 else self._pos + offset if whence == 1 else self._pos)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos if self._discarded else self._fh.tell()
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+
 class Workbook:
     """An XlsxWriter workbook with a shared set of formats; written atomically on ``close``."""
 
@@ -91,8 +140,11 @@ class Workbook:
         self.path = Path(path)
         self._ctx = atomic_path(self.path)
         self._tmp, self._outcome = self._ctx.__enter__()
+        # XlsxWriter gets a file object we own: after a failed write (disk full) the zip it left
+        # open is told to discard, so its __del__ prints no "Exception ignored" traceback.
+        self._fh = _DiscardableFile(open(self._tmp, "wb"))
         self.book = xlsxwriter.Workbook(
-            str(self._tmp),
+            self._fh,
             {
                 "constant_memory": constant_memory,
                 # Belt and braces: never turn strings into formulas, URLs or numbers.
@@ -105,6 +157,8 @@ class Workbook:
         self._formats: dict[tuple, Any] = {}
         self._props: dict[int, dict[str, Any]] = {}
         self.closed = False
+        self.truncated: list[str] = []  # what did not fit, for the summary (see write_table)
+        self.cut_cells = 0
         self.print_info = PrintInfo(title=self.path.stem)
         self._print: dict[int, SheetPrint] = {}
 
@@ -138,6 +192,8 @@ class Workbook:
         """Write one value with its real type; strings always as text."""
         # Fast paths for the common exact types (large sheets write millions of cells).
         tp = type(value)
+        if tp is str and len(value) > EXCEL_MAX_CHARS:
+            value = self._cut(sheet, value)
         if tp is str:
             sheet.write_string(row, col, value, self._quoted(fmt) if value.startswith(INJECTION_PREFIXES) else fmt)
             return
@@ -159,7 +215,19 @@ class Workbook:
             self.write_cell(sheet, row, col, value.item(), fmt)
         else:
             text = str(value)
+            if len(text) > EXCEL_MAX_CHARS:
+                text = self._cut(sheet, text)
             sheet.write_string(row, col, text, self._quoted(fmt) if is_injection(text) else fmt)
+
+    def _cut(self, sheet, text: str) -> str:
+        """A text longer than an Excel cell holds, cut with a note saying so (never silently)."""
+        note = (f" ……[截断：共 {len(text):,} 字符，完整内容见 CSV/JSON / cut: {len(text):,} characters, Excel holds "
+                f"{EXCEL_MAX_CHARS:,}; full text in the CSV/JSON]")
+        self.cut_cells += 1
+        if self.cut_cells == 1:
+            self.truncated.append(f"{sheet.name}: texts longer than {EXCEL_MAX_CHARS:,} characters were cut "
+                                  "in the workbook (marked in the cell)")
+        return text[:EXCEL_MAX_CHARS - len(note)] + note
 
     def _dated(self, fmt, value):
         """The format plus a date format when it has none: a date in a text column would show as a serial."""
@@ -232,20 +300,35 @@ class Workbook:
 
     def close(self) -> WriteOutcome:
         if not self.closed:
-            self._apply_print()
-            self.book.close()
             self.closed = True
+            try:
+                self._apply_print()
+                self.book.close()
+                self._fh.close()
+            except BaseException as exc:
+                self._fh.discard()
+                # XlsxWriter wraps the OSError (disk full, ...) in its FileCreateError.
+                cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+                if cause is not None and not isinstance(exc, OSError):
+                    exc = cause
+                # The temporary goes; an OSError becomes an OutputError naming self.path.
+                if self._ctx.__exit__(type(exc), exc, exc.__traceback__):
+                    return WriteOutcome(self.path, self.path, "not written")
+                raise
             self._ctx.__exit__(None, None, None)
+            self._outcome[0].truncated.extend(self.truncated)
         return self._outcome[0]
 
     def abort(self) -> None:
         if not self.closed:
             self.closed = True
+            self._fh.discard()
             try:
                 self.book.close()
             except Exception:  # noqa: BLE001 - the temporary file is discarded anyway
                 pass
-            self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            with contextlib.suppress(RuntimeError):
+                self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
     def __enter__(self) -> "Workbook":
         return self
@@ -267,6 +350,7 @@ def write_table(
     row_formats: Sequence[Any] | None = None,
     max_width: int = 60,
     autofilter: bool = True,
+    overflow_note: str = "",
     paper: bool = True,
     repeat_cols: int = 0,
 ):
@@ -277,7 +361,9 @@ def write_table(
     marks a reference sheet (not selected for printing) and ``repeat_cols`` leading columns
     (code, name) repeat on every printed page so a page of it still says whose row it is.
 
-    Returns the worksheet and the number of data rows written.
+    Returns the worksheet and the number of data rows written. Rows beyond Excel's row limit
+    are counted, not written: the last row says how many were left out (and ``overflow_note``,
+    e.g. where the full list is), and the workbook's ``truncated`` list says it for the summary.
     """
     sheet = wb.book.add_worksheet(sheet_name[:31])
     r0 = 2 if title else 0
@@ -292,7 +378,16 @@ def write_table(
     caps = [c.width or max_width for c in columns]
     seen: dict[str, int] = {}
     n = 0
+    room = EXCEL_MAX_ROWS - (r0 + 1) - 1  # keep the last row for the note
+    rows = iter(rows)
     for i, row in enumerate(rows):
+        if i >= room:
+            left = 1 + sum(1 for _ in rows)
+            note = (f"…… 另有 {left:,} 行未写入（Excel 最多 {EXCEL_MAX_ROWS:,} 行）/ {left:,} more rows not shown: "
+                    f"Excel holds {EXCEL_MAX_ROWS:,} rows" + (f"; {overflow_note}" if overflow_note else ""))
+            sheet.write_string(r0 + 1 + i, 0, note, wb.fmt(bold=True, font_color="#C00000"))
+            wb.truncated.append(f"{sheet.name}: {note}")
+            break
         r = r0 + 1 + i
         extra = row_formats[i] if row_formats is not None else None
         lines = 1

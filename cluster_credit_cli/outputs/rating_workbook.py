@@ -100,6 +100,11 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
     ranked = result.ranked()
     dims1 = [k for k, n in model.nodes.items() if n.level == 1 and n.block == "base"]
     detail_limit = min(detail_limit or DEFAULT_DETAIL_LIMIT, EXCEL_MAX_ROWS - 10)
+    from cluster_credit_cli.atomic import belongs_to_set
+
+    # CSVs an earlier run wrote beside this workbook go unless this run writes them again.
+    for sheet in ("sheet.indicators", "sheet.provenance", "sheet.problems"):
+        belongs_to_set(path.with_name(path.stem + f"_{t(sheet, lang)}.csv"))
     with python_strings(), Workbook(path) as wb:
         wb.set_print_info(_print_title(result, "sheet.ratings"), result.as_of, lang)
         _ratings_sheet(wb, ranked, model, dims1, lang)
@@ -108,7 +113,7 @@ def write_rating_workbook(result: RoundResult, path: Path, *, detail_limit: int 
         write_model_sheet(wb, model, lang)
         _provenance_sheets(wb, result, lang, detail_limit, path, detail)
         _missing_sheet(wb, ranked, lang)
-        write_problems_sheet(wb, result.problems.as_dicts(), lang)
+        write_problems_sheet(wb, result.problems.as_dicts(), lang, _problems_csv(path, lang))
         _run_sheet(wb, result, lang)
         for attachment in result.attachments.values():
             attachment.write_sheet(wb, model, lang, dict(zip(ranked["code"], ranked["name"])))
@@ -462,13 +467,20 @@ def _missing_sheet(wb: Workbook, ranked: pd.DataFrame, lang: str) -> None:
     write_table(wb, t("sheet.missing", lang), cols, rows)
 
 
-def write_problems_sheet(wb: Workbook, problems: list[dict[str, Any]], lang: str) -> None:
+def write_problems_sheet(wb: Workbook, problems: list[dict[str, Any]], lang: str,
+                         overflow_csv: Path | None = None) -> None:
+    """The problems sheet. More problems than Excel has rows: the sheet says so, and the full list
+    goes to ``overflow_csv`` (beside the workbook) when given, as it does to the JSON."""
     cols = [Column(t("file", lang), width=24), Column(t("sheet", lang)), Column(t("row", lang), "int"),
             Column(t("column", lang), width=20), Column(t("problem_code", lang)), Column(t("severity", lang)),
             Column(t("message", lang), width=90)]
     rows = [[p["file"], p["sheet"], p["row"], p["column"], p["code"], t(p["severity"], lang), p["message"]]
             for p in problems]
-    write_table(wb, t("sheet.problems", lang), cols, rows)
+    note = ""
+    if overflow_csv is not None and len(rows) > EXCEL_MAX_ROWS - 2:
+        _write_csv(overflow_csv, [c.header for c in cols], [list(col) for col in zip(*rows)])
+        note = f"完整清单 / the full list ({len(rows):,}): {overflow_csv.name}, JSON"
+    write_table(wb, t("sheet.problems", lang), cols, rows, overflow_note=note)
 
 
 def _run_sheet(wb: Workbook, result: RoundResult, lang: str) -> None:
@@ -591,6 +603,10 @@ def write_feedback_workbook(result: RoundResult, path: Path) -> WriteOutcome:
     with Workbook(path) as wb:
         wb.set_print_info(_print_title(result, "sheet.feedback"), result.as_of, lang)
         write_table(wb, t("sheet.feedback", lang), cols, rows)
-        write_problems_sheet(wb, result.problems.as_dicts(), lang)
+        write_problems_sheet(wb, result.problems.as_dicts(), lang, _problems_csv(path, lang))
         _run_sheet(wb, result, lang)
     return wb.close()
+
+
+def _problems_csv(path: Path, lang: str) -> Path:
+    return path.with_name(path.stem + f"_{t('sheet.problems', lang)}.csv")

@@ -145,6 +145,8 @@ def _written(console: Console, outcomes, lang: str) -> None:
         console.print(escape(("Written: " if lang == "en" else "已写入：") + str(o.written)))
         if o.diverted:
             console.print(f"[bold red]{escape(diverted_note(o))}[/]")
+        for note in getattr(o, "truncated", ()) if o is not None else ():
+            console.print(("[bold red]Not all shown: [/]" if lang == "en" else "[bold red]未全部写入：[/]") + escape(note))
 
 
 def _grades(console: Console, result: RoundResult) -> None:

@@ -168,7 +168,8 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
                                                    keep=_applicant_codes(tables["applicants"]))
         else:
             table = read_source(path, kind, model, problems, lang=lang)
-        inputs.append({"kind": kind, "path": str(path), "file": path.name, "sha256": sha256_file(path),
+        inputs.append({"kind": kind, "path": str(path), "file": path.name,
+                       "sha256": sha256_file(path) if table is not None else _hash_if_readable(path),
                        "sheet": table.sheet if table else None,
                        "rows": len(table.data) + table.dropped if table else 0,
                        "used": table is not None,
@@ -179,6 +180,22 @@ def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang
         raise UsageError(say("申报材料文件无法读取：", "the applicants file could not be read: ")
                          + say("；", "; ").join(p.message for p in problems if p.file == Path(sources["applicants"]).name))
     return tables, inputs
+
+
+def _hash_if_readable(path: Path) -> str | None:
+    """The hash of a file the run could not use: only when it is small enough and readable.
+
+    A refused 20 GiB export is not read in full to hash it, and an unreadable one (no permission)
+    is a problem already reported, not an abort.
+    """
+    from cluster_credit_cli.inputs.filecheck import Limits
+
+    try:
+        if path.stat().st_size > Limits().max_file_bytes:
+            return None
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 def _stream(path: Path, kind: str, model: Model, tables: dict[str, SourceTable]) -> bool:

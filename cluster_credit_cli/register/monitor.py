@@ -109,7 +109,7 @@ def monitor(db_path: str | Path, *, model: Model, credit_system: Path | None = N
                              "give the new social credit system export (--credit-system) and/or the bank file (--bank)"))
     as_of = as_of or _dt.date.today()
     en = lang == "en"
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         run = get_run(conn)
         results = [r for r in results_of(conn, run["id"]) if r["grade"]]
     then = _dt.date.fromisoformat(run["as_of"])

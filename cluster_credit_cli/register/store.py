@@ -190,8 +190,14 @@ def _backup_before_migration(conn: sqlite3.Connection, path: Path, version: int)
     return target
 
 
-def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
-    """Open a register, creating or migrating its schema. The caller closes the connection."""
+def connect(db_path: str | os.PathLike[str], *, create: bool = True, readonly: bool = False) -> sqlite3.Connection:
+    """Open a register, creating or migrating its schema. The caller closes the connection.
+
+    ``readonly`` (the reading commands: runs, history, compare, monitor): the file is never
+    written -- no journal-mode change, no migration in place (an older register is read through a
+    migrated copy in memory) -- and it must exist and not be empty.
+    """
+    create = create and not readonly
     path = Path(db_path)
     if not create and not path.is_file():
         raise RegisterError(say(f"{path} 处没有评级登记簿（运行“ccredit score”时创建；或用 --db 指定）",
@@ -199,7 +205,14 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
     if path.exists() and path.is_dir():
         raise RegisterError(say(f"--db：{path} 是文件夹，请给出文件名，如 {path / DEFAULT_NAME}",
                                 f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}"))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not create and path.stat().st_size == 0:
+        # A reading command never initialises a register: an empty file is a lost one, say so.
+        raise RegisterError(say(f"{path} 是空文件（0 字节），不是评级登记簿：请从备份（*.bak 或副本）恢复，"
+                                "或删除它，让 `ccredit score` 新建一个",
+                                f"{path} is empty (0 bytes), not a register: restore it from a backup "
+                                "(*.bak or a copy), or delete it and let `ccredit score` create a new one"))
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
@@ -210,14 +223,24 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
             _one(conn, "PRAGMA foreign_keys = ON")
             version = _version(conn)
         except sqlite3.DatabaseError as exc:
-            raise RegisterError(say(f"{path} 不是 ccredit 评级登记簿（SQLite：{exc}）",
-                                    f"{path} is not a ccredit register (SQLite says: {exc})")) from None
+            raise RegisterError(say(f"{path} 不是 ccredit 评级登记簿或已损坏（SQLite：{exc}）；请换一个 --db，"
+                                    "或从备份（*.bak 或副本）恢复",
+                                    f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
+                                    "use another --db or restore it from a backup (*.bak or a copy)")) from None
         if version is not None and version > SCHEMA_VERSION:
             raise RegisterError(say(
                 f"{path} 由更新版本的 ccredit 写入（登记簿结构 v{version}；本版本最多读 v{SCHEMA_VERSION}）："
                 "请升级 ccredit，或用 --db 指定另一个登记簿",
                 f"{path} was written by a newer ccredit (register schema v{version}; this version "
                 f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db"))
+        if readonly:
+            # Reading: the file is never written (no journal mode, no migration in place).
+            if version is None:
+                raise RegisterError(f"{path} is not a ccredit register (no schema_version table)")
+            if version < SCHEMA_VERSION:
+                conn = _migrated_copy(conn, path)
+            conn.row_factory = sqlite3.Row
+            return conn
         mode = journal_mode_for(path)
         with contextlib.suppress(sqlite3.OperationalError):  # another process may hold it; keep its mode
             _one(conn, f"PRAGMA journal_mode = {mode}")
@@ -230,9 +253,23 @@ def connect(db_path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.
         raise
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+def _migrated_copy(conn: sqlite3.Connection, path: Path) -> sqlite3.Connection:
+    """An in-memory copy of an older register, migrated: read as current, the file left as it is."""
+    mem = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.backup(mem)
+        _migrate(mem, path, backup=False)
+    except BaseException:
+        mem.close()
+        raise
+    finally:
+        conn.close()
+    return mem
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, *, backup: bool = True) -> None:
     before = _version(conn)
-    if before:  # keep a copy of the old file first (the backup API reads; it cannot run inside our write)
+    if before and backup:  # keep a copy of the old file first (the backup API reads; it cannot run inside our write)
         _backup_before_migration(conn, path, before)
     conn.execute("BEGIN IMMEDIATE")  # re-read the version under the write lock: another process may have migrated
     try:
@@ -273,16 +310,27 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 
 @contextlib.contextmanager
-def opened(db_path: str | os.PathLike[str], *, create: bool = False) -> Iterator[sqlite3.Connection]:
-    conn = connect(db_path, create=create)
+def opened(db_path: str | os.PathLike[str], *, create: bool = False,
+           readonly: bool = False) -> Iterator[sqlite3.Connection]:
+    conn = connect(db_path, create=create, readonly=readonly)
     try:
         yield conn
+    except sqlite3.DatabaseError as exc:  # corrupt pages found while reading
+        if not readonly:
+            raise
+        raise RegisterError(f"the register {db_path} is damaged (SQLite says: {exc}); restore it from a "
+                            "backup (*.bak or a copy)") from None
+    except json.JSONDecodeError as exc:
+        if not readonly:
+            raise
+        raise RegisterError(f"the register {db_path} holds a damaged record (bad JSON: {exc}); restore it "
+                            "from a backup (*.bak or a copy)") from None
     finally:
         conn.close()
 
 
 def schema_version(db_path: str | os.PathLike[str]) -> int:
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         return _version(conn) or 0
 
 
@@ -472,7 +520,7 @@ def _result_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 def list_runs(db_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every run, oldest first, with counts of enterprises, graded ones and quota granted."""
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         rows = conn.execute(
             "SELECT r.*, count(x.code) AS n, count(x.grade) AS graded, coalesce(sum(x.quota), 0) AS allocated "
             "FROM runs r LEFT JOIN results x ON x.run_id = r.id GROUP BY r.id ORDER BY r.id").fetchall()
@@ -515,7 +563,7 @@ def results_of(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
 
 def history(db_path: str | os.PathLike[str], code: str) -> list[dict[str, Any]]:
     """One enterprise across runs, oldest first: run, as-of date, grade, rank, total, status, quota."""
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         rows = conn.execute(
             "SELECT x.*, r.as_of, r.created_at, r.model_hash FROM results x JOIN runs r ON r.id = x.run_id "
             "WHERE x.code = ? ORDER BY r.id", (code,)).fetchall()
@@ -587,7 +635,7 @@ def compare_runs(db_path: str | os.PathLike[str], run_a: int | None = None, run_
     if (run_a is None) != (run_b is None):
         raise RegisterError(say("请给出两次运行（RUN_A RUN_B），或都不给（比较最近两次不同的运行）",
                                 "give two runs (RUN_A RUN_B) or none (the last two runs)"))
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         if run_a is None:
             b = get_run(conn, offset=0)
             a = _last_different(conn, b)
@@ -630,7 +678,7 @@ def compare_runs(db_path: str | os.PathLike[str], run_a: int | None = None, run_
 
 def pool_ledger(db_path: str | os.PathLike[str], run_id: int | None = None) -> dict[str, Any]:
     """Capacity used by grade and the quota per enterprise in a run (default: the latest)."""
-    with opened(db_path) as conn:
+    with opened(db_path, readonly=True) as conn:
         run = get_run(conn, run_id)
         results = results_of(conn, run["id"])
     pool = run["pool"]
@@ -657,6 +705,45 @@ def pool_ledger(db_path: str | os.PathLike[str], run_id: int | None = None) -> d
     return {"run": run, "capacity": capacity, "allocated": allocated,
             "remaining": (capacity - allocated) if capacity is not None else None, "unit": pool.get("unit", ""),
             "by_grade": by_grade, "enterprises": enterprises}
+
+
+def precheck(db_path: str | os.PathLike[str]) -> None:
+    """Refuse, before any computation, a register ``record_run`` would refuse (without changing it).
+
+    A missing or empty file is fine (it is created); a folder, a file that is not a ccredit
+    register, one written by a newer ccredit or one whose header SQLite cannot read is not.
+    """
+    path = Path(db_path)
+    if path.is_dir():
+        raise RegisterError(say(f"--db：{path} 是文件夹，请给出文件名，如 {path / DEFAULT_NAME}",
+                                f"--db: {path} is a folder; give a file name such as {path / DEFAULT_NAME}"))
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve().as_posix()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise RegisterError(say(f"无法打开评级登记簿 {path}：{exc}", f"cannot open the register {path}: {exc}")) from None
+    try:
+        version = _version(conn)
+        # Damaged pages found now, not after the round was computed (one pass over the file).
+        check = _one(conn, "PRAGMA quick_check(1)")
+        if check is not None and check[0] != "ok":
+            raise sqlite3.DatabaseError(check[0])
+    except sqlite3.DatabaseError as exc:
+        raise RegisterError(say(f"{path} 不是 ccredit 评级登记簿或已损坏（SQLite：{exc}）；请换一个 --db，或从备份恢复",
+                                f"{path} is not a ccredit register or is damaged (SQLite says: {exc}); "
+                                "use another --db or restore it from a backup")) from None
+    finally:
+        conn.close()
+    if version is None:
+        raise RegisterError(say(f"{path} 是 SQLite 文件，但不是 ccredit 评级登记簿",
+                                f"{path} is an SQLite file but not a ccredit register (no schema_version table)"))
+    if version > SCHEMA_VERSION:
+        raise RegisterError(say(
+            f"{path} 由更新版本的 ccredit 写入（登记簿结构 v{version}；本版本最多读 v{SCHEMA_VERSION}）："
+            "请升级 ccredit，或用 --db 指定另一个登记簿",
+            f"{path} was written by a newer ccredit (register schema v{version}; this version "
+            f"reads up to v{SCHEMA_VERSION}): upgrade ccredit, or use another --db"))
 
 
 def default_db_path(output: str | os.PathLike[str] | None = None) -> Path:
