@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cluster_credit_cli.i18n import say
 from cluster_credit_cli.problems import UsageError
 
 # Same as batch.lock.DEFAULT_MAX_AGE: a temporary older than a stale run lock belongs to no live run.
@@ -66,24 +67,25 @@ def describe_os_error(exc: OSError, path: Path | str, *, writing: bool | None = 
     p = str(path)
     code = exc.errno
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        return (f"磁盘已满，无法写入 {p}；已保留之前的输出。请释放空间后重新运行 / disk full while writing {p}; "
-                "the previous outputs are kept. Free some space and run again.")
+        return say(f"磁盘已满，无法写入 {p}；已保留之前的输出。请释放空间后重新运行。",
+                   f"disk full while writing {p}; the previous outputs are kept. Free some space and run again.")
     if code == errno.EROFS:
-        return (f"{p} 所在位置是只读的 / {p} is on a read-only file system; "
-                "choose another output folder (--out) and run again.")
+        return say(f"{p} 所在位置是只读的；请换一个输出文件夹（--out）后重新运行。",
+                   f"{p} is on a read-only file system; choose another output folder (--out) and run again.")
     if code in (errno.EACCES, errno.EPERM):
         what = {True: "write", False: "read", None: "use"}[writing]
         zh = {True: "写入", False: "读取", None: "访问"}[writing]
-        return (f"没有权限{zh} {p} / no permission to {what} {p}; "
-                f"ask for access or choose another {'output folder (--out)' if writing else 'path'}.")
+        return say(f"没有权限{zh} {p}；请申请权限，或换一个{'输出文件夹（--out）' if writing else '路径'}。",
+                   f"no permission to {what} {p}; ask for access or choose another "
+                   f"{'output folder (--out)' if writing else 'path'}.")
     if code == errno.EISDIR:
-        return f"{p} 是文件夹，请给出其中的文件名 / {p} is a folder; give the name of a file in it."
+        return say(f"{p} 是文件夹，请给出其中的文件名。", f"{p} is a folder; give the name of a file in it.")
     if code in (errno.ENOTDIR, errno.ENOENT):
-        return f"{p}：路径中的文件夹不存在或不是文件夹 / {p}: a folder on the path is missing or not a folder."
+        return say(f"{p}：路径中的文件夹不存在或不是文件夹。", f"{p}: a folder on the path is missing or not a folder.")
     reason = exc.strerror or type(exc).__name__
     what = {True: "write", False: "read", None: "use"}[writing]
     zh = {True: "无法写入", False: "无法读取", None: "无法访问"}[writing]
-    return f"{zh} {p}（{reason}）/ cannot {what} {p}: {reason}."
+    return say(f"{zh} {p}（{reason}）。", f"cannot {what} {p}: {reason}.")
 
 
 def check_writable(target: str | os.PathLike[str]) -> None:
@@ -183,7 +185,7 @@ class OutputSet:
         self.stale.discard(target)
         for _, t, _o in self.staged:
             if t == target:
-                raise OutputError(f"{target}：同一次运行中被指定为两个输出 / {target} is named for two outputs of one run.")
+                raise OutputError(say(f"{target}：同一次运行中被指定为两个输出。", f"{target} is named for two outputs of one run."))
         outcome = WriteOutcome(target, target)
         self.staged.append((tmp, target, outcome))
         return outcome
@@ -294,8 +296,9 @@ def _refuse_special(target: Path) -> None:
     except OSError:
         return
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-        raise OutputError(f"{target} 不是普通文件（设备、管道或套接字），不会被替换 / {target} is not a regular file "
-                          "(a device, pipe or socket) and is never replaced; give a file path.")
+        raise OutputError(say(f"{target} 不是普通文件（设备、管道或套接字），不会被替换；请给出文件路径。",
+                              f"{target} is not a regular file (a device, pipe or socket) and is never replaced; "
+                              "give a file path."))
 
 
 def _replace(tmp: Path, target: Path) -> WriteOutcome:

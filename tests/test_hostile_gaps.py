@@ -7,6 +7,8 @@ naming the user's file, the documented exit code, nothing a user had lost or alt
 
 from __future__ import annotations
 
+import re
+
 import builtins
 import datetime as dt
 import errno
@@ -89,7 +91,7 @@ def test_disk_full_on_the_json_leaves_the_previous_set_untouched(round_dir, tmp_
     _enospc_on(monkeypatch, ".tmp.json")
     res = invoke(*args[:3], "2026-07-31", *args[4:])
     assert res.exit_code == 2, res.output
-    assert "disk full" in res.output and str(js) in res.output
+    assert "磁盘已满" in res.output and str(js) in res.output
     assert "unexpected" not in res.output and "Traceback" not in res.output and ".tmp" not in res.output
     assert snapshot(tmp_path / "o") == before and not temps(tmp_path)
 
@@ -111,7 +113,7 @@ def test_disk_full_inside_the_workbook_zip_prints_no_traceback(round_dir, tmp_pa
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", out, "--no-db", "-q")
     gc.collect()
-    assert res.exit_code == 2 and "disk full" in res.output and str(out) in res.output, res.output
+    assert res.exit_code == 2 and "磁盘已满" in res.output and str(out) in res.output, res.output
     assert unraisable == []  # no "Exception ignored in ZipFile.__del__"
     assert out.read_bytes() == b"previous" and not temps(tmp_path)
 
@@ -125,7 +127,7 @@ def test_a_batch_round_that_cannot_finish_keeps_its_previous_outputs(tmp_path, m
     before = snapshot(outbox / "processed")
     _enospc_on(monkeypatch, ".tmp.md")
     rep = run_batch(inbox, outbox, model=model, as_of=dt.date(2026, 11, 30), settle_seconds=0, force=True)
-    assert rep.rounds[0].action == "error" and "disk full" in rep.rounds[0].message
+    assert rep.rounds[0].action == "error" and "磁盘已满" in rep.rounds[0].message
     assert snapshot(outbox / "processed") == before and not temps(outbox)
 
 
@@ -135,18 +137,18 @@ def test_out_or_json_naming_an_input_is_refused_before_anything_runs(round_dir, 
     app_file = round_dir["applicants"]
     original = {k: p.read_bytes() for k, p in round_dir.items()}
     res = invoke("score", app_file, "--as-of", AS_OF, "--out", app_file, "--no-db")
-    assert res.exit_code == 2 and "input file" in res.output
+    assert res.exit_code == 2 and "这是本次运行的输入文件" in res.output
     res = invoke("score", app_file, "--as-of", AS_OF, "--json", round_dir["auditor"], "--no-db")
     assert res.exit_code == 2 and "--json" in res.output
     link = tmp_path / "link.xlsx"
     link.symlink_to(round_dir["bank"])  # same inode after the symlink
     res = invoke("check", app_file, "--as-of", AS_OF, "--out", link)
-    assert res.exit_code == 2 and "input file" in res.output
+    assert res.exit_code == 2 and "这是本次运行的输入文件" in res.output
     res = invoke("score", app_file, "--as-of", AS_OF, "--db", round_dir["association"])
     assert res.exit_code == 2
     same = tmp_path / "same.xlsx"
     res = invoke("score", app_file, "--as-of", AS_OF, "--out", same, "--json", same, "--no-db")
-    assert res.exit_code == 2 and "same file" in res.output
+    assert res.exit_code == 2 and "是同一个文件" in res.output
     assert {k: p.read_bytes() for k, p in round_dir.items()} == original and not same.exists()
 
 
@@ -156,7 +158,7 @@ def test_survey_and_weights_refuse_to_overwrite_their_inputs(tmp_path):
     before = data.read_bytes()
     cb = ROOT / "config" / "survey" / "hengli_codebook.xlsx"
     res = invoke("survey", data, "--codebook", cb, "--out", data)
-    assert res.exit_code == 2 and "input file" in res.output
+    assert res.exit_code == 2 and "这是本次运行的输入文件" in res.output
     res = invoke("survey", "codebook", data, "--out", data)
     assert res.exit_code == 2
     assert data.read_bytes() == before
@@ -488,7 +490,7 @@ def test_batch_records_each_round_once_per_input_key(tmp_path):
 
 def test_output_folder_problems_are_refused_before_scoring(round_dir, tmp_path, monkeypatch):
     res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", tmp_path, "--no-db")
-    assert res.exit_code == 2 and "is a folder" in res.output and "unexpected" not in res.output
+    assert res.exit_code == 2 and "是文件夹" in res.output and "unexpected" not in res.output
     ro = tmp_path / "ro"
     ro.mkdir()
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: not str(p).startswith(str(ro)))
@@ -496,7 +498,7 @@ def test_output_folder_problems_are_refused_before_scoring(round_dir, tmp_path, 
 
     monkeypatch.setattr(pipeline, "_score_round", lambda *a, **k: pytest.fail("scored before the check"))
     res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", ro / "x.xlsx", "--no-db")
-    assert res.exit_code == 2 and "no permission to write" in res.output and str(ro / "x.xlsx") in res.output
+    assert res.exit_code == 2 and "没有权限写入" in res.output and str(ro / "x.xlsx") in res.output
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31"])
@@ -525,7 +527,7 @@ def test_disk_full_on_a_real_small_file_system(round_dir, tmp_path):
         finally:
             os.close(fd)
         res = invoke(*args)
-        assert res.exit_code == 2 and "disk full" in res.output and "unexpected" not in res.output, res.output
+        assert res.exit_code == 2 and "磁盘已满" in res.output and "unexpected" not in res.output, res.output
         (mnt / "fill").unlink()
         assert snapshot(mnt) == before and not temps(mnt)
     finally:
@@ -709,9 +711,9 @@ def test_a_device_or_fifo_is_never_replaced(round_dir, tmp_path):
     fifo = tmp_path / "out.xlsx"
     os.mkfifo(fifo)  # stands for /dev/null: as root, os.replace would swap the device for a file
     res = invoke("score", round_dir["applicants"], "--as-of", AS_OF, "--out", fifo, "--no-db")
-    assert res.exit_code == 2 and "not a regular file" in res.output
+    assert res.exit_code == 2 and "不是普通文件" in res.output
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
-    with pytest.raises(atomic.OutputError, match="not a regular file"):
+    with pytest.raises(atomic.OutputError, match="不是普通文件"):
         atomic.atomic_write_text(fifo, "x")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and not temps(tmp_path)
 
@@ -731,7 +733,7 @@ def test_the_shipped_model_file_is_an_input_even_without_config(tmp_path):
 
     before = DEFAULT_CONFIG.read_bytes()
     res = invoke("model", "export", DEFAULT_CONFIG)
-    assert res.exit_code == 2 and "input file" in res.output
+    assert res.exit_code == 2 and "这是本次运行的输入文件" in res.output
     assert DEFAULT_CONFIG.read_bytes() == before
 
 
@@ -774,5 +776,22 @@ def test_pool_and_validate_refuse_an_output_that_is_an_input(tmp_path):
                  ["pool", "history", "--db", db, "--json", db],
                  ["validate", "--db", db, "--out", db]):
         res = invoke(*args)
-        assert res.exit_code == 2 and "one of the inputs" in res.output, (args, res.output)
+        assert res.exit_code == 2 and "这是本次运行的输入文件" in res.output, (args, res.output)
     assert db.read_bytes() == b"" and ledger.read_bytes() == b"x"
+
+
+def test_output_refusals_speak_english_alone_with_lang_en(tmp_path):
+    """The refusals are one language at a time: --lang en has no Chinese outside the user's paths."""
+    from typer.testing import CliRunner
+
+    from cluster_credit_cli.cli import app
+
+    folder = tmp_path / "r"
+    folder.mkdir()
+    for f in FILES:
+        shutil.copy(SAMPLE / f, folder / f)
+    app_file = folder / "申报材料汇总.xlsx"
+    res = CliRunner().invoke(app, ["score", str(app_file), "--out", str(app_file), "--lang", "en", "--no-db"])
+    assert res.exit_code == 2
+    text = res.output.replace(str(app_file), "PATH")
+    assert "is one of the inputs of this run" in text and not re.search(r"[\u4e00-\u9fff]", text), text

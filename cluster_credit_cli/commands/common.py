@@ -186,13 +186,14 @@ def check_outputs(outputs: dict[str, Optional[Path]], inputs: list[Optional[Path
         p = Path(p)
         key = ident(p)
         if key is not None and key in read:
-            raise UsageError(f"{label} {p}：这是本次运行的输入文件 {read[key]}，不能覆盖；请换一个输出路径 / "
-                             f"{label} {p} is one of the inputs of this run (the input file {read[key]}) and would "
-                             "be overwritten; choose another output path.")
+            raise UsageError(_say(f"{label} {p}：这是本次运行的输入文件 {read[key]}，不能覆盖；请换一个输出路径。",
+                                  f"{label} {p} is one of the inputs of this run (the input file {read[key]}) and "
+                                  "would be overwritten; choose another output path."))
         where = key or os.path.abspath(os.path.realpath(p))
         if where in seen:
-            raise UsageError(f"{label} {p} 与 {seen[where][0]} 是同一个文件 / {label} {p} is the same file as "
-                             f"{seen[where][0]}; give each output its own path.")
+            raise UsageError(_say(f"{label} {p} 与 {seen[where][0]} 是同一个文件，请为每个输出给出各自的路径。",
+                                  f"{label} {p} is the same file as "
+                                  f"{seen[where][0]}; give each output its own path."))
         seen[where] = (label, p)
         try:
             check_writable(p)

@@ -221,12 +221,15 @@ class Workbook:
 
     def _cut(self, sheet, text: str) -> str:
         """A text longer than an Excel cell holds, cut with a note saying so (never silently)."""
-        note = (f" ……[截断：共 {len(text):,} 字符，完整内容见 CSV/JSON / cut: {len(text):,} characters, Excel holds "
-                f"{EXCEL_MAX_CHARS:,}; full text in the CSV/JSON]")
+        from cluster_credit_cli.i18n import say
+
+        note = say(f" ……[截断：共 {len(text):,} 字符，单元格最多 {EXCEL_MAX_CHARS:,} 字符，完整内容见 CSV/JSON]",
+                   f" ……[cut: {len(text):,} characters, Excel holds {EXCEL_MAX_CHARS:,}; full text in the CSV/JSON]")
         self.cut_cells += 1
         if self.cut_cells == 1:
-            self.truncated.append(f"{sheet.name}: texts longer than {EXCEL_MAX_CHARS:,} characters were cut "
-                                  "in the workbook (marked in the cell)")
+            self.truncated.append(say(f"{sheet.name}：超过 {EXCEL_MAX_CHARS:,} 字符的文字在工作簿中已截断（单元格内注明）",
+                                      f"{sheet.name}: texts longer than {EXCEL_MAX_CHARS:,} characters were cut "
+                                      "in the workbook (marked in the cell)"))
         return text[:EXCEL_MAX_CHARS - len(note)] + note
 
     def _dated(self, fmt, value):

@@ -479,7 +479,8 @@ def write_problems_sheet(wb: Workbook, problems: list[dict[str, Any]], lang: str
     note = ""
     if overflow_csv is not None and len(rows) > EXCEL_MAX_ROWS - 2:
         _write_csv(overflow_csv, [c.header for c in cols], [list(col) for col in zip(*rows)])
-        note = f"完整清单 / the full list ({len(rows):,}): {overflow_csv.name}, JSON"
+        note = (f"the full list ({len(rows):,}): {overflow_csv.name}, JSON" if lang == "en"
+                else f"完整清单（{len(rows):,} 条）：{overflow_csv.name}、JSON")
     write_table(wb, t("sheet.problems", lang), cols, rows, overflow_note=note)
 
 
