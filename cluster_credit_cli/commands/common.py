@@ -265,3 +265,38 @@ def not_an_input(target: Path, inputs, option: str = "--out") -> Path:
         if Path(p).resolve() == t or (t.exists() and Path(p).exists() and os.path.samefile(p, t)):
             raise UsageError(f"{option} {target} is one of the inputs; choose another file name")
     return Path(target)
+
+
+def write_json_data(data, path: Optional[Path]) -> None:
+    """``--json PATH`` for a result that is plain data; ``-`` writes it to standard output."""
+    import json
+
+    if path is None:
+        return
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if to_stdout(path):
+        sys.stdout.write(text + "\n")
+        return
+    from cluster_credit_cli.atomic import atomic_write_text
+    from cluster_credit_cli.i18n import diverted_note
+
+    outcome = atomic_write_text(Path(path), text)
+    if outcome.diverted:
+        typer.echo(diverted_note(outcome), err=True)
+
+
+def console():
+    """A rich console for summaries: names in them are data, never markup."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, markup=False)
+
+
+def say_written(outcome, lang: str, quiet: bool) -> None:
+    """Where a workbook went (and, if its target was locked, where it went instead)."""
+    from cluster_credit_cli.i18n import diverted_note
+
+    if outcome.diverted:
+        typer.echo(diverted_note(outcome), err=True)
+    if not quiet:
+        typer.echo(("Written: " if lang == "en" else "已写入：") + str(outcome.written))

@@ -3,7 +3,6 @@ exposure, concentration, early warnings), kept in the rating register."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -11,6 +10,7 @@ import typer
 
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
                                                 check_outputs, existing_file, guard, parse_as_of)
+from cluster_credit_cli.commands.common import console, say_written, write_json_data
 
 pool_app = typer.Typer(help="资金池贷后：贷款台账、担保基金、敞口与集中度 / the pool after the rating: loan ledger, "
                             "guarantee fund, exposure and concentration.", no_args_is_help=True)
@@ -29,32 +29,10 @@ def _register(db: Optional[Path]) -> Path:
     return Path(db) if db is not None else default_db_path()
 
 
-def _emit_json(data, path: Optional[Path]) -> None:
-    import json
-
-    if path is None:
-        return
-    if str(path) == "-":
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-        return
-    from cluster_credit_cli.atomic import atomic_write_text
-
-    outcome = atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    if outcome.diverted:
-        typer.echo(outcome.note, err=True)
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False, markup=False)  # names are data, never markup
 
 
-def _written(outcome, lang: str, quiet: bool) -> None:
-    if outcome.diverted:
-        typer.echo(outcome.note, err=True)
-    if not quiet:
-        typer.echo(("Written: " if lang == "en" else "已写入：") + str(outcome.written))
 
 
 def _problem_table(problems, lang: str, console, limit: int = 20) -> None:
@@ -121,7 +99,7 @@ def pool_import(
             "linked": res.linked, "fund": {k: res.fund[k] for k in ("contributions", "payouts", "recoveries",
                                                                    "interest", "balance")},
             "problems": res.problems.as_dicts()}
-    _emit_json(data, json_path)
+    write_json_data(data, json_path)
     if not quiet and str(json_path) != "-":
         en = lang == "en"
         word = {"imported": ("stored", "已导入"), "unchanged": ("already stored, unchanged", "已存在，内容相同，未改动"),
@@ -131,7 +109,7 @@ def pool_import(
                    f"快照 {day} #{res.snapshot_id}：{word[1]}；贷款 {res.loans} 笔，{res.linked} 笔关联到评级；"
                    f"资金池余额 {res.fund['balance']:,.2f}")
         if res.problems:
-            _problem_table(res.problems, lang, _console())
+            _problem_table(res.problems, lang, console())
     raise typer.Exit(1 if errors else 0)
 
 
@@ -179,14 +157,14 @@ def pool_status_cmd(
 
             mon = monitor(db, model=model, credit_system=credit_system, bank=bank, as_of=day, lang=lang)
         st = pool_status(db, model=model, as_of=day, monitor=mon, lang=lang)
-    _emit_json(st.to_json(), json_path)
+    write_json_data(st.to_json(), json_path)
     word = "pool_status" if lang == "en" else "资金池状况"
     target = out or Path(f"{word}_{day.isoformat()}.xlsx")  # in the current folder, like compare/monitor
     outcome = write_status_workbook(st, target, lang, Path(db), cfg.limits["low_grade"])
     to_stdout = str(json_path) == "-"
     if not quiet and not to_stdout:
-        print_summary(st, lang, Path(db), cfg.limits["low_grade"], _console())
-    _written(outcome, lang, quiet or to_stdout)
+        print_summary(st, lang, Path(db), cfg.limits["low_grade"], console())
+    say_written(outcome, lang, quiet or to_stdout)
     raise typer.Exit(1 if st.breaches or st.warnings else 0)
 
 
@@ -222,7 +200,7 @@ def pool_history_cmd(
     model = load_model(config)
     unit = pool_config(model).unit
     hist = pool_history(db, model=model)
-    _emit_json({"snapshots": history_json(hist)}, json_path)
+    write_json_data({"snapshots": history_json(hist)}, json_path)
     en = lang == "en"
     to_stdout = str(json_path) == "-"
     if hist.empty:
@@ -249,5 +227,5 @@ def pool_history_cmd(
                           "—" if missing(h["utilisation"]) else f"{h['utilisation'] * 100:.1f}%",
                           "—" if missing(h["npl_ratio"]) else f"{h['npl_ratio'] * 100:.1f}%",
                           "—" if missing(h["hhi"]) else f"{h['hhi']:.3f}")
-        _console().print(table)
-    _written(outcome, lang, quiet or to_stdout)
+        console().print(table)
+    say_written(outcome, lang, quiet or to_stdout)

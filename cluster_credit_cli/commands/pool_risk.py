@@ -12,7 +12,8 @@ import typer
 
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang, guard,
                                                 parse_as_of)
-from cluster_credit_cli.commands.pool import JsonOutOpt, PoolDbOpt, _emit_json, _written, pool_app
+from cluster_credit_cli.commands.common import say_written, write_json_data
+from cluster_credit_cli.commands.pool import JsonOutOpt, PoolDbOpt, pool_app
 
 
 def parse_pd_overrides(items: list[str] | None) -> dict[str, float]:
@@ -112,7 +113,7 @@ def pool_risk_cmd(
         res = analyse_risk(book.loans, float(book.fund["balance"]), book.as_of, cfg, history=history,
                            horizon=horizon, pd_overrides=overrides, lgd=lgd, rho=rho, ccf=ccf, check_mc=check_mc,
                            unit=unit)
-    _emit_json(res.as_dict(), json_path)
+    write_json_data(res.as_dict(), json_path)
     word = "pool_risk" if lang == "en" else "资金池风险"
     target = out or Path(db).resolve().parent / f"{word}_{book.as_of.isoformat()}.xlsx"
     outcome = write_risk_workbook(res, target, lang)
@@ -120,6 +121,6 @@ def pool_risk_cmd(
     if not quiet and not to_stdout:
         for line in summary_lines(res, lang):
             typer.echo(line)
-    _written(outcome, lang, quiet or to_stdout)
+    say_written(outcome, lang, quiet or to_stdout)
     first = cfg.targets[0]
     raise typer.Exit(1 if res.fund_for.get(first, 0.0) > res.fund_balance else 0)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from cluster_credit_cli.i18n import diverted_note
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
                                                 check_outputs, existing_file, guard, parse_as_of)
+from cluster_credit_cli.commands.common import console, say_written, write_json_data
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
@@ -29,32 +28,10 @@ def _register(db: Optional[Path]) -> Path:
     return Path(db) if db is not None else default_db_path()
 
 
-def _emit_json(data, path: Optional[Path]) -> None:
-    if path is None:
-        return
-    if str(path) == "-":
-        import json
-
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-        return
-    from cluster_credit_cli.register.report import write_json_out
-
-    outcome = write_json_out(data, path)
-    if outcome.diverted:
-        typer.echo(diverted_note(outcome), err=True)
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False, markup=False)  # names are data, never markup
 
 
-def _written(outcome, lang: str, quiet: bool) -> None:
-    if outcome.diverted:
-        typer.echo(diverted_note(outcome), err=True)
-    if not quiet:
-        typer.echo(("Written: " if lang == "en" else "已写入：") + str(outcome.written))
 
 
 def _num(v, fmt: str = "{:,.2f}") -> str:
@@ -83,7 +60,7 @@ def runs(
     items = list_runs(db)
     ledger = pool_ledger(db) if items else None
     if json_path:
-        _emit_json({"runs": items, "pool_ledger": _ledger_json(ledger)}, json_path)
+        write_json_data({"runs": items, "pool_ledger": _ledger_json(ledger)}, json_path)
     if out:
         from cluster_credit_cli.register.report import write_runs_workbook
 
@@ -100,11 +77,11 @@ def runs(
             table.add_row(str(r["id"]), r["created_at"][:16].replace("T", " "), r["as_of"], r["model"] or "",
                           (r["model_hash"] or "")[:8],
                           str(r["enterprises"]), str(r["graded"]), _num(r["allocated"], "{:,.0f}"))
-        _console().print(table)
+        console().print(table)
         if not items:
             typer.echo("No runs yet." if en else "尚无运行记录。")
     if out:
-        _written(outcome, lang, quiet)
+        say_written(outcome, lang, quiet)
 
 
 def _ledger_json(ledger):
@@ -136,7 +113,7 @@ def history(
     key = normalize_code(code)
     items = get_history(db, key)
     if json_path:
-        _emit_json({"code": key, "history": items}, json_path)
+        write_json_data({"code": key, "history": items}, json_path)
     en = lang == "en"
     if not quiet and str(json_path) != "-":
         if not items:
@@ -152,7 +129,7 @@ def history(
                 table.add_row(f"#{r['run_id']}", r["as_of"], r["grade"] or "—", str(r["rank"] or "—"), _num(r["total"]),
                               _num(r["base"]), _num(r["bonus"]), _num(r["quota"], "{:,.0f}"),
                               status_words(r["status"], lang))
-            _console().print(table)
+            console().print(table)
     raise typer.Exit(0 if items else 1)
 
 
@@ -184,7 +161,7 @@ def compare(
     check_outputs({"--out": out, "--json": json_path}, [db])
     cmp = compare_runs(db, run_a, run_b)
     if json_path:
-        _emit_json(cmp.to_json(), json_path)
+        write_json_data(cmp.to_json(), json_path)
     word = "migration" if lang == "en" else "评级迁移"
     target = out or Path(f"{word}_{cmp.run_a['id']}-{cmp.run_b['id']}.xlsx")  # in the current folder
     outcome = write_compare_workbook(cmp, target, lang)
@@ -199,12 +176,12 @@ def compare(
             table.add_column(category_label(c, lang), justify="right")
         for a in cmp.categories:
             table.add_row(category_label(a, lang), *[str(cmp.matrix[a].get(b, "")) for b in cmp.categories])
-        _console().print(table)
+        console().print(table)
         for c in cmp.changes:
             top = ", ".join(f"{d['key']} {d['delta']:+.2f}" for d in c["drivers"][:3])
             typer.echo(f"{c['code']} {c['name']}: {category_label(c['from'], lang)} → {category_label(c['to'], lang)}"
                        f" ({_num(c['total_from'])} → {_num(c['total_to'])}) {top}")
-    _written(outcome, lang, quiet or str(json_path) == "-")
+    say_written(outcome, lang, quiet or str(json_path) == "-")
 
 
 @app.command()
@@ -249,7 +226,7 @@ def monitor(
     model = load_model(config)
     res = run_monitor(db, model=model, credit_system=credit_system, bank=bank, as_of=day, lang=lang)
     if json_path:
-        _emit_json(res.to_json(), json_path)
+        write_json_data(res.to_json(), json_path)
     word = "alerts" if lang == "en" else "监控预警"
     target = out or Path(f"{word}_{day.isoformat()}.xlsx")  # in the current folder
     outcome = write_monitor_workbook(res, target, lang)
@@ -265,5 +242,5 @@ def monitor(
                        f" — {'; '.join(a['reasons'])}")
         for w in res.warnings:
             typer.echo(("Warning: " if en else "警告：") + w, err=True)
-    _written(outcome, lang, quiet or to_stdout)
+    say_written(outcome, lang, quiet or to_stdout)
     raise typer.Exit(1 if res.alerts else 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -11,6 +10,7 @@ import typer
 from cluster_credit_cli.commands.common import (ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang, check_outputs,
                                                 existing_file,
                                                 guard)
+from cluster_credit_cli.commands.common import write_json_data
 
 # This module's top-level command; cli.py adds it to the root app.
 app = typer.Typer()
@@ -110,7 +110,7 @@ def validate(
     outcome = write_validation_workbook(result, target)
     to_stdout = str(json_path) == "-"
     if json_path:
-        _emit_json(result.to_json(), json_path)
+        write_json_data(result.to_json(), json_path)
     if not quiet and not to_stdout:
         print_summary(result)
     if outcome.diverted:
@@ -121,17 +121,6 @@ def validate(
     raise typer.Exit(1 if result.red or errors else 0)
 
 
-def _emit_json(data, path: Path) -> None:
-    import json
-
-    if str(path) == "-":
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        return
-    from cluster_credit_cli.atomic import atomic_write_text
-
-    outcome = atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2))
-    if outcome.diverted:
-        typer.echo(outcome.note, err=True)
 
 
 def print_summary(v) -> None:

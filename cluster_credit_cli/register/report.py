@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from cluster_credit_cli.atomic import WriteOutcome, atomic_write_text
+from cluster_credit_cli.atomic import WriteOutcome
 from cluster_credit_cli.outputs.excel import Column, Workbook, write_table
 from cluster_credit_cli.i18n import status_words
 from cluster_credit_cli.register.store import ABSENT, NOT_GRADED, Comparison
@@ -52,10 +51,6 @@ def t(key: str, lang: str) -> str:
 
 def category_label(cat: str, lang: str) -> str:
     return t(cat, lang) if cat in (NOT_GRADED, ABSENT) else cat
-
-
-def write_json_out(data: Any, path: Path) -> WriteOutcome:
-    return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def _inputs_text(inputs: list[dict[str, Any]]) -> str:
