@@ -300,3 +300,17 @@ def say_written(outcome, lang: str, quiet: bool) -> None:
         typer.echo(diverted_note(outcome), err=True)
     if not quiet:
         typer.echo(("Written: " if lang == "en" else "已写入：") + str(outcome.written))
+
+
+RegisterDbOpt = typer.Option(None, "--db", metavar="PATH", show_default=False,
+                             help="The rating register (default: $CCREDIT_DB, else ccredit.db in the user's data "
+                                  "folder, the one `ccredit score` records in).")
+JsonOutOpt = typer.Option(None, "--json", metavar="PATH",
+                          help="Write the machine-readable result here ('-' for standard output).")
+
+
+def register_path(db: Optional[Path]) -> Path:
+    """--db, else the one default register ``score`` records in (``register.store.default_db_path``)."""
+    from cluster_credit_cli.register.store import default_db_path
+
+    return Path(db) if db is not None else default_db_path()

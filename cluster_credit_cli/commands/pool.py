@@ -10,23 +10,13 @@ import typer
 
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
                                                 check_outputs, existing_file, guard, parse_as_of)
-from cluster_credit_cli.commands.common import console, say_written, write_json_data
+from cluster_credit_cli.commands.common import (JsonOutOpt, RegisterDbOpt, console, register_path, say_written,
+                                                write_json_data)
 
 pool_app = typer.Typer(help="资金池贷后：贷款台账、担保基金、敞口与集中度 / the pool after the rating: loan ledger, "
                             "guarantee fund, exposure and concentration.", no_args_is_help=True)
 
-PoolDbOpt = typer.Option(None, "--db", metavar="PATH", show_default=False,
-                         help="The rating register (default: $CCREDIT_DB, else ccredit.db in the user's data "
-                              "folder, the one `ccredit score` records in).")
-JsonOutOpt = typer.Option(None, "--json", metavar="PATH",
-                          help="Write the machine-readable result here ('-' for standard output).")
 
-
-def _register(db: Optional[Path]) -> Path:
-    """--db, else the one default register ``score`` records in (``register.store.default_db_path``)."""
-    from cluster_credit_cli.register.store import default_db_path
-
-    return Path(db) if db is not None else default_db_path()
 
 
 
@@ -58,7 +48,7 @@ def pool_import(
                                         help="The fund's movements (资金池收支): contributions, guarantees paid, "
                                              "recoveries, interest."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="The ledger's date YYYY-MM-DD (required)."),
-    db: Path = PoolDbOpt,
+    db: Path = RegisterDbOpt,
     replace: bool = typer.Option(False, "--replace", help="Replace a different snapshot already stored for this date."),
     json_path: Optional[Path] = JsonOutOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
     quiet: bool = QuietOpt, debug: bool = DebugOpt,
@@ -79,7 +69,7 @@ def pool_import(
     from cluster_credit_cli.problems import UsageError
 
     check_lang(lang)
-    db = _register(db)
+    db = register_path(db)
     check_outputs({"--json": json_path}, [ledger, fund, db, config])
     existing_file(ledger, "LEDGER")
     existing_file(fund, "--fund")
@@ -116,7 +106,7 @@ def pool_import(
 @pool_app.command("status")
 @guard
 def pool_status_cmd(
-    as_of: Optional[str] = AsOfOpt, db: Path = PoolDbOpt,
+    as_of: Optional[str] = AsOfOpt, db: Path = RegisterDbOpt,
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="WORKBOOK",
                                        help="Workbook (default: 资金池状况_DATE.xlsx beside the register)."),
     json_path: Optional[Path] = JsonOutOpt,
@@ -143,7 +133,7 @@ def pool_status_cmd(
     from cluster_credit_cli.pool.status import pool_status
 
     check_lang(lang)
-    db = _register(db)
+    db = register_path(db)
     check_outputs({"--out": out, "--json": json_path}, [db, credit_system, bank, config])
     existing_file(credit_system, "--credit-system")
     existing_file(bank, "--bank")
@@ -171,7 +161,7 @@ def pool_status_cmd(
 @pool_app.command("history")
 @guard
 def pool_history_cmd(
-    db: Path = PoolDbOpt,
+    db: Path = RegisterDbOpt,
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="WORKBOOK",
                                        help="Workbook with the table and a chart (default: 资金池历史.xlsx beside "
                                             "the register)."),
@@ -191,7 +181,7 @@ def pool_history_cmd(
     from cluster_credit_cli.problems import UsageError
 
     check_lang(lang)
-    db = _register(db)
+    db = register_path(db)
     check_outputs({"--out": out, "--json": json_path}, [db, config])
     if not Path(db).is_file():
         from cluster_credit_cli.i18n import say

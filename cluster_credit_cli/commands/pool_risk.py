@@ -13,7 +13,8 @@ import typer
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang, guard,
                                                 parse_as_of)
 from cluster_credit_cli.commands.common import say_written, write_json_data
-from cluster_credit_cli.commands.pool import JsonOutOpt, PoolDbOpt, pool_app
+from cluster_credit_cli.commands.common import JsonOutOpt, RegisterDbOpt
+from cluster_credit_cli.commands.pool import pool_app
 
 
 def parse_pd_overrides(items: list[str] | None) -> dict[str, float]:
@@ -47,7 +48,7 @@ def _fraction(value: Optional[float], name: str, *, open_hi: bool = False) -> Op
 @pool_app.command("risk")
 @guard
 def pool_risk_cmd(
-    as_of: Optional[str] = AsOfOpt, db: Path = PoolDbOpt,
+    as_of: Optional[str] = AsOfOpt, db: Path = RegisterDbOpt,
     horizon: Optional[int] = typer.Option(None, "--horizon", metavar="MONTHS",
                                           help="Horizon in months (default: [risk] horizon_months, 12)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="WORKBOOK",

@@ -9,23 +9,13 @@ import typer
 
 from cluster_credit_cli.commands.common import (AsOfOpt, ConfigOpt, DebugOpt, LangOpt, QuietOpt, check_lang,
                                                 check_outputs, existing_file, guard, parse_as_of)
-from cluster_credit_cli.commands.common import console, say_written, write_json_data
+from cluster_credit_cli.commands.common import (JsonOutOpt, RegisterDbOpt, console, register_path, say_written,
+                                                write_json_data)
 
 # This module's top-level commands; cli.py adds them to the root app (no import of cli here).
 app = typer.Typer()
 
-RegDbOpt = typer.Option(None, "--db", metavar="PATH", show_default=False,
-                        help="The rating register (default: $CCREDIT_DB, else ccredit.db in the user's data "
-                             "folder, the one `ccredit score` records in).")
-JsonOutOpt = typer.Option(None, "--json", metavar="PATH",
-                          help="Write the machine-readable result here ('-' for standard output).")
 
-
-def _register(db: Optional[Path]) -> Path:
-    """--db, else the one default register ``score`` records in (``register.store.default_db_path``)."""
-    from cluster_credit_cli.register.store import default_db_path
-
-    return Path(db) if db is not None else default_db_path()
 
 
 
@@ -41,7 +31,7 @@ def _num(v, fmt: str = "{:,.2f}") -> str:
 @app.command()
 @guard
 def runs(
-    db: Path = RegDbOpt, out: Optional[Path] = typer.Option(
+    db: Path = RegisterDbOpt, out: Optional[Path] = typer.Option(
         None, "--out", "-o", metavar="WORKBOOK", help="Also write the runs and the pool ledger of the latest run."),
     json_path: Optional[Path] = JsonOutOpt, lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
@@ -55,7 +45,7 @@ def runs(
     from cluster_credit_cli.register.store import list_runs, pool_ledger
 
     check_lang(lang)
-    db = _register(db)
+    db = register_path(db)
     check_outputs({"--out": out, "--json": json_path}, [db])
     items = list_runs(db)
     ledger = pool_ledger(db) if items else None
@@ -94,7 +84,7 @@ def _ledger_json(ledger):
 @guard
 def history(
     code: str = typer.Argument(..., help="Unified social credit code of the enterprise.", metavar="CODE"),
-    db: Path = RegDbOpt, json_path: Optional[Path] = JsonOutOpt, lang: str = LangOpt,
+    db: Path = RegisterDbOpt, json_path: Optional[Path] = JsonOutOpt, lang: str = LangOpt,
     quiet: bool = QuietOpt, debug: bool = DebugOpt,
 ) -> None:
     """One enterprise across all recorded runs: grade, rank, total, status and quota.
@@ -108,7 +98,7 @@ def history(
     from cluster_credit_cli.register.store import history as get_history
 
     check_lang(lang)
-    db = _register(db)
+    db = register_path(db)
     check_outputs({"--json": json_path}, [db])
     key = normalize_code(code)
     items = get_history(db, key)
@@ -138,7 +128,7 @@ def history(
 def compare(
     run_a: Optional[int] = typer.Argument(None, help="Earlier run id (default: the second latest).", metavar="RUN_A"),
     run_b: Optional[int] = typer.Argument(None, help="Later run id (default: the latest).", metavar="RUN_B"),
-    db: Path = RegDbOpt,
+    db: Path = RegisterDbOpt,
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="WORKBOOK",
                                        help="Migration workbook (default: 评级迁移_A-B.xlsx in the current folder)."),
     json_path: Optional[Path] = JsonOutOpt, lang: str = LangOpt, quiet: bool = QuietOpt, debug: bool = DebugOpt,
@@ -157,7 +147,7 @@ def compare(
     from cluster_credit_cli.register.report import category_label, write_compare_workbook
 
     check_lang(lang)
-    db = _register(db)
+    db = register_path(db)
     check_outputs({"--out": out, "--json": json_path}, [db])
     cmp = compare_runs(db, run_a, run_b)
     if json_path:
@@ -190,7 +180,7 @@ def monitor(
     credit_system: Optional[Path] = typer.Option(None, "--credit-system", metavar="PATH",
                                                  help="New social credit system export (社会信用系统)."),
     bank: Optional[Path] = typer.Option(None, "--bank", metavar="PATH", help="New partner bank file (合作银行征信)."),
-    as_of: Optional[str] = AsOfOpt, db: Path = RegDbOpt,
+    as_of: Optional[str] = AsOfOpt, db: Path = RegisterDbOpt,
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="WORKBOOK",
                                        help="Alert workbook (default: 监控预警_DATE.xlsx in the current folder)."),
     json_path: Optional[Path] = JsonOutOpt, config: Optional[Path] = ConfigOpt, lang: str = LangOpt,
@@ -211,7 +201,7 @@ def monitor(
     from cluster_credit_cli.register.report import write_monitor_workbook
 
     check_lang(lang)
-    db = _register(db)
+    db = register_path(db)
     check_outputs({"--out": out, "--json": json_path}, [db, credit_system, bank, config])
     existing_file(credit_system, "--credit-system")
     existing_file(bank, "--bank")

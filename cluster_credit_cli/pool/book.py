@@ -31,6 +31,7 @@ from cluster_credit_cli.pool.config import pool_config
 from cluster_credit_cli.pool.ledger import FUND_COLUMNS, LOAN_COLUMNS, fund_totals, read_fund, read_ledger
 from cluster_credit_cli.problems import Problems, UsageError
 from cluster_credit_cli.register.store import RegisterError, opened
+from cluster_credit_cli.rating.pipeline import sha256_file
 
 POOL_SCHEMA_VERSION = 1
 
@@ -211,14 +212,6 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def import_snapshot(db: str | os.PathLike[str], ledger: Path, *, as_of: _dt.date, model: Model,
                     fund: Path | None = None, replace: bool = False, lang: str = "zh") -> ImportResult:
     """Read a ledger (and optionally the fund's movements) and store them as the snapshot of ``as_of``."""
@@ -268,8 +261,8 @@ def import_snapshot(db: str | os.PathLike[str], ledger: Path, *, as_of: _dt.date
                 cur = conn.execute(
                     "INSERT INTO pool_snapshots (as_of, imported_at, content_hash, ledger_file, ledger_sha256, "
                     "fund_file, fund_sha256, fund_json, problems_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (as_of.isoformat(), now, content, str(Path(ledger).resolve()), _sha256(Path(ledger)),
-                     str(Path(fund).resolve()) if fund else None, _sha256(Path(fund)) if fund else None,
+                    (as_of.isoformat(), now, content, str(Path(ledger).resolve()), sha256_file(Path(ledger)),
+                     str(Path(fund).resolve()) if fund else None, sha256_file(Path(fund)) if fund else None,
                      json.dumps(totals, ensure_ascii=False),
                      json.dumps(problems.as_dicts(), ensure_ascii=False, default=str)))
                 sid = int(cur.lastrowid)
@@ -356,7 +349,7 @@ def _applicant_sectors(conn: sqlite3.Connection, run_ids: set[int], model: Model
                              "from the ledger only"))
             continue
         recorded = next((i.get("sha256") for i in json.loads(row[1] or "[]") if i.get("kind") == "applicants"), None)
-        if recorded and recorded != _sha256(path):
+        if recorded and recorded != sha256_file(path):
             notes.append(say(f"运行 #{run_id} 的申报文件 {path.name} 在评级后已被修改：细分行业按现在的内容读取",
                              f"the applicants file {path.name} of run #{run_id} changed after the rating: "
                              "sub-sectors are read as it is now"))
