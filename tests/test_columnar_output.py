@@ -163,3 +163,19 @@ def test_register_rows_match_row_construction(sample_result):
                      e["requested"], store._dumps(e["dimensions"]), store._dumps(e["missing"]),
                      store._dumps(e.get("reasons", [])), store._dumps(leaf)))
     assert got == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0]),
+                          st.integers(-3, 3), st.none(), st.text(max_size=3)), min_size=1, max_size=20))
+def test_register_inputs_json_any_column(values):
+    """Float-only columns take a factorised path, the rest go value by value: both give the dump."""
+    from cluster_credit_cli.register import store
+
+    codes = [f"c{i}" for i in range(len(values))]
+    floats = [v if isinstance(v, float) else float("nan") for v in values]
+    frame = pd.DataFrame({"mixed": pd.Series(values, dtype=object), "flo": pd.Series(floats, dtype=object),
+                          "np": pd.Series([np.float64(v) for v in floats], dtype=object)}, index=codes)
+    got = store._inputs_json_column(frame, codes + ["absent"])
+    want = [store._dumps({k: store._plain(frame.at[c, k]) for k in frame.columns}) for c in codes] + ["{}"]
+    assert got == want

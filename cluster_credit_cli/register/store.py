@@ -384,6 +384,24 @@ def _run_row(result) -> dict[str, Any]:
     }
 
 
+def _float_fragments(values, prefix: str) -> list[str] | None:
+    """The fragments of a column that holds only floats (NaN for missing), each distinct value
+    formatted once; None for any other column (ints, text, mixed), which goes value by value."""
+    import numpy as np
+    import pandas as pd
+
+    if not len(values) or pd.api.types.infer_dtype(values, skipna=False) != "floating":
+        return None
+    arr = values.astype(float)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    texts = [prefix + _dumps(_plain(u)) for u in uniques.tolist()] + [prefix + "null"]
+    out = np.array(texts, dtype=object)[codes]
+    zero = arr == 0  # factorize merges 0.0 and -0.0; their JSON differs
+    if zero.any():
+        out[zero] = np.where(np.signbit(arr[zero]), prefix + "-0.0", prefix + "0.0")
+    return out.tolist()
+
+
 def _inputs_json_column(inputs, codes: list[str]) -> list[str]:
     """``_dumps({leaf: _plain(value)})`` for every code, built a column at a time.
 
@@ -397,9 +415,14 @@ def _inputs_json_column(inputs, codes: list[str]) -> list[str]:
     frag_cols = []
     for key in inputs.columns:
         prefix = _dumps(str(key)) + ": "
+        values = inputs[key].to_numpy(dtype=object)
+        fast = _float_fragments(values, prefix)
+        if fast is not None:
+            frag_cols.append(fast)
+            continue
         cache: dict[tuple, str] = {}
         frags = []
-        for v in inputs[key].to_numpy(dtype=object).tolist():
+        for v in values.tolist():
             k = value_key(v)
             try:
                 f = cache.get(k)
