@@ -581,10 +581,21 @@ def _bands(ctx: _Ctx, where: str, rule: dict) -> None:
         ctx.fail(f"{where}.metric", str(exc))
 
 
-def _no_unknown_keys(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> None:
+def unknown_key(table: dict, allowed, *, loader_keys: bool = False) -> tuple[str, str] | None:
+    """The first key of ``table`` not in ``allowed`` and the message for it, or None.
+
+    One wording for every section a wing validates itself ([pool], [risk], [validation] ...).
+    ``loader_keys``: the table went through the loader, whose own keys start with ``_``.
+    """
     for k in table:
-        if k not in allowed and not k.startswith("_"):
-            ctx.fail(f"{where}.{k}", f"unknown key; allowed here: {', '.join(sorted(allowed))}")
+        if k not in allowed and not (loader_keys and str(k).startswith("_")):
+            return str(k), f"unknown key; allowed here: {', '.join(sorted(allowed))}"
+    return None
+
+
+def _no_unknown_keys(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> None:
+    if bad := unknown_key(table, allowed, loader_keys=True):
+        ctx.fail(f"{where}.{bad[0]}", bad[1])
 
 
 def _build_rules(ctx: _Ctx, table: dict, nodes: dict[str, Node], fields: dict[str, FieldDef],

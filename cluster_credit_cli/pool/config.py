@@ -15,7 +15,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from cluster_credit_cli.model.config import FIELD_TYPES, FieldDef, Model, SourceDef
+from cluster_credit_cli.model.config import FIELD_TYPES, FieldDef, Model, SourceDef, unknown_key
 from cluster_credit_cli.problems import ConfigError
 from cluster_credit_cli.text import normalize_choice, normalize_header
 
@@ -98,15 +98,13 @@ def _default_pool() -> dict[str, Any]:
 def pool_config(model: Model) -> PoolConfig:
     """Parse and validate ``[pool]`` of a loaded model."""
     pool = model.pool
-    for k in pool:
-        if k not in POOL_KEYS:
-            _fail(f"pool.{k}", f"unknown key; allowed here: {', '.join(sorted(POOL_KEYS))}")
+    if bad := unknown_key(pool, POOL_KEYS):
+        _fail(f"pool.{bad[0]}", bad[1])
     limits_t = pool.get("limits", {})
     if not isinstance(limits_t, dict):
         _fail("pool.limits", "expected a table")
-    for k in limits_t:
-        if k not in LIMIT_KEYS:
-            _fail(f"pool.limits.{k}", f"unknown key; allowed here: {', '.join(sorted(LIMIT_KEYS))}")
+    if bad := unknown_key(limits_t, LIMIT_KEYS):
+        _fail(f"pool.limits.{bad[0]}", bad[1])
     limits: dict[str, Any] = {k: _share(limits_t, k, "pool.limits")
                               for k in ("largest_single_share", "top10_share", "low_grade_share")}
     amount = limits_t.get("largest_single_amount")
@@ -120,9 +118,8 @@ def pool_config(model: Model) -> PoolConfig:
         _fail("pool.limits.low_grade", "missing: low_grade_share needs the grade it counts from")
     limits["low_grade"] = low
     warn_t = pool.get("warnings", {})
-    for k in warn_t:
-        if k not in WARNING_KEYS:
-            _fail(f"pool.warnings.{k}", f"unknown key; allowed here: {', '.join(sorted(WARNING_KEYS))}")
+    if bad := unknown_key(warn_t, WARNING_KEYS):
+        _fail(f"pool.warnings.{bad[0]}", bad[1])
     days = warn_t.get("maturing_days", 30)
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         _fail("pool.warnings.maturing_days", f"must be a whole number of days ≥ 0, got {days!r}")
@@ -144,9 +141,8 @@ def _fields(table: Any) -> dict[str, PoolField]:
         where = f"pool.fields.{key}"
         if not isinstance(item, dict):
             _fail(where, "expected a table")
-        for k in item:
-            if k not in FIELD_KEYS:
-                _fail(f"{where}.{k}", f"unknown key; allowed here: {', '.join(sorted(FIELD_KEYS))}")
+        if bad := unknown_key(item, FIELD_KEYS):
+            _fail(f"{where}.{bad[0]}", bad[1])
         typ = item.get("type")
         if typ not in FIELD_TYPES:
             _fail(f"{where}.type", f"unknown type {typ!r}; one of {', '.join(sorted(FIELD_TYPES))}")
@@ -184,9 +180,8 @@ def _sources(table: Any, fields: dict[str, PoolField]) -> dict[str, SourceDef]:
         where = f"pool.sources.{key}"
         if not isinstance(item, dict):
             _fail(where, "missing")
-        for k in item:
-            if k not in SOURCE_KEYS:
-                _fail(f"{where}.{k}", f"unknown key; allowed here: {', '.join(sorted(SOURCE_KEYS))}")
+        if bad := unknown_key(item, SOURCE_KEYS):
+            _fail(f"{where}.{bad[0]}", bad[1])
         required = item.get("required", [])
         for r in required:
             if r not in fields or key not in fields[r].sources:

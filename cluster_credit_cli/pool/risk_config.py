@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from cluster_credit_cli.model.config import Model
+from cluster_credit_cli.model.config import Model, unknown_key
 from cluster_credit_cli.problems import ConfigError
 
 RISK_KEYS = {"horizon_months", "nodes", "grid_cells", "lgd", "ccf", "guarantee_share", "rho", "sme_turnover_eur_m",
@@ -113,9 +113,8 @@ def risk_config(model: Model) -> RiskConfig:
         _fail("risk", "missing: the pool's risk needs a [risk] section with a PD per grade ([risk.pd])")
     if not isinstance(raw, dict):
         _fail("risk", "must be a table ([risk])")
-    for k in raw:
-        if k not in RISK_KEYS:
-            _fail(f"risk.{k}", f"unknown key; allowed here: {', '.join(sorted(RISK_KEYS))}")
+    if bad := unknown_key(raw, RISK_KEYS):
+        _fail(f"risk.{bad[0]}", bad[1])
     pds = pd_table(model)
     if not pds:
         _fail("risk.pd", "missing: a table of annual PD per grade")
@@ -165,9 +164,8 @@ def risk_config(model: Model) -> RiskConfig:
         where = f"risk.scenarios[{i}]"
         if not isinstance(item, dict):
             _fail(where, "must be a table")
-        for k in item:
-            if k not in SCENARIO_KEYS:
-                _fail(f"{where}.{k}", f"unknown key; allowed here: {', '.join(sorted(SCENARIO_KEYS))}")
+        if bad := unknown_key(item, SCENARIO_KEYS):
+            _fail(f"{where}.{bad[0]}", bad[1])
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
             _fail(f"{where}.name", "missing")

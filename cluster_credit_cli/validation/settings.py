@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cluster_credit_cli.model.config import Model
+from cluster_credit_cli.model.config import Model, unknown_key
 from cluster_credit_cli.problems import ConfigError
 
 CRITERIA = ("dpd", "paid", "class")  # days past due over the limit; paid by the pool (代偿); classified bad
@@ -99,9 +99,8 @@ def load_settings(model: Model) -> Settings:
     raw = model.raw.get("validation") or {}
     if not isinstance(raw, dict):
         raise ConfigError("validation: must be a table ([validation])")
-    for k in raw:
-        if k not in KNOWN:
-            raise ConfigError(f"validation.{k}: unknown key; allowed: {', '.join(sorted(KNOWN))}")
+    if bad := unknown_key(raw, KNOWN):
+        raise ConfigError(f"validation.{bad[0]}: {bad[1]}")
     s = Settings()
     s.horizon_months = _num(raw, "horizon_months", s.horizon_months, 1, 120, integer=True)
     s.dpd_days = _num(raw, "dpd_days", s.dpd_days, 0, 3650, integer=True)
