@@ -372,6 +372,8 @@ def _apply_unique(values: pd.Series, func) -> tuple[pd.Series, list[Any], list[A
 class _ColumnParser:
     """Parses one column by field type; problems name file, sheet, row and column."""
 
+    QUIET = frozenset({"text", "code", "category"})  # field types whose parser never reports a problem
+
     def __init__(self, model: Model, problems: Problems, file: str, sheet: str | None, lang: str):
         self.model, self.problems, self.file, self.sheet, self.lang = model, problems, file, sheet, lang
         labels = model.ratings.get("labels", {})
@@ -754,8 +756,18 @@ def _csv_head(path: Path, encoding: str | None) -> tuple[str, Grid, str]:
 
 
 def _parse_chunk(chunk: pd.DataFrame, first_row: int, columns: dict[str, int], names: dict[str, str],
-                 unknown: list[tuple[int, str]], parser: "_ColumnParser", model: Model):
-    """``_parse_body`` on a DataFrame of text cells (a CSV chunk), column-wise: no row lists."""
+                 unknown: list[tuple[int, str]], parser: "_ColumnParser", model: Model,
+                 keep: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None, int]:
+    """``_parse_body`` on a DataFrame of text cells (a CSV chunk), column-wise: no row lists.
+
+    With ``keep`` (the applicants' codes), rows whose code is valid but not in ``keep`` are
+    dropped and counted (the third value). Their cells are still parsed wherever parsing can
+    report a problem (numbers, dates ...), so every problem a whole-file read reports is reported;
+    columns whose parser never reports one (text, codes, categories) are parsed for the kept rows
+    only: most of an export is other enterprises' records.
+    """
+    from cluster_credit_cli.inputs.identity import normalize_codes
+
     cells = {j: chunk[j].to_numpy(dtype=object) for j in chunk.columns}
     blank = np.ones(len(chunk), dtype=bool)
     for arr in cells.values():
@@ -765,19 +777,37 @@ def _parse_chunk(chunk: pd.DataFrame, first_row: int, columns: dict[str, int], n
             break
         has = _apply_unique(pd.Series(arr[idx], dtype=object), lambda v: not _is_blank(v))[0]
         blank[idx[has.to_numpy(dtype=bool)]] = False
-    keep = np.flatnonzero(~blank)
-    rownums = keep.astype(np.int64) + first_row
-    data = {}
+    rows = np.flatnonzero(~blank)
+    rownums = rows.astype(np.int64) + first_row
+    data: dict[str, pd.Series] = {}
+    stay = None  # positions among ``rows`` that are kept, when some are dropped
+    if keep is not None and "code" in columns and len(rows):
+        code = parser.parse(model.fields["code"], pd.Series(cells[columns["code"]][rows], dtype=object), rownums,
+                            names["code"])
+        codes, reasons = normalize_codes(code.fillna(""))
+        drop = (reasons.isna() & ~codes.isin(keep)).to_numpy()
+        if drop.any():
+            stay = np.flatnonzero(~drop)
+            data["code"] = code.iloc[stay].reset_index(drop=True)
+        else:
+            data["code"] = code
+    kept = rows if stay is None else rows[stay]
     for key, j in columns.items():
-        values = pd.Series(cells[j][keep], dtype=object)
-        data[key] = parser.parse(model.fields[key], values, rownums, names[key])
-    frame = pd.DataFrame(data)
-    frame["_row"] = rownums
+        if key in data:
+            continue
+        f = model.fields[key]
+        if stay is not None and f.type in parser.QUIET:
+            data[key] = parser.parse(f, pd.Series(cells[j][kept], dtype=object), rownums[stay], names[key])
+            continue
+        values = parser.parse(f, pd.Series(cells[j][rows], dtype=object), rownums, names[key])
+        data[key] = values if stay is None else values.iloc[stay].reset_index(drop=True)
+    frame = pd.DataFrame({key: data[key] for key in columns})
+    frame["_row"] = kept.astype(np.int64) + first_row
     extra = None
-    if unknown and len(keep):
-        extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cells[j][keep]]
+    if unknown and len(kept):
+        extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cells[j][kept]]
                               for j, text in unknown})
-    return frame, extra
+    return frame, extra, len(rows) - len(kept)
 
 
 def read_records_streaming(path: Path, kind: str, model: Model, problems: Problems, *,
@@ -791,8 +821,6 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
     kept, so merging reports them (or matches them by name) as it does in memory. ``keep=None``
     keeps every row.
     """
-    from cluster_credit_cli.inputs.identity import normalize_codes
-
     path = Path(path)
     # The same preflight as read_source: the whole file's line lengths and widths are bounded
     # before pandas allocates a row of 250,000 fields.
@@ -816,14 +844,9 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
                          chunksize=chunk_rows)
     frames, extras, dropped, offset = [], [], 0, h + 2
     for chunk in reader:
-        frame, extra = _parse_chunk(chunk, offset, columns, names, unknown, parser, model)
+        frame, extra, n_dropped = _parse_chunk(chunk, offset, columns, names, unknown, parser, model, keep)
         offset += len(chunk)
-        if keep is not None and "code" in frame and len(frame):
-            codes, reasons = normalize_codes(frame["code"].fillna(""))
-            drop = (reasons.isna() & ~codes.isin(keep)).to_numpy()
-            dropped += int(drop.sum())
-            frame = frame[~drop]
-            extra = extra[~drop] if extra is not None else None
+        dropped += n_dropped
         frames.append(frame.reset_index(drop=True))
         if extra is not None:
             extras.append(extra.reset_index(drop=True))
