@@ -81,3 +81,34 @@ def test_messy_round_reads_and_merges_exactly_as_recorded(tmp_path):
 def test_messy_round_is_deterministic(tmp_path):
     """The generator itself gives the same round twice (else the golden test proves nothing)."""
     assert fingerprint(tmp_path / "a") == fingerprint(tmp_path / "b")
+
+
+ODD = {"empty": [], "blank": ["", None, " "], "none": [None, None], "nan": [float("nan"), None, ""],
+       "mixed": ["1", 2, 2.0, True, None, float("nan"), "x", "2023年5月", dt.datetime(2020, 1, 2), "", "5", "优", "是",
+                 "0.5", "-3"],
+       "fracs": [0.5, 0.25, None], "texts": ["无", "无", 95], "allbad": ["x", "y"]}
+
+
+def test_every_parser_on_odd_columns_as_recorded():
+    """Each field type's parser on empty, blank, mixed and all-bad columns: values, dtype (an empty
+    number column is int64, as it always was) and problems as recorded before the speed work."""
+    import numpy as np
+
+    from cluster_credit_cli.inputs.reading import _ColumnParser
+    from cluster_credit_cli.problems import Problems
+
+    model = load_model(None)
+    types = {}
+    for f in model.fields.values():
+        types.setdefault(f.type, f)
+    lines = []
+    with python_strings():
+        for name, vals in ODD.items():
+            for typ, f in types.items():
+                problems = Problems()
+                parser = _ColumnParser(model, problems, "f.xlsx", "S", "zh")
+                out = parser.parse(f, pd.Series(vals, dtype=object), np.arange(len(vals)) + 5, "H")
+                lines.append(f"{name} {typ} {out.dtype} {out.tolist()!r} "
+                             f"{[(p.row, p.code, p.message) for p in problems]}")
+    expected = (Path(__file__).parent / "golden" / "odd_columns.txt").read_text(encoding="utf-8").splitlines()
+    assert lines == expected

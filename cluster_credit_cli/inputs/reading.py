@@ -337,36 +337,57 @@ def _as_text(value: Any) -> str:
     return clean_text(value)
 
 
-def _apply_unique(values: pd.Series, func) -> tuple[pd.Series, list[Any], list[Any]]:
-    """``func`` of every cell, computed once per distinct value (an object Series, same index).
+class _Distinct:
+    """The distinct values of a column, for per-value work done once per distinct value.
 
-    Values equal under Python ``==`` (1, 1.0, True) share a result, as they do as dict keys;
-    None and NaN are computed once each.
+    Values equal under Python ``==`` (1, 1.0, True) are one distinct value, as they are as dict
+    keys. Missing cells (None, NaN) are each their own value: there are few of them (cells past
+    the end of a short row), and a function of the cell then sees the very object in the cell.
     """
-    arr = values.to_numpy(dtype=object)
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    uniques = list(uniques)
-    results = [func(u) for u in uniques]
-    out = np.empty(len(results) + 1, dtype=object)
-    out[:len(results)] = results
-    out[len(results)] = None
-    if len(codes) and (codes < 0).any():
-        # Missing cells: None and NaN keep their own results (both blank for every parser).
+
+    def __init__(self, values: pd.Series):
+        self.index = values.index
+        arr = values.to_numpy(dtype=object)
+        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+        self.values = list(uniques)
         missing = np.flatnonzero(codes < 0)
-        na_results = {}
-        for p in missing:
-            v = arr[p]
-            key = "none" if v is None else "nan"
-            if key not in na_results:
-                na_results[key] = func(v)
-                uniques.append(v)
-                results.append(na_results[key])
-        parsed = out[codes]
-        for p in missing:
-            parsed[p] = na_results["none" if arr[p] is None else "nan"]
-    else:
-        parsed = out[codes]
-    return pd.Series(parsed, index=values.index, dtype=object), uniques, results
+        if len(missing):
+            codes = codes.copy()
+            codes[missing] = len(self.values) + np.arange(len(missing))
+            self.values += arr[missing].tolist()
+        self.codes = codes
+
+    def map(self, func) -> list[Any]:
+        """``func`` of each distinct value (in ``self.values`` order)."""
+        return [func(v) for v in self.values]
+
+    def spread(self, per_value: list[Any], dtype=object) -> np.ndarray:
+        """Per-distinct-value results as one value per cell."""
+        out = np.empty(len(per_value), dtype=dtype)
+        out[:] = per_value
+        return out[self.codes]
+
+    def series(self, per_value: list[Any]) -> pd.Series:
+        return pd.Series(self.spread(per_value), index=self.index, dtype=object)
+
+    def floats(self, per_value: list[float]) -> pd.Series:
+        """Per-distinct-value floats as a float64 column (an empty column stays int64, as
+        ``pd.to_numeric`` of no cells gives)."""
+        if not len(self.codes):
+            return pd.to_numeric(pd.Series([], index=self.index, dtype=object))
+        return pd.Series(self.spread(per_value, dtype=float), index=self.index)
+
+    def rows(self, per_value_flags: list[bool]) -> np.ndarray:
+        """Positions of the cells whose distinct value is flagged."""
+        flags = np.zeros(len(per_value_flags), dtype=bool)
+        flags[:] = per_value_flags
+        return np.flatnonzero(flags[self.codes])
+
+
+def _apply_unique(values: pd.Series, func) -> pd.Series:
+    """``func`` of every cell, computed once per distinct value (an object Series, same index)."""
+    d = _Distinct(values)
+    return d.series(d.map(func))
 
 
 class _ColumnParser:
@@ -389,13 +410,11 @@ class _ColumnParser:
         method = getattr(self, f"_{f.type}")
         return method(f, values, rows, header)
 
-    # Each parser maps unique values, then reports the rows whose value failed.
-    def _map_unique(self, values: pd.Series, func) -> tuple[pd.Series, dict[Any, Any]]:
-        parsed, uniques, results = _apply_unique(values, func)
-        return parsed, dict(zip(uniques, results))
-
+    # Each parser maps the distinct values, then reports the rows whose value failed. Everything
+    # per value (parsing, "failed?", "blank?") is computed once per distinct value and spread to
+    # the cells: a 200,000-row column has a few thousand distinct dates or amounts.
     def _text(self, f, values, rows, header):
-        return _apply_unique(values, _text_cell)[0]
+        return _apply_unique(values, _text_cell)
 
     _code = _text
     _category = _text
@@ -420,18 +439,19 @@ class _ColumnParser:
             num = parse_number_text(str(v), units)
             return None if num is None else num
 
-        parsed, mapping = self._map_unique(values, conv)
-        bad = np.flatnonzero(parsed.isna().to_numpy() & ~values.map(_is_blank).to_numpy()) if any(
-            m is None for m in mapping.values()) else np.array([], dtype=int)
-        for p in bad:
-            self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_number",
-                              say(f"“{values.iloc[p]}”不是明确的数字：请只填一个数字，如 1234.5 或 1,234.5"
-                                  + (f"（单位{unit}）" if unit else "") + "；千位分隔符每三位一个，小数点只用一个",
-                                  f"'{values.iloc[p]}' is not an unambiguous number: write one number such as "
-                                  "1234.5 or 1,234.5" + (f" (in {UNITS_EN.get(unit, unit)})" if unit else "")
-                                  + "; thousands separators every three digits, one decimal point"),
-                              "error")
-        numeric = pd.to_numeric(parsed.map(lambda v: np.nan if v is None else v), errors="coerce")
+        d = _Distinct(values)
+        parsed = d.map(conv)
+        if any(r is None for r in parsed):
+            # Not a number (None; NaN only from a blank cell) and not blank: a problem.
+            for p in d.rows([(r is None or r != r) and not _is_blank(v) for v, r in zip(d.values, parsed)]):
+                self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_number",
+                                  say(f"“{values.iloc[p]}”不是明确的数字：请只填一个数字，如 1234.5 或 1,234.5"
+                                      + (f"（单位{unit}）" if unit else "") + "；千位分隔符每三位一个，小数点只用一个",
+                                      f"'{values.iloc[p]}' is not an unambiguous number: write one number such as "
+                                      "1234.5 or 1,234.5" + (f" (in {UNITS_EN.get(unit, unit)})" if unit else "")
+                                      + "; thousands separators every three digits, one decimal point"),
+                                  "error")
+        numeric = d.floats([np.nan if r is None else r for r in parsed])
         if f.min is not None:
             below = np.flatnonzero((numeric < f.min).to_numpy())
             for p in below:
@@ -455,8 +475,9 @@ class _ColumnParser:
                 return clean_text(v) if keep_text else None
             return num * 100 if text.endswith("%") else num
 
-        parsed, _ = self._map_unique(values, conv)
-        numeric = pd.to_numeric(parsed.map(lambda v: v if isinstance(v, float) else np.nan), errors="coerce")
+        d = _Distinct(values)
+        parsed = d.map(conv)
+        numeric = d.floats([r if isinstance(r, float) else np.nan for r in parsed])
         finite = numeric.dropna()
         # A column typed as Excel percentages arrives as fractions (0.95 for 95%).
         if len(finite) and (finite <= 1).all() and (finite % 1 != 0).any():
@@ -471,11 +492,11 @@ class _ColumnParser:
                                   f"'{values.iloc[p]}' is not a percentage between 0 and 100"), "error")
         numeric[out_of_range] = np.nan
         if keep_text:
-            texts = parsed.map(lambda v: v if isinstance(v, str) else None)
+            texts = d.spread([r if isinstance(r, str) else None for r in parsed])
+            # (the map, not the values, decides the dtype: float64 when no text is left)
             return pd.Series(np.where(numeric.notna(), numeric.astype(object), texts), index=values.index,
                              dtype=object).map(lambda v: np.nan if v is None else v)
-        bad = parsed.map(lambda v: v is None).to_numpy()
-        for p in np.flatnonzero(bad):
+        for p in d.rows([r is None for r in parsed]):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_number",
                               say(f"“{values.iloc[p]}”不是百分数，请填写如 95 的数字",
                                   f"'{values.iloc[p]}' is not a percentage; write a number such as 95"), "error")
@@ -501,16 +522,16 @@ class _ColumnParser:
                     return None
             return num if self.rmin <= num <= self.rmax else None
 
-        parsed, _ = self._map_unique(values, conv)
-        bad = parsed.map(lambda v: v is None).to_numpy()
+        d = _Distinct(values)
+        parsed = d.map(conv)
         allowed = "/".join(labels) if labels else ""
-        for p in np.flatnonzero(bad):
+        for p in d.rows([r is None for r in parsed]):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_rating",
                               say(f"“{values.iloc[p]}”不是有效评分：请填 {self.rmin:g}–{self.rmax:g}"
                                   + (f" 或 {allowed}" if allowed else ""),
                                   f"'{values.iloc[p]}' is not a rating: use {self.rmin:g}–{self.rmax:g}"
                                   + (f" or {allowed}" if allowed else "")), "error")
-        return pd.to_numeric(parsed.map(lambda v: np.nan if v is None else v), errors="coerce")
+        return d.floats([np.nan if r is None else r for r in parsed])
 
     def _yesno(self, f, values, rows, header):
         yes, no = self.model.yes_values, self.model.no_values
@@ -525,11 +546,12 @@ class _ColumnParser:
                 return False
             return None
 
-        parsed, _ = self._map_unique(values, conv)
-        for p in np.flatnonzero(parsed.map(lambda v: v is None).to_numpy()):
+        d = _Distinct(values)
+        parsed = d.map(conv)
+        for p in d.rows([r is None for r in parsed]):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_yesno",
                               say(f"“{values.iloc[p]}”既不是“是”也不是“否”", f"'{values.iloc[p]}' is neither 是 nor 否"), "error")
-        return parsed.map(lambda v: np.nan if v is None else v).astype(object)
+        return d.series([np.nan if r is None else r for r in parsed])
 
     def _date(self, f, values, rows, header):
         notes: dict[Any, str] = {}
@@ -544,18 +566,22 @@ class _ColumnParser:
                 notes[v] = note
             return d
 
-        parsed, _ = self._map_unique(values, conv)
+        d = _Distinct(values)
+        parsed = d.map(conv)
         arr = values.to_numpy(dtype=object)
-        for p in np.flatnonzero(parsed.map(lambda v: v is None).to_numpy()):
+        for p in d.rows([r is None for r in parsed]):
             self.problems.add(self.file, self.sheet, int(rows[p]), header, "bad_date",
                               say(f"“{arr[p]}”不是日期，请写成 2023-05-06 或 2023年5月6日",
                                   f"'{arr[p]}' is not a date; write it as 2023-05-06 or 2023年5月6日"), "error")
         if notes:
-            for p in np.flatnonzero(values.map(lambda v: v in notes if isinstance(v, str) else False).to_numpy()):
+            for p in d.rows([isinstance(v, str) and v in notes for v in d.values]):
                 self.problems.add(self.file, self.sheet, int(rows[p]), header, "partial_date",
                                   say(f"“{arr[p]}”没有写日，按当月1日计", f"'{arr[p]}': no day given, taken as the 1st of the month"),
                                   "warning")
-        return pd.to_datetime(parsed.map(lambda v: pd.NaT if v is None else v), errors="coerce")
+        # Converted once per distinct value; the cells take the distinct values' timestamps.
+        stamps = pd.to_datetime(pd.Series([pd.NaT if r is None else r for r in parsed], dtype=object),
+                                errors="coerce")
+        return pd.Series(stamps.to_numpy()[d.codes], index=values.index)
 
 
 def _is_hint_row(row: list[Any], model: Model, kind: str) -> bool:
@@ -775,7 +801,7 @@ def _parse_chunk(chunk: pd.DataFrame, first_row: int, columns: dict[str, int], n
         idx = np.flatnonzero(blank)
         if not len(idx):
             break
-        has = _apply_unique(pd.Series(arr[idx], dtype=object), lambda v: not _is_blank(v))[0]
+        has = _apply_unique(pd.Series(arr[idx], dtype=object), lambda v: not _is_blank(v))
         blank[idx[has.to_numpy(dtype=bool)]] = False
     rows = np.flatnonzero(~blank)
     rownums = rows.astype(np.int64) + first_row
