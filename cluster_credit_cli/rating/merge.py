@@ -350,12 +350,9 @@ def _disagreements(key, present, stacked, src, tables, aligned, names, blocked):
     multi = (have.sum(axis=0) >= 2) & ~blocked
     if not multi.any():
         return None
-    rows = []
     # Whole columns as arrays once: a per-cell .iloc is what made this slow on 40,000 firms.
     arrays = [c.to_numpy(dtype=object) for c in stacked]
-    row_of = {s: aligned[s]["_row"].to_numpy() for s in present}
     src_arr = src.to_numpy(dtype=object)
-    name_of = dict(zip(names.index, names.to_numpy(dtype=object)))
     # Rows whose present values are all exactly equal agree (equal values are _same): only the
     # others need the per-value comparison below.
     first = np.full(len(src_arr), None, dtype=object)
@@ -367,18 +364,42 @@ def _disagreements(key, present, stacked, src, tables, aligned, names, blocked):
     differ = np.zeros(len(src_arr), dtype=bool)
     for a, h in zip(arrays, have):
         differ |= h & ~np.asarray(a == first, dtype=bool)
-    for i in np.flatnonzero(multi & differ):
-        vals = [(s, a[i]) for s, a, h in zip(present, arrays, have[:, i]) if h]
-        if all(_same(v, vals[0][1]) for _, v in vals[1:]):
-            continue
-        code = src.index[i]
-        for s, v in vals:
-            t = tables[s]
-            rows.append({"code": code, "name": name_of.get(code, ""), "field": key, "source": s,
-                         "file": t.file.name, "sheet": t.sheet or "",
-                         "row": int(row_of[s][i]),
-                         "column": t.columns.get(key, key), "value": _display(v), "used": s == src_arr[i]})
-    return pd.DataFrame(rows) if rows else None
+    cand = np.flatnonzero(multi & differ)
+    if not len(cand):
+        return None
+    cand_vals = [a[cand].tolist() for a in arrays]
+    cand_have = have[:, cand].T.tolist()
+    disagree = []
+    for n, hs in enumerate(cand_have):
+        vals = [col[n] for col, h in zip(cand_vals, hs) if h]
+        if not all(_same(v, vals[0]) for v in vals[1:]):
+            disagree.append(cand[n])
+    if not disagree:
+        return None
+    # One row per (enterprise, source that has a value), enterprises in order, sources in ``present``
+    # order: built as whole columns, a (enterprises x sources) grid flattened and masked.
+    sel = np.asarray(disagree)
+    mask = have[:, sel].T.ravel()
+    width = len(present)
+    codes = src.index.to_numpy(dtype=object)[sel]
+    if names.index.equals(src.index):
+        firm = names.to_numpy(dtype=object)[sel]
+    else:
+        name_of = dict(zip(names.index.to_numpy(dtype=object), names.to_numpy(dtype=object)))
+        firm = np.array([name_of.get(c, "") for c in codes], dtype=object)
+    per_source = lambda f: np.tile(np.array([f(s) for s in present], dtype=object), len(sel))[mask]  # noqa: E731
+    grid = lambda cols: np.vstack(cols).T.ravel()[mask]  # noqa: E731
+    source = per_source(lambda s: s)
+    return pd.DataFrame({
+        "code": np.repeat(codes, width)[mask].tolist(), "name": np.repeat(firm, width)[mask].tolist(),
+        "field": [key] * int(mask.sum()), "source": source.tolist(),
+        "file": per_source(lambda s: tables[s].file.name).tolist(),
+        "sheet": per_source(lambda s: tables[s].sheet or "").tolist(),
+        "row": grid([aligned[s]["_row"].to_numpy()[sel] for s in present]).astype(np.int64).tolist(),
+        "column": per_source(lambda s: tables[s].columns.get(key, key)).tolist(),
+        "value": [_display(v) for v in grid([a[sel] for a in arrays])],
+        "used": (source == np.repeat(src_arr[sel], width)[mask]).tolist(),
+    })
 
 
 def _name_mismatches(kind, frame, names, table, problems, model, found=None):
