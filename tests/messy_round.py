@@ -58,6 +58,12 @@ def _mess_xlsx(path: Path, rng: np.random.Generator, share: float) -> None:
     first_code = ws.cell(last + 2, 2).value
     if isinstance(first_code, str):
         ws.cell(last + 2, 2, " " + first_code.lower() + " ")
+    # Rows 3 to 6 again under rows 7 to 10's codes: several rows per code with other values (in an
+    # export: aggregated or reported as conflicting rows; in the applicants: duplicate applicants).
+    code_col = next((j for j, c in enumerate(ws[header], start=1) if "代码" in str(c.value or "")), 1)
+    for k in range(4):
+        for j, cell in enumerate(rows[2 + k], start=1):
+            ws.cell(last + 3 + k, j, rows[6 + k][j - 1].value if j == code_col else cell.value)
     wb.save(path)
 
 
