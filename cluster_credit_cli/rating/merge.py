@@ -192,12 +192,21 @@ def _collapse(table: SourceTable, codes: pd.Series, model: Model, problems: Prob
     single = frame[~dup].set_index("_code")
     multi = frame[dup]
     out_rows = []
-    for code, group in multi.groupby("_code", sort=False):
-        row: dict[str, Any] = {"_row": int(group["_row"].iloc[0])}
+    # Groups in order of first appearance (as groupby(sort=False)), each column's cells as one list
+    # taken once: a DataFrame per group and a Series per group and column were most of the cost.
+    gid, group_codes = pd.factorize(multi["_code"].to_numpy(dtype=object))
+    members = np.argsort(gid, kind="stable")
+    bounds = np.searchsorted(gid[members], np.arange(len(group_codes) + 1))
+    cells = {col: multi[col].tolist() for col in table.data.columns}
+    for g, code in enumerate(group_codes):
+        pos = members[bounds[g]:bounds[g + 1]].tolist()
+        group_rows = [cells["_row"][p] for p in pos]
+        row: dict[str, Any] = {"_row": int(group_rows[0])}
         for col in table.data.columns:
             if col == "_row":
                 continue
-            vals = [v for v in group[col].tolist() if not _missing(v)]
+            column = cells[col]
+            vals = [v for v in (column[p] for p in pos) if not _missing(v)]
             how = source.aggregate.get(col)
             if how and vals:
                 row[col] = {"max": max, "min": min, "sum": sum}[how](vals)
@@ -205,11 +214,11 @@ def _collapse(table: SourceTable, codes: pd.Series, model: Model, problems: Prob
             row[col] = vals[0] if vals else np.nan
             if any(not _same(v, vals[0]) for v in vals[1:]) and col != "name":
                 header = table.columns.get(col, col)
-                problems.add(table.file.name, table.sheet, int(group["_row"].iloc[0]), header,
+                problems.add(table.file.name, table.sheet, int(group_rows[0]), header,
                              "conflicting_rows",
-                             say(f"{code} 有 {len(group)} 行（第 {', '.join(map(str, group['_row']))} 行），取值不同："
+                             say(f"{code} 有 {len(pos)} 行（第 {', '.join(map(str, group_rows))} 行），取值不同："
                                  f"{'、'.join(dict.fromkeys(map(str, vals)))}；采用第一个（{vals[0]}），请每家企业只保留一行",
-                                 f"{code} has {len(group)} rows (rows {', '.join(map(str, group['_row']))}) with "
+                                 f"{code} has {len(pos)} rows (rows {', '.join(map(str, group_rows))}) with "
                                  f"different values {', '.join(dict.fromkeys(map(str, vals)))}; "
                                  f"the first ({vals[0]}) is used — keep one row per enterprise"), "warning")
         out_rows.append(pd.Series(row, name=code))
