@@ -204,3 +204,21 @@ def test_credit_records_matched_by_name_when_the_export_has_no_code_column(tmp_p
     # Enterprise 9 did not apply: without a code column its row is counted, not an error.
     assert "missing_code" not in codes
     assert result.stats["credit_system"]["unmatched"] == 1
+
+
+def test_sources_agree_within_a_billionth_and_disagree_beyond_it(tmp_path):
+    """Numbers are compared with a relative and absolute tolerance of 1e-9 (float noise from Excel is
+    no conflict); dates only when equal; infinities never come from a cell, but equal ones agree."""
+    result = run_round(tmp_path, [
+        ent(1, app={"资产总额": 1000 + 2e-6}),  # 2e-6 > 1e-9 + 1e-9·1000: a conflict
+        ent(2, app={"资产总额": 1000 + 5e-7}),  # within the tolerance: the same value
+        ent(3, app={"资产总额": 1000, "成立日期": dt.date(2015, 3, 2)}, aud={"成立日期": dt.date(2015, 3, 1)}),
+        ent(4, app={"资产总额": 1e-10}, aud={"资产总额": 2e-10}),   # |a-b| <= 1e-9 absolute
+        ent(5, app={"资产总额": 1e-10}, aud={"资产总额": 2e-8}),
+    ])
+    conf = result.merged.conflicts
+    assets = conf[conf["field"] == "total_assets"]
+    assert sorted(set(assets["code"])) == sorted([code(1), code(5)])
+    assert assets[assets["code"] == code(1)]["value"].tolist() == [1000.0, 1000 + 2e-6]  # the auditor first, as the field lists its sources
+    founded = conf[conf["field"] == "founded"]
+    assert founded["code"].tolist() == [code(3), code(3)] and founded["value"].tolist() == ["2015-03-02", "2015-03-01"]

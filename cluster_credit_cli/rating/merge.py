@@ -314,11 +314,13 @@ def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str
                    and model.sources[s].shape == "entity"]
         if not present:
             continue
-        arrays = [aligned[s][key].to_numpy(dtype=object) for s in present]
+        stacked = [aligned[s][key] for s in present]
+        arrays = [c.to_numpy(dtype=object) for c in stacked]
+        have = [_notmissing(c) for c in stacked]
         best = arrays[0].copy()
-        src = np.where(_notmissing(arrays[0]), present[0], "").astype(object)
-        for s, arr in zip(present[1:], arrays[1:]):
-            take = (src == "") & _notmissing(arr)
+        src = np.where(have[0], present[0], "").astype(object)
+        for s, arr, h in zip(present[1:], arrays[1:], have[1:]):
+            take = (src == "") & h
             best[take] = arr[take]
             src[take] = s
         best[blocked] = np.nan
@@ -326,8 +328,8 @@ def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str
         value_cols[key] = best
         winner_cols[key] = src
         if len(present) > 1 and key not in ("code", "name"):
-            stacked = [aligned[s][key] for s in present]
-            conflict_parts.append(_disagreements(key, present, stacked, pd.Series(src, index=order, dtype=object),
+            conflict_parts.append(_disagreements(key, present, stacked, arrays, have,
+                                                 pd.Series(src, index=order, dtype=object),
                                                  tables, aligned, names, blocked))
     values = pd.DataFrame(value_cols, index=order, dtype=object)
     winner = pd.DataFrame(winner_cols, index=order, dtype=object)
@@ -347,20 +349,25 @@ def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str
 
 def _notmissing(col: pd.Series | np.ndarray) -> np.ndarray:
     """``not _missing(v)`` for every cell, as array operations (None, NaN, NaT and "" are missing)."""
+    if isinstance(col, pd.Series) and (pd.api.types.is_float_dtype(col.dtype)
+                                       or pd.api.types.is_datetime64_dtype(col.dtype)):
+        return col.notna().to_numpy()  # no "" in a float or datetime column
     arr = col.to_numpy(dtype=object) if isinstance(col, pd.Series) else np.asarray(col, dtype=object)
     if not len(arr):
         return np.zeros(0, dtype=bool)
     return ~pd.isna(arr) & (arr != "")
 
 
-def _disagreements(key, present, stacked, src, tables, aligned, names, blocked):
-    """Long rows (one per source) for every enterprise whose sources disagree on ``key``."""
-    have = np.vstack([_notmissing(c) for c in stacked])
+def _disagreements(key, present, stacked, arrays, have, src, tables, aligned, names, blocked):
+    """Long rows (one per source) for every enterprise whose sources disagree on ``key``.
+
+    ``stacked``: the field's column of each source in ``present``; ``arrays``: the same as object
+    arrays; ``have``: where each has a value (``_notmissing``).
+    """
+    have = np.vstack(have)
     multi = (have.sum(axis=0) >= 2) & ~blocked
     if not multi.any():
         return None
-    # Whole columns as arrays once: a per-cell .iloc is what made this slow on 40,000 firms.
-    arrays = [c.to_numpy(dtype=object) for c in stacked]
     src_arr = src.to_numpy(dtype=object)
     # Rows whose present values are all exactly equal agree (equal values are _same): only the
     # others need the per-value comparison below.
@@ -376,14 +383,26 @@ def _disagreements(key, present, stacked, src, tables, aligned, names, blocked):
     cand = np.flatnonzero(multi & differ)
     if not len(cand):
         return None
-    cand_vals = [a[cand].tolist() for a in arrays]
-    cand_have = have[:, cand].T.tolist()
-    disagree = []
-    for n, hs in enumerate(cand_have):
-        vals = [col[n] for col, h in zip(cand_vals, hs) if h]
-        if not all(_same(v, vals[0]) for v in vals[1:]):
-            disagree.append(cand[n])
-    if not disagree:
+    if all(pd.api.types.is_datetime64_dtype(c.dtype) for c in stacked):
+        disagree = cand  # timestamps are _same only when equal, and these are not
+    elif all(pd.api.types.is_float_dtype(c.dtype) for c in stacked):
+        # _same of floats, for every candidate and source at once: the first value present is the
+        # reference, and the same arithmetic (|a - b| <= 1e-9 + 1e-9 |b|; equality if not finite).
+        vals = np.vstack([c.to_numpy()[cand] for c in stacked])
+        ref = first[cand].astype(float)
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(vals) & np.isfinite(ref)
+            same = np.where(finite, np.abs(vals - ref) <= 1e-9 + 1e-9 * np.abs(ref), vals == ref)
+        disagree = cand[(have[:, cand] & ~same).any(axis=0)]
+    else:
+        cand_vals = [a[cand].tolist() for a in arrays]
+        cand_have = have[:, cand].T.tolist()
+        disagree = []
+        for n, hs in enumerate(cand_have):
+            vals = [col[n] for col, h in zip(cand_vals, hs) if h]
+            if not all(_same(v, vals[0]) for v in vals[1:]):
+                disagree.append(cand[n])
+    if not len(disagree):
         return None
     # One row per (enterprise, source that has a value), enterprises in order, sources in ``present``
     # order: built as whole columns, a (enterprises x sources) grid flattened and masked.
