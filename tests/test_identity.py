@@ -59,3 +59,19 @@ def test_normalize_codes_vectorised():
 def test_normalize_name():
     assert normalize_name(" 东莞市 横沥模具（集团）有限公司 ") == "东莞市横沥模具(集团)有限公司"
     assert normalize_name(None) == "" and normalize_name(float("nan")) == ""
+
+
+def test_normalize_codes_gives_code_problem_of_each_normal_form():
+    """The array check (well-formed codes and check digits at once) says what code_problem says,
+    code by code, for valid codes and every way a code goes wrong."""
+    valid = code(7)
+    wrong_digit = valid[:17] + ("0" if valid[17] != "0" else "1")
+    odd = [valid, valid.lower(), " " + valid + " ", wrong_digit, valid[:17], valid + "1", "A" + valid[1:],
+           valid[:10] + "I" + valid[11:], valid[:10] + "O" + valid[11:], valid[:10] + "Z" + valid[11:],
+           "９１" + valid[2:], valid[:17] + "é", "é" * 18, "1" * 18, "0" * 18, "", "-", "91-44-19" + valid[8:],
+           valid[:8] + "abcdefghij", "ABCDEFGH" + valid[8:], 123, None, valid[:16] + "Ⅰ" + valid[17]]
+    codes, reasons = normalize_codes(pd.Series(odd + odd[::-1], dtype=object))
+    expected = [code_problem(normalize_code(v)) for v in odd + odd[::-1]]
+    assert codes.tolist() == [normalize_code(v) for v in odd + odd[::-1]]
+    assert [None if pd.isna(r) else r for r in reasons.tolist()] == expected
+    assert expected.count(None) >= 4 and len({e for e in expected if e}) >= 3

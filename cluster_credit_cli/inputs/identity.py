@@ -66,34 +66,49 @@ def corrected_code(code: str) -> str | None:
     return fixed if fixed != code else None
 
 
-_PLAIN = re.compile(r"[0-9A-Z]+")
 _LUT = np.full(256, 99, dtype=np.int64)
 for _i, _c in enumerate(_ALPHABET):
     _LUT[ord(_c)] = _i
 
 
 def _problems_of(codes: list[str]) -> dict[str, str | None]:
-    """``code_problem`` of many normalised codes; check digits of well-formed ones in one array op."""
-    well = [c for c in codes if _WELL_FORMED.fullmatch(c)]
+    """``code_problem`` of many distinct normalised codes; the well-formed ones (18 characters of
+    the code alphabet, 8 digits first, as ``_WELL_FORMED``) and their check digits in array ops."""
+    cand = [c for c in codes if len(c) == 18 and c.isascii()]
     out: dict[str, str | None] = {}
-    if well:
-        vals = _LUT[np.frombuffer("".join(well).encode("ascii"), dtype=np.uint8).reshape(-1, 18)]
+    if cand:
+        vals = _LUT[np.frombuffer("".join(cand).encode("ascii"), dtype=np.uint8).reshape(-1, 18)]
+        well = (vals[:, :8] < 10).all(axis=1) & (vals[:, 8:] < 31).all(axis=1)
         expected = (31 - (vals[:, :17] @ np.array(_WEIGHTS)) % 31) % 31
-        out.update((c, None) for c, ok in zip(well, vals[:, 17] == expected) if ok)
-    for c in codes:
-        if c not in out:
-            out[c] = code_problem(c)
+        out = dict.fromkeys(np.array(cand, dtype=object)[well & (vals[:, 17] == expected)].tolist())
+    for c in set(codes).difference(out):
+        out[c] = code_problem(c)
     return out
 
 
 def normalize_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Vectorised over unique values: (normalised codes, reason invalid or None)."""
-    uniques = pd.unique(values.to_numpy(dtype=object))
+    arr = values.to_numpy(dtype=object)
+    if not len(arr):
+        return values.map({}), values.map({})
+    # Each distinct value once, spread back by its factor code (Series.map with a dict builds an
+    # index of the dict first).
+    idx, uniques = pd.factorize(arr, use_na_sentinel=True)
+    uniques = uniques.tolist()
+    missing = np.flatnonzero(idx < 0)
+    if len(missing):  # None and NaN cells: each its own value (normalize_code(None) is "")
+        idx = idx.copy()
+        idx[missing] = len(uniques) + np.arange(len(missing))
+        uniques += arr[missing].tolist()
     # A code already in plain upper-case ASCII letters and digits is its own normal form.
-    norm = {u: u if type(u) is str and _PLAIN.fullmatch(u) else normalize_code(u) for u in uniques}
-    reasons = _problems_of(list(set(norm.values())))
-    codes = values.map(norm)
-    return codes, codes.map(reasons)
+    # (``isascii and isalnum and (isupper or isdigit)``: _PLAIN's [0-9A-Z]+ without a regex call)
+    norm = [u if type(u) is str and u.isascii() and u.isalnum() and (u.isupper() or u.isdigit())
+            else normalize_code(u) for u in uniques]
+    problem = _problems_of(list(set(norm)))
+    codes = pd.Series(np.array(norm, dtype=object)[idx], index=values.index, name=values.name)
+    reasons = pd.Series(np.array([problem[c] for c in norm], dtype=object)[idx], index=values.index,
+                        name=values.name)
+    return codes, reasons
 
 
 def normalize_name(value: object) -> str:

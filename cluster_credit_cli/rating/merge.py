@@ -112,13 +112,18 @@ def _codes_for(table: SourceTable, problems: Problems, model: Model, name_to_cod
     if bad.any():
         row_names = frame["name"].to_numpy(dtype=object) if "name" in frame else np.full(len(frame), "", dtype=object)
         valid = reasons.isna().to_numpy()
-        # Where each valid code of this file is, so a suggested correction is never another firm's code.
-        taken = {c: (int(r), n) for c, r, n in zip(codes.to_numpy()[valid][::-1], rows[valid][::-1],
-                                                   row_names[valid][::-1])}
-        for p in np.flatnonzero(bad):
+        fixes = {p: corrected_code(codes.iloc[p]) for p in np.flatnonzero(bad)}
+        # Where (first row) each suggested correction is a valid code of this file, so a suggested
+        # correction is never another firm's code.
+        wanted = {c for c in fixes.values() if c is not None}
+        taken: dict[str, tuple[int, Any]] = {}
+        if wanted:
+            valid_codes, valid_rows, valid_names = codes.to_numpy()[valid], rows[valid], row_names[valid]
+            for h in np.flatnonzero(pd.Series(valid_codes, dtype=object).isin(wanted).to_numpy()):
+                taken.setdefault(valid_codes[h], (int(valid_rows[h]), valid_names[h]))
+        for p, fixed in fixes.items():
             firm = _name_text(row_names[p])
             whose = say(f"（{firm}）", f" ({firm})") if firm else ""
-            fixed = corrected_code(codes.iloc[p])
             if fixed is not None and fixed in taken:
                 other_row, other_name = taken[fixed]
                 other = _name_text(other_name)
@@ -266,7 +271,8 @@ def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Proble
     names = first["name"] if "name" in first else pd.Series("", index=order)
     name_keys = names.map(normalize_name)
     unique_names = name_keys[~name_keys.duplicated(keep=False)]
-    name_to_code = {k: c for c, k in unique_names.items() if k}
+    name_to_code = {k: c for c, k in zip(unique_names.index.to_numpy(dtype=object),
+                                         unique_names.to_numpy(dtype=object)) if k}
 
     aligned: dict[str, pd.DataFrame] = {"applicants": first.reindex(order)}
     records = None
