@@ -743,7 +743,11 @@ def _parse_body(body: list[list[Any]], first_row: int, width: int, columns: dict
     # Drop fully blank rows (trailing area of the sheet, spacer rows) but keep row numbers.
     keep = [i for i, r in enumerate(body) if _has_value(r)]
     rownums = np.asarray(keep, dtype=np.int64) + first_row
-    cols = list(zip(*[(body[i] + [None] * (width - len(body[i])))[:width] for i in keep])) if keep else [()] * width
+    rows = body if len(keep) == len(body) else [body[i] for i in keep]
+    if rows and any(len(r) != width for r in rows):
+        # Rows of other widths (a CSV line short of fields) padded with None or cut to the header.
+        rows = [(r + [None] * (width - len(r)))[:width] for r in rows]
+    cols = list(zip(*rows)) if keep else [()] * width  # (calamine's rows are all as wide as the header)
     data = {}
     for key, j in columns.items():
         values = pd.Series(cols[j], dtype=object) if keep else pd.Series([], dtype=object)
@@ -752,8 +756,8 @@ def _parse_body(body: list[list[Any]], first_row: int, width: int, columns: dict
     frame["_row"] = rownums
     extra = None
     if unknown and keep:
-        extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cols[j]]
-                              for j, text in unknown})
+        # _text_cell(v) is "" if _is_blank(v) else _as_text(v), the common str case in one step
+        extra = pd.DataFrame({text: [_text_cell(v) for v in cols[j]] for j, text in unknown})
     return frame, extra
 
 
@@ -801,8 +805,10 @@ def _parse_chunk(chunk: pd.DataFrame, first_row: int, columns: dict[str, int], n
         idx = np.flatnonzero(blank)
         if not len(idx):
             break
-        has = _apply_unique(pd.Series(arr[idx], dtype=object), lambda v: not _is_blank(v))
-        blank[idx[has.to_numpy(dtype=bool)]] = False
+        # not _is_blank(v), the str case (every cell but the missing end of a short line) inline
+        has = np.fromiter((v != "" and not v.isspace() if type(v) is str else not _is_blank(v) for v in arr[idx]),
+                          dtype=bool, count=len(idx))
+        blank[idx[has]] = False
     rows = np.flatnonzero(~blank)
     rownums = rows.astype(np.int64) + first_row
     data: dict[str, pd.Series] = {}
@@ -831,8 +837,7 @@ def _parse_chunk(chunk: pd.DataFrame, first_row: int, columns: dict[str, int], n
     frame["_row"] = kept.astype(np.int64) + first_row
     extra = None
     if unknown and len(kept):
-        extra = pd.DataFrame({text: [_as_text(v) if not _is_blank(v) else "" for v in cells[j][kept]]
-                              for j, text in unknown})
+        extra = pd.DataFrame({text: [_text_cell(v) for v in cells[j][kept]] for j, text in unknown})
     return frame, extra, len(rows) - len(kept)
 
 
