@@ -112,3 +112,17 @@ def test_every_parser_on_odd_columns_as_recorded():
                              f"{[(p.row, p.code, p.message) for p in problems]}")
     expected = (Path(__file__).parent / "golden" / "odd_columns.txt").read_text(encoding="utf-8").splitlines()
     assert lines == expected
+
+
+def test_text_cells_fast_path_is_clean_text():
+    """_text_cell returns letters-and-digits text as is after NFKC: no character that is alphanumeric
+    is one the whitespace pattern collapses, so clean_text could not have changed it."""
+    import sys
+    import unicodedata
+
+    from cluster_credit_cli.inputs.reading import _text_cell
+    from cluster_credit_cli.text import _SPACES, clean_text
+
+    assert not [c for c in map(chr, range(sys.maxunicode + 1)) if c.isalnum() and _SPACES.search(c)]
+    for text in ["91441900MA4W1X2Y3Q", "企业１２", "Ⅻ", "²", "a b", "\u3000x", "x\u200by", "\ufeffa", " ", "", "（1）号"]:
+        assert _text_cell(text) == clean_text(text) == _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()

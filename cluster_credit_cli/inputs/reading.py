@@ -307,7 +307,10 @@ def _text_cell(value: Any) -> str:
     """``"" if _is_blank(v) else _as_text(v)`` with the common str case in one step."""
     if type(value) is str:
         # NFKC, whitespace runs to one space, trimmed: exactly clean_text; blank text gives "".
-        return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+        text = unicodedata.normalize("NFKC", value)
+        if text.isalnum():
+            return text  # letters and digits only (codes, most names, numbers): no space to touch
+        return _SPACES.sub(" ", text).strip()
     return "" if _is_blank(value) else _as_text(value)
 
 
