@@ -55,9 +55,20 @@ def escape_for_text_output(value: Any) -> Any:
     return value
 
 
+class _CharWidths(dict):
+    """Each character's width, looked up once (a large workbook measures millions of characters)."""
+
+    def __missing__(self, ch: str) -> int:
+        w = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        return w
+
+
+_CHAR_WIDTHS = _CharWidths()
+
+
 def display_width(text: str) -> int:
     """Width in Excel character units: East Asian wide characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(map(_CHAR_WIDTHS.__getitem__, text))
 
 
 def _is_missing(value: Any) -> bool:
