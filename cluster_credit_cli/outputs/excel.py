@@ -487,7 +487,7 @@ def _row_variants(row_formats: Sequence[Any] | None, cell_formats: Sequence[Any]
 
 
 def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 class _CellRenderer:
