@@ -111,11 +111,14 @@ def normalize_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return codes, reasons
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
 def normalize_name(value: object) -> str:
     """Name comparison key: NFKC, no spaces, brackets unified."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return re.sub(r"\s+", "", halfwidth(str(value)))
+    return _WHITESPACE.sub("", halfwidth(str(value)))
 
 
 def make_code(body17: str) -> str:

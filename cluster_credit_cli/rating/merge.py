@@ -269,7 +269,7 @@ def merge_sources(tables: dict[str, SourceTable], model: Model, problems: Proble
     order = pd.Index(first.index, name="code")
     stats["applicants"].merged = len(order)
     names = first["name"] if "name" in first else pd.Series("", index=order)
-    name_keys = names.map(normalize_name)
+    name_keys = pd.Series([normalize_name(n) for n in names.to_numpy(dtype=object)], index=names.index, dtype=object)
     unique_names = name_keys[~name_keys.duplicated(keep=False)]
     name_to_code = {k: c for c, k in zip(unique_names.index.to_numpy(dtype=object),
                                          unique_names.to_numpy(dtype=object)) if k}
@@ -443,10 +443,13 @@ def _name_mismatches(kind, frame, names, table, problems, model, found=None):
     mine = names.reindex(codes).to_numpy(dtype=object)  # frame rows align with the applicants' codes
     theirs = other.to_numpy(dtype=object)[have]
     rows = frame["_row"].to_numpy()[have]
-    for code, a, b, row in zip(codes, mine, theirs, rows):
+    codes = codes.to_numpy(dtype=object)
+    # The same text normalises the same: no mismatch (the common case), found for all rows at once.
+    differ = np.flatnonzero(~np.asarray(mine == theirs, dtype=bool)) if len(mine) else []
+    for code, a, b, row in zip(codes[differ], mine[differ], theirs[differ], rows[differ]):
         a = "" if a is None or (isinstance(a, float) and np.isnan(a)) else a
         if a == b:
-            continue  # the same text normalises the same: no mismatch (the common case)
+            continue
         if normalize_name(a) and normalize_name(b) and normalize_name(a) != normalize_name(b):
             if found is not None:
                 found.setdefault(code, []).append((kind, str(b)))
