@@ -321,8 +321,11 @@ def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str
         if not present:
             continue
         stacked = [aligned[s][key] for s in present]
-        arrays = [c.to_numpy(dtype=object) for c in stacked]
         have = [_notmissing(c) for c in stacked]
+        # A number field whose every source column is float64 is resolved as floats (what
+        # pd.to_numeric below would make of the objects); anything else as objects.
+        as_float = f.type in _NUMERIC and all(pd.api.types.is_float_dtype(c.dtype) for c in stacked)
+        arrays = [c.to_numpy(dtype=float if as_float else object) for c in stacked]
         best = arrays[0].copy()
         src = np.where(have[0], present[0], "").astype(object)
         for s, arr, h in zip(present[1:], arrays[1:], have[1:]):
@@ -337,20 +340,28 @@ def _resolve(order: pd.Index, aligned: dict[str, pd.DataFrame], tables: dict[str
             conflict_parts.append(_disagreements(key, present, stacked, arrays, have,
                                                  pd.Series(src, index=order, dtype=object),
                                                  tables, aligned, names, blocked))
-    values = pd.DataFrame(value_cols, index=order, dtype=object)
-    winner = pd.DataFrame(winner_cols, index=order, dtype=object)
     # Keep numeric/date dtypes where the column is uniform.
-    for key in values.columns:
+    columns = {}
+    for key, col in value_cols.items():
         typ = model.fields[key].type
-        if typ in ("number", "percent", "rating"):
-            values[key] = pd.to_numeric(values[key], errors="coerce")
+        if col.dtype == float:
+            columns[key] = pd.Series(col, index=order)
+        elif typ in _NUMERIC:
+            columns[key] = pd.to_numeric(pd.Series(col, index=order, dtype=object), errors="coerce")
         elif typ == "date":
-            values[key] = pd.to_datetime(values[key], errors="coerce")
+            columns[key] = pd.to_datetime(pd.Series(col, index=order, dtype=object), errors="coerce")
+        else:
+            columns[key] = pd.Series(col, index=order, dtype=object)
+    values = pd.DataFrame(columns, index=order) if columns else pd.DataFrame(index=order, dtype=object)
+    winner = pd.DataFrame(winner_cols, index=order, dtype=object)
     conflicts = (pd.concat([c for c in conflict_parts if c is not None and len(c)], ignore_index=True)
                  if any(c is not None and len(c) for c in conflict_parts) else
                  pd.DataFrame(columns=["code", "name", "field", "source", "file", "sheet", "row", "column",
                                        "value", "used"]))
     return values, winner, conflicts
+
+
+_NUMERIC = ("number", "percent", "rating")
 
 
 def _notmissing(col: pd.Series | np.ndarray) -> np.ndarray:
@@ -367,8 +378,8 @@ def _notmissing(col: pd.Series | np.ndarray) -> np.ndarray:
 def _disagreements(key, present, stacked, arrays, have, src, tables, aligned, names, blocked):
     """Long rows (one per source) for every enterprise whose sources disagree on ``key``.
 
-    ``stacked``: the field's column of each source in ``present``; ``arrays``: the same as object
-    arrays; ``have``: where each has a value (``_notmissing``).
+    ``stacked``: the field's column of each source in ``present``; ``arrays``: the same as arrays
+    (float for a number field of float columns, else object); ``have``: where each has a value.
     """
     have = np.vstack(have)
     multi = (have.sum(axis=0) >= 2) & ~blocked
@@ -431,7 +442,7 @@ def _disagreements(key, present, stacked, arrays, have, src, tables, aligned, na
         "sheet": per_source(lambda s: tables[s].sheet or "").tolist(),
         "row": grid([aligned[s]["_row"].to_numpy()[sel] for s in present]).astype(np.int64).tolist(),
         "column": per_source(lambda s: tables[s].columns.get(key, key)).tolist(),
-        "value": [_display(v) for v in grid([a[sel] for a in arrays])],
+        "value": [_display(v) for v in grid([a[sel].astype(object) for a in arrays])],  # Python floats
         "used": (source == np.repeat(src_arr[sel], width)[mask]).tolist(),
     })
 
