@@ -774,8 +774,9 @@ def _scan_text_lines(path: Path, enc: str, max_rows: int, max_cols: int, lim: Li
                             lines += next(i for i, x in enumerate(complete) if len(x) == longest)
                             raise too_long(longest)
                         for d in _DELIMITERS:
-                            # A chunk with this few delimiters cannot hold a line that has too many.
-                            if text.count(d) + 1 <= max_cols:
+                            # A chunk with this few delimiters, or lines this short, cannot hold a
+                            # line that has too many.
+                            if longest + 1 <= max_cols or text.count(d) + 1 <= max_cols:
                                 continue
                             counts = [x.count(d) for x in complete]
                             widest = max(counts)
