@@ -500,3 +500,25 @@ def test_declared_bomb_needs_no_memory(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 4 * 1024 * 1024, peak
+
+
+def test_csv_refusals_and_encodings_do_not_depend_on_which_comes_first(tmp_path):
+    """The encoding is the first codec that decodes the whole file; a line refused before a byte
+    that no codec decodes still makes the file one of unknown encoding, and a refused GBK file
+    keeps its encoding (the scan and the detection are one pass, with the old outcomes)."""
+    long_line = "统一社会信用代码," + "甲" * 1_200_000 + "\n"
+    p = tmp_path / "gbk_long.csv"
+    p.write_bytes(long_line.encode("gbk") + "a,b\n".encode("gbk"))
+    v = preflight(p, max_rows=100, max_cols=50)
+    assert (v.code, v.encoding) == ("csv_too_large", "gbk")
+    q = tmp_path / "long_then_undecodable.csv"
+    q.write_bytes(long_line.encode("gbk") + b"a,\x81\x20\xff\n")
+    assert preflight(q, max_rows=100, max_cols=50).code == "csv_encoding_unknown"
+    r = tmp_path / "gb18030_only.csv"  # a four-byte GB18030 character (not in GBK) after a long line
+    r.write_bytes(long_line.encode("gb18030") + "a,\U00020000\n".encode("gb18030"))
+    v = preflight(r, max_rows=100, max_cols=50)
+    assert (v.code, v.encoding) == ("csv_too_large", "gb18030")
+    s = tmp_path / "fine.csv"
+    s.write_bytes("代码,名称\n1,甲\n".encode("gb18030") + "2,\U00020000\n".encode("gb18030"))
+    v = preflight(s, max_rows=100, max_cols=50)
+    assert v.ok and v.encoding == "gb18030"

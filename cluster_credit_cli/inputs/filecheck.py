@@ -680,32 +680,62 @@ def _decodes(path: Path, encoding: str) -> bool:
         return False
 
 
+_TEXT_CODECS = ("utf-8", "gbk", "gb18030")  # tried in this order: the first that decodes the whole file
+
+
 def detect_encoding(path: Path) -> str | None:
     """The codec of a text file: BOM, then strict UTF-8, GBK, GB18030; UTF-16 without BOM by NULs."""
-    with open(path, "rb") as fh:
-        head = fh.read(CHUNK)
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    if len(head) >= 4 and b"\x00" in head:
-        # UTF-8/GBK text never holds NUL; UTF-16 holds it on one side of ASCII characters.
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        dense = len(head) // 16  # CSV text is full of ASCII digits, commas and newlines
-        if odd > max(9 * even, dense) and _decodes(path, "utf-16-le"):
-            return "utf-16-le"
-        if even > max(9 * odd, dense) and _decodes(path, "utf-16-be"):
-            return "utf-16-be"
-        return None  # NUL bytes in anything else: binary, not a text table
-    for enc in ("utf-8", "gbk", "gb18030"):
+    decided, enc = _encoding_by_head(path)
+    if decided:
+        return enc
+    for enc in _TEXT_CODECS:
         if _decodes(path, enc):
             return enc
     return None
 
 
+def _encoding_by_head(path: Path) -> tuple[bool, str | None]:
+    """(True, codec or None) when the first megabyte decides (a BOM, UTF-16 or binary NULs);
+    (False, None) when the whole file must be tried with each of ``_TEXT_CODECS``."""
+    with open(path, "rb") as fh:
+        head = fh.read(CHUNK)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return True, "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True, "utf-16"
+    if len(head) >= 4 and b"\x00" in head:
+        # UTF-8/GBK text never holds NUL; UTF-16 holds it on one side of ASCII characters.
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        dense = len(head) // 16  # CSV text is full of ASCII digits, commas and newlines
+        if odd > max(9 * even, dense) and _decodes(path, "utf-16-le"):
+            return True, "utf-16-le"
+        if even > max(9 * odd, dense) and _decodes(path, "utf-16-be"):
+            return True, "utf-16-be"
+        return True, None  # NUL bytes in anything else: binary, not a text table
+    return False, None
+
+
 def _check_text(path: Path, v: FileVerdict, max_rows: int, max_cols: int, lim: Limits, lang: str) -> None:
     name = path.name
-    enc = detect_encoding(path)
+    decided, enc = _encoding_by_head(path)
+    if not decided:
+        # Each codec in turn scans the file with a strict decoder: the scan that completes is the
+        # detection (the whole file decoded), one pass instead of a decoding pass then a scan. A
+        # refusal met before a decoding error counts only if the codec decodes the rest too, as
+        # detecting first and scanning then would have refused.
+        for enc in _TEXT_CODECS:
+            try:
+                _scan_text_lines(path, enc, max_rows, max_cols, lim, lang, errors="strict")
+            except UnicodeDecodeError:
+                continue
+            except _Reject:
+                if not _decodes(path, enc):
+                    continue
+                v.encoding = enc
+                raise
+            v.encoding = enc
+            return
+        enc = None
     if enc is None:
         with open(path, "rb") as fh:
             head = fh.read(CHUNK)
@@ -725,14 +755,16 @@ def _check_text(path: Path, v: FileVerdict, max_rows: int, max_cols: int, lim: L
 _DELIMITERS = (",", "\t", ";", "|")
 
 
-def _scan_text_lines(path: Path, enc: str, max_rows: int, max_cols: int, lim: Limits, lang: str) -> None:
+def _scan_text_lines(path: Path, enc: str, max_rows: int, max_cols: int, lim: Limits, lang: str,
+                     errors: str = "replace") -> None:
     """Lines, the widest line and the most fields of any line, over the WHOLE file, streaming.
 
     Memory stays bounded by one chunk: a line is never held whole, only its length and delimiter
     counts so far, so a one-line 250 MB file is refused when its first megabyte has been seen.
+    ``errors="strict"``: a byte sequence ``enc`` cannot decode raises UnicodeDecodeError.
     """
     name = path.name
-    dec = codecs.getincrementaldecoder(enc)("replace")
+    dec = codecs.getincrementaldecoder(enc)(errors)
     lines = 0
     cur_len = 0
     cur = dict.fromkeys(_DELIMITERS, 0)
