@@ -67,8 +67,11 @@ def fingerprint(folder: Path) -> dict:
 
 def test_messy_round_reads_and_merges_exactly_as_recorded(tmp_path):
     got = json.loads(json.dumps(fingerprint(tmp_path), ensure_ascii=False))
-    if os.environ.get("CCREDIT_UPDATE_GOLDEN"):
-        GOLDEN.write_text(json.dumps(got, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    if os.environ.get("CCREDIT_UPDATE_GOLDEN"):  # one line per problem and per key: readable diffs
+        lines = [f" {json.dumps(k)}: " + ("[\n" + ",\n".join("  " + json.dumps(p, ensure_ascii=False) for p in v)
+                                          + "\n ]" if k == "problems" else json.dumps(v, ensure_ascii=False))
+                 for k, v in got.items()]
+        GOLDEN.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert len(got["problems"]) > 400  # the round is as messy as intended
     # Problems one by one first: a failure then names the first problem that changed.
