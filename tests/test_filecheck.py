@@ -522,3 +522,30 @@ def test_csv_refusals_and_encodings_do_not_depend_on_which_comes_first(tmp_path)
     s.write_bytes("代码,名称\n1,甲\n".encode("gb18030") + "2,\U00020000\n".encode("gb18030"))
     v = preflight(s, max_rows=100, max_cols=50)
     assert v.ok and v.encoding == "gb18030"
+
+
+@pytest.mark.parametrize("extra, limits", [
+    ("", {}),
+    ('<row r="99999"><c r="Y99999"><v>1</v></c></row>', {}),
+    ('<row r="99999"><c r="Y99999"><v>1</v></c></row>', {"max_rows": 99_998}),
+    ('<row r="100000"><c r="A100000"><v>1</v></c></row>', {}),
+    ('<row r="100000"><c r="A100000"><v>1</v></c></row>', {"max_rows": 99_999}),
+    ('<row r="7"><c r="AA7"><v>1</v></c></row>', {"max_cols": 26}),
+    ('<row r="7"><c r="$ZZ$7"><v>1</v></c></row>', {"max_cols": 100}),
+    ('<row r="7"><c r="$A$3000000"><v>1</v></c></row>', {}),
+    ("<row r='7'><c r='Z900000'><v>1</v></c></row>", {}),
+    ('<row r="7"><c\tr="Z99999"><v>1</v></c></row>', {"max_rows": 5000}),
+    ('<row r="500000"><c><v>1</v></c></row>' * 3, {"max_rows": 200_000}),
+    ('<row r="9"><c r="Z9"><f>1+1</f></c></row>', {}),
+])
+def test_bounded_sheet_scan_decides_as_the_exact_scan(tmp_path, monkeypatch, extra, limits):
+    """The first, bounded scan of a sheet (rows < 100,000, columns <= 26) gives the verdict and
+    the messages the exact scan alone gives, however the references are written."""
+    from cluster_credit_cli.inputs import filecheck
+
+    p = write_xlsx(tmp_path / "b.xlsx", [("S", "visible", sheet_xml(extra_cells=extra))])
+    kw = {"max_rows": 2_000_000, "max_cols": 500, **limits}
+    got = check(p, **kw)
+    monkeypatch.setattr(filecheck, "_scan_sheet", lambda *a: filecheck._scan_sheet_pass(*a, bounded=False))
+    exact = check(p, **kw)
+    assert (got.ok, got.code, got.message, got.warnings) == (exact.ok, exact.code, exact.message, exact.warnings)

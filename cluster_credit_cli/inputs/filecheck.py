@@ -513,8 +513,37 @@ def _max_col(letters: set[bytes]) -> int:
     return max((col_number(x.decode()) for x in letters), default=0)
 
 
+class _Inconclusive(Exception):
+    """The bounded scan cannot tell that a sheet is within the limits: scan it exactly."""
+
+
+# A reference with 2+ letters or 6+ digits, as the exact scan's patterns would read it: fast
+# (_LETTERS_FAST, _NUM_FAST) or general (_REF_SLOW); each matches a prefix of any such reference.
+_SIX_DIGITS = re.compile(rb' r="[A-Z]{0,3}\d{6}')
+_TWO_LETTERS = re.compile(rb' r="[A-Z]{2}')
+_SLOW_LONG = re.compile(rb'\sr\s*=\s*["\']\$?[A-Z]{0,3}\$?\d{6}')
+_SLOW_WIDE = re.compile(rb'\sr\s*=\s*["\']\$?[A-Z]{2}')
+_BOUND_ROWS, _BOUND_COLS = 99_999, 26
+
+
 def _scan_sheet(zf, info, sheet: str, v: FileVerdict, max_rows: int, max_cols: int, lim: Limits,
                 lang: str, name: str) -> None:
+    """Refuse a sheet beyond the limits; warn about formulas without values and merged headers.
+
+    A first scan only bounds the largest row and column (enough for nearly every sheet: under
+    100,000 rows and 26 columns); if it cannot show the sheet is within the limits, the exact scan
+    runs from the start, so what is refused and every message is as the exact scan alone gives.
+    """
+    if not lim.sparse:
+        try:
+            return _scan_sheet_pass(zf, info, sheet, v, max_rows, max_cols, lim, lang, name, bounded=True)
+        except _Inconclusive:
+            pass
+    _scan_sheet_pass(zf, info, sheet, v, max_rows, max_cols, lim, lang, name, bounded=False)
+
+
+def _scan_sheet_pass(zf, info, sheet: str, v: FileVerdict, max_rows: int, max_cols: int, lim: Limits,
+                     lang: str, name: str, bounded: bool) -> None:
     rows_seen = 0
     max_row = 0
     max_c = 0
@@ -549,18 +578,31 @@ def _scan_sheet(zf, info, sheet: str, v: FileVerdict, max_rows: int, max_cols: i
                     check(r2, c2, "声明的范围", "declares")
             rows_seen += part.count(b"<row") + (part.count(b":row") if b":" in part else 0)
             # Every r=" preceded by one space (the usual case), no single quotes or spaced "=": fast path.
-            if part.count(b'r="') != part.count(b' r="') or any(_has(part, odd) for odd in _ODD_REF):
-                refs = _REF_SLOW.findall(part)
-                letters = {c for c, _ in refs if c}
-                numbers = {r for _, r in refs}
+            odd = part.count(b'r="') != part.count(b' r="') or any(_has(part, odd) for odd in _ODD_REF)
+            if bounded:
+                # Bounds, not the largest row and column: no reference with 6+ digits (rows <
+                # 100,000) or 2+ letters (columns <= 26), two searches instead of collecting every
+                # reference, with the patterns the exact scan would use on this chunk. Anything
+                # else, or bounds over a limit: the exact scan decides.
+                wide, long = (_SLOW_WIDE, _SLOW_LONG) if odd else (_TWO_LETTERS, _SIX_DIGITS)
+                if wide.search(part) or long.search(part):
+                    raise _Inconclusive
+                rows = max(_BOUND_ROWS, rows_seen)
+                if rows > max_rows or _BOUND_COLS > max_cols or rows * _BOUND_COLS > lim.max_cells:
+                    raise _Inconclusive
             else:
-                letters = set(_LETTERS_FAST.findall(part))
-                numbers = set(_NUM_FAST.findall(part))
-            if letters:
-                max_c = max(max_c, _max_col(letters))
-            if numbers:
-                max_row = max(max_row, max(map(int, numbers)))
-            check(max(max_row, rows_seen), max_c, "实际使用", "uses")
+                if odd:
+                    refs = _REF_SLOW.findall(part)
+                    letters = {c for c, _ in refs if c}
+                    numbers = {r for _, r in refs}
+                else:
+                    letters = set(_LETTERS_FAST.findall(part))
+                    numbers = set(_NUM_FAST.findall(part))
+                if letters:
+                    max_c = max(max_c, _max_col(letters))
+                if numbers:
+                    max_row = max(max_row, max(map(int, numbers)))
+                check(max(max_row, rows_seen), max_c, "实际使用", "uses")
         if b"f" in part and (b"f>" in part or b"<f " in part or b":f " in part):
             for m in _NO_VALUE.finditer(part):
                 n_no_value += 1
