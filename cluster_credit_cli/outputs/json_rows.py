@@ -2,15 +2,17 @@
 
 Encoding one dict per enterprise (``json.JSONEncoder.encode``) was most of the JSON's and the
 register's time at 20,000 firms: ~45 values each, almost all of them repeated floats. Here each
-column is a table of texts (every distinct value encoded once, with its ``"key": `` prefix) and one
-code per row; neighbouring columns are merged per distinct *combination* of values while those
-stay few (25 leaf scores of 3-13 values each make a few hundred combinations, not 20,000 rows), so
-each enterprise's text is the join of a handful of pieces.
+field is a column: a table of texts (every distinct value encoded once) and one code per row; the
+keys and separators are constant columns. Neighbouring columns are merged per distinct
+*combination* of their values while those stay few (25 leaf scores of 3-13 values each make a few
+thousand combinations, not one per row), so each enterprise's text is the join of a handful of
+pieces.
 
 The text is exactly what the stdlib encoder gives for the dicts of
 ``RoundResult.enterprise_records`` (``ensure_ascii=False``, separators ``", "`` and ``": "``,
 floats as ``float.__repr__``, NaN/Infinity as the stdlib writes them, anything else through the
-encoder itself with ``default=str``): tests/test_json_rows.py compares the bytes with that reference.
+encoder itself with ``default=str``): tests/test_json_rows.py compares the bytes with the previous
+code, kept there as the reference.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def _scalar_codes(values: list, prefix: str = "", suffix: str = "") -> tuple[Col
     n = len(values)
     classes = set(map(type, values))
     if classes == {str} and n > 64:  # codes and names: (nearly) one per row, no table to share
-        return (np.arange(n), [prefix + t + suffix for t in map(_encode_str, values)]), True
+        texts = list(map(_encode_str, values))
+        return (np.arange(n), [prefix + t + suffix for t in texts] if prefix or suffix else texts), True
     if classes <= {str, int, type(None)}:  # no two of these are equal across types (bool and float are)
         codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)  # None: -1
         table = [prefix + (_encode_str(v) if v.__class__ is str else int.__repr__(v)) + suffix
@@ -145,7 +148,7 @@ def join_columns(columns: list[Column], n: int, as_bytes: bool = False, flat: bo
     groups: list[tuple[np.ndarray, list[np.ndarray], list[list]]] = []  # row codes, per-column codes of each combination, tables
     cur = None
     for codes, table in columns:
-        if cur is not None and len(table) == 1:  # a constant: joins any group
+        if cur is not None and len(table) == 1 and len(cur[1][0]) <= limit:  # a constant joins a small group
             cur = (cur[0], cur[1] + [np.zeros(len(cur[1][0]), dtype=np.intp)], cur[2] + [table])
             continue
         size = len(cur[1][0]) * len(table) if cur is not None else 0
@@ -230,9 +233,10 @@ def enterprise_lines(result, *, first: str = "", between: str = "", as_bytes: bo
     line and ``between`` before each other one; ``flat``: all of them as one text."""
     c = result.enterprise_columns()
     n = len(c)
+    zeros = np.zeros(n, dtype=np.intp)
     cols: list[Column] = [
-        (np.minimum(np.arange(n), 1), [first, between]),
-        _scalar_codes(c.code, '{"code": ')[0], _scalar_codes(c.name, ', "name": ')[0],
+        (np.minimum(np.arange(n), 1), [first, between]), (zeros, ['{"code": ']), _scalar_codes(c.code)[0],
+        (zeros, [', "name": ']), _scalar_codes(c.name)[0],
         _list_codes(c.status, ', "status": ')[0], _scalar_codes(c.grade, ', "grade": ')[0],
         _scalar_codes(c.rank, ', "rank": ')[0],
         *(_num_codes(col, f", {_key_text(k)}: ")[0] for k, col in c.numbers.items())]

@@ -387,9 +387,9 @@ def _run_row(result) -> dict[str, Any]:
 def _inputs_json_column(inputs, codes: list[str]) -> list[str]:
     """``_dumps({leaf: _plain(value)})`` for every code, built a column at a time.
 
-    Each leaf's ``"key": value`` fragment is made once per distinct (type, value) and the rows
-    are joined from the fragments (outputs/json_rows.py): the same text as dumping one dict per
-    row, without a per-cell DataFrame lookup or a per-value ``json.dumps``.
+    Each leaf's value is made text once per distinct (type, value) and the rows are joined from
+    those texts and the constant ``"key": `` pieces (outputs/json_rows.py): the same text as
+    dumping one dict per row, without a per-cell DataFrame lookup or a ``json.dumps`` per value.
     """
     import numpy as np
 
@@ -398,13 +398,12 @@ def _inputs_json_column(inputs, codes: list[str]) -> list[str]:
     if inputs is None or not len(inputs.columns):
         return ["{}"] * len(codes)
     n = len(inputs)
-    last = len(inputs.columns) - 1
+    zeros = np.zeros(n, dtype=np.intp)
     columns = []
     for i, key in enumerate(inputs.columns):
-        prefix = ("{" if i == 0 else ", ") + _dumps(str(key)) + ": "
-        suffix = "}" if i == last else ""
-        values = inputs[key].to_numpy(dtype=object)
-        columns.append(_input_fragments(values, prefix, suffix))
+        columns.append((zeros, [("{" if i == 0 else ", ") + _dumps(str(key)) + ": "]))
+        columns.append(_input_texts(inputs[key]))
+    columns.append((zeros, ["}"]))
     rows = join_columns(columns, n) + ["{}"]
     pos = inputs.index.get_indexer(codes)  # -1 (not scored): the trailing "{}"
     return np.array(rows, dtype=object)[pos].tolist()
@@ -413,30 +412,44 @@ def _inputs_json_column(inputs, codes: list[str]) -> list[str]:
 _encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json.dumps of a str, ensure_ascii=False
 
 
-def _input_fragments(values, prefix: str, suffix: str):
-    """One leaf's column of inputs as (codes, texts): ``prefix + _dumps(_plain(v)) + suffix``,
-    each distinct value once."""
+def _input_texts(column):
+    """One leaf's inputs as (codes, texts), ``_dumps(_plain(v))`` of each distinct value once."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(column)
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+        arr = column.to_numpy()
+    else:
+        values = column.to_numpy(dtype=object)
+        if n and pd.api.types.infer_dtype(values, skipna=False) == "floating":
+            arr = values.astype(float)
+        else:
+            return _object_texts(values)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    if np.isfinite(uniques).all():  # json writes a finite float as its repr
+        texts = list(map(float.__repr__, uniques.tolist()))
+    else:  # _plain: +-Infinity is null
+        texts = [float.__repr__(u) if math.isfinite(u) else "null" for u in uniques.tolist()]
+    texts += ["null", "-0.0", "0.0"]  # NaN; then 0.0 and -0.0, which factorize merges but json does not
+    codes = np.where(codes < 0, len(texts) - 3, codes)
+    zero = arr == 0
+    if zero.any():
+        codes[zero] = np.where(np.signbit(arr[zero]), len(texts) - 2, len(texts) - 1)
+    return codes, texts
+
+
+def _object_texts(values):
     import numpy as np
     import pandas as pd
 
     n = len(values)
-    if n and pd.api.types.infer_dtype(values, skipna=False) == "floating":
-        arr = values.astype(float)
-        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-        # _plain: NaN and +-Infinity are null; json writes a finite float as its repr
-        texts = [prefix + (float.__repr__(u) if math.isfinite(u) else "null") + suffix for u in uniques.tolist()]
-        texts += [prefix + "null" + suffix, prefix + "-0.0" + suffix, prefix + "0.0" + suffix]
-        codes = np.where(codes < 0, len(texts) - 3, codes)
-        zero = arr == 0  # factorize merges 0.0 and -0.0; their JSON differs
-        if zero.any():
-            codes[zero] = np.where(np.signbit(arr[zero]), len(texts) - 2, len(texts) - 1)
-        return codes, texts
     classes = set(map(type, values))
     if classes <= {str, float, type(None)} and str in classes and \
             not any(v.__class__ is float and v == v for v in values):
         # text, with None or NaN for missing (both null): each distinct text encoded once
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        texts = [prefix + _encode_str(u) + suffix for u in uniques.tolist()] + [prefix + "null" + suffix]
+        texts = list(map(_encode_str, uniques.tolist())) + ["null"]
         return np.where(codes < 0, len(texts) - 1, codes), texts
     index: dict[tuple, int] = {}
     texts = []
@@ -449,7 +462,7 @@ def _input_fragments(values, prefix: str, suffix: str):
             k, code = None, None
         if code is None:
             code = len(texts)
-            texts.append(prefix + _dumps(_plain(v)) + suffix)
+            texts.append(_dumps(_plain(v)))
             if k is not None and not (v.__class__ is float and v != v):  # NaN never finds itself again
                 index[k] = code
         codes[i] = code
