@@ -28,9 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 from cluster_credit_cli.atomic import WriteOutcome, atomic_path
+from cluster_credit_cli.outputs.sheet_xml import CELL_OPEN, BlockSheet
 
 INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
@@ -51,9 +55,20 @@ def escape_for_text_output(value: Any) -> Any:
     return value
 
 
+class _CharWidths(dict):
+    """Each character's width, looked up once (a large workbook measures millions of characters)."""
+
+    def __missing__(self, ch: str) -> int:
+        w = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        return w
+
+
+_CHAR_WIDTHS = _CharWidths()
+
+
 def display_width(text: str) -> int:
     """Width in Excel character units: East Asian wide characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(map(_CHAR_WIDTHS.__getitem__, text))
 
 
 def _is_missing(value: Any) -> bool:
@@ -136,7 +151,7 @@ class _DiscardableFile:
 class Workbook:
     """An XlsxWriter workbook with a shared set of formats; written atomically on ``close``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, constant_memory: bool = False):
+    def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._ctx = atomic_path(self.path)
         self._tmp, self._outcome = self._ctx.__enter__()
@@ -146,7 +161,6 @@ class Workbook:
         self.book = xlsxwriter.Workbook(
             self._fh,
             {
-                "constant_memory": constant_memory,
                 # Belt and braces: never turn strings into formulas, URLs or numbers.
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
@@ -192,7 +206,7 @@ class Workbook:
         """Write one value with its real type; strings always as text."""
         # Fast paths for the common exact types (large sheets write millions of cells).
         tp = type(value)
-        if tp is str and len(value) > EXCEL_MAX_CHARS:
+        if tp is str and len(value) > EXCEL_MAX_CHARS // 2 and _utf16_len(value) > EXCEL_MAX_CHARS:
             value = self._cut(sheet, value)
         if tp is str:
             sheet.write_string(row, col, value, self._quoted(fmt) if value.startswith(INJECTION_PREFIXES) else fmt)
@@ -206,7 +220,8 @@ class Workbook:
             sheet.write_boolean(row, col, value, fmt)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if isinstance(value, float) and not math.isfinite(value):
-                sheet.write_string(row, col, str(value), fmt)
+                text = str(value)  # '-inf' starts like a formula: quoted like any such text
+                sheet.write_string(row, col, text, self._quoted(fmt) if is_injection(text) else fmt)
             else:
                 sheet.write_number(row, col, value, fmt)
         elif isinstance(value, (_dt.datetime, _dt.date)):
@@ -215,7 +230,7 @@ class Workbook:
             self.write_cell(sheet, row, col, value.item(), fmt)
         else:
             text = str(value)
-            if len(text) > EXCEL_MAX_CHARS:
+            if len(text) > EXCEL_MAX_CHARS // 2 and _utf16_len(text) > EXCEL_MAX_CHARS:
                 text = self._cut(sheet, text)
             sheet.write_string(row, col, text, self._quoted(fmt) if is_injection(text) else fmt)
 
@@ -230,7 +245,10 @@ class Workbook:
             self.truncated.append(say(f"{sheet.name}：超过 {EXCEL_MAX_CHARS:,} 字符的文字在工作簿中已截断（单元格内注明）",
                                       f"{sheet.name}: texts longer than {EXCEL_MAX_CHARS:,} characters were cut "
                                       "in the workbook (marked in the cell)"))
-        return text[:EXCEL_MAX_CHARS - len(note)] + note
+        keep = EXCEL_MAX_CHARS - len(note)
+        while _utf16_len(text[:keep]) + _utf16_len(note) > EXCEL_MAX_CHARS:  # Excel counts UTF-16 units
+            keep -= max(1, (_utf16_len(text[:keep]) + _utf16_len(note) - EXCEL_MAX_CHARS))
+        return text[:keep] + note
 
     def _dated(self, fmt, value):
         """The format plus a date format when it has none: a date in a text column would show as a serial."""
@@ -347,10 +365,12 @@ def write_table(
     wb: Workbook,
     sheet_name: str,
     columns: Sequence[Column],
-    rows: Iterable[Sequence[Any]],
+    rows: Iterable[Sequence[Any]] | None = None,
     *,
+    data: Sequence[Any] | None = None,
     title: str | None = None,
     row_formats: Sequence[Any] | None = None,
+    cell_formats: dict[int, Sequence[Any]] | None = None,
     max_width: int = 60,
     autofilter: bool = True,
     overflow_note: str = "",
@@ -358,6 +378,13 @@ def write_table(
     repeat_cols: int = 0,
 ):
     """Write a table: optional title line, header, typed rows, frozen header, filter, widths.
+
+    The cells come as ``rows`` (sequences, one per row) or as ``data`` (one sequence per column:
+    lists, numpy arrays or pandas Series of equal length), which a large table should use: the
+    rows are rendered a column and a distinct value at a time (see ``outputs.sheet_xml``).
+    ``row_formats`` (one dict of extra format properties, or None, per row) styles whole rows;
+    ``cell_formats`` ({column index: one such dict or None per row}) styles single cells (a
+    grade's colour), on top of the column's and the row's format.
 
     Widths follow the content in display width, at most ``Column.width`` (or ``max_width``);
     text longer than that wraps. On paper the header row repeats on every page; ``paper=False``
@@ -368,72 +395,286 @@ def write_table(
     are counted, not written: the last row says how many were left out (and ``overflow_note``,
     e.g. where the full list is), and the workbook's ``truncated`` list says it for the summary.
     """
-    sheet = wb.book.add_worksheet(sheet_name[:31])
+    sheet = wb.book.add_worksheet(sheet_name[:31], worksheet_class=BlockSheet)
     r0 = 2 if title else 0
-    streaming = getattr(wb.book, "constant_memory", False)  # rows are final once written: title first
-    if title and streaming:
-        sheet.write_string(0, 0, title, wb.fmt(bold=True, font_size=13))
     hfmt = wb.header_format()
     widths = [header_width(c.header) for c in columns]
     for j, col in enumerate(columns):
         sheet.write_string(r0, j, col.header, hfmt)
-    col_formats = [wb.column_format(c, **_cell_props(c)) for c in columns]
     caps = [c.width or max_width for c in columns]
-    seen: dict[str, int] = {}
-    n = 0
+    cols, total = _table_columns(columns, rows, data)
     room = EXCEL_MAX_ROWS - (r0 + 1) - 1  # keep the last row for the note
-    rows = iter(rows)
-    for i, row in enumerate(rows):
-        if i >= room:
-            left = 1 + sum(1 for _ in rows)
-            note = (f"…… 另有 {left:,} 行未写入（Excel 最多 {EXCEL_MAX_ROWS:,} 行）/ {left:,} more rows not shown: "
-                    f"Excel holds {EXCEL_MAX_ROWS:,} rows" + (f"; {overflow_note}" if overflow_note else ""))
-            sheet.write_string(r0 + 1 + i, 0, note, wb.fmt(bold=True, font_color="#C00000"))
-            wb.truncated.append(f"{sheet.name}: {note}")
-            break
-        r = r0 + 1 + i
-        extra = row_formats[i] if row_formats is not None else None
-        lines = 1
-        for j, value in enumerate(row):
-            fmt = col_formats[j] if extra is None else wb.column_format(columns[j], **_cell_props(columns[j]), **extra)
-            wb.write_cell(sheet, r, j, value, fmt)
-            if type(value) is str:
-                # A CJK character is at most two units wide: skip the exact measure when it cannot widen
-                # the column nor wrap; ASCII is one unit per character; repeated CJK texts (names,
-                # labels) are measured once.
-                if 2 * len(value) + 2 > min(widths[j], caps[j]):
-                    if value.isascii():
-                        w = len(value) + len(value) // 10  # capitals are wider than the unit (a digit)
-                    else:
-                        w = seen.get(value)
-                        if w is None:
-                            w = display_width(value)
-                            if len(seen) < 200_000:
-                                seen[value] = w
-                    widths[j] = max(widths[j], w + 2)
-                    if w + 2 > caps[j] or "\n" in value:
-                        lines = max(lines, wrapped_lines(value, caps[j]))
-            elif not _is_missing(value):
-                text = f"{value:,.{columns[j].decimals}f}" if isinstance(value, float) else str(value)
-                # numbers, dates and booleans print in narrow characters: no per-character measure
-                widths[j] = max(widths[j], (len(text) if text.isascii() else display_width(text)) + 2)
-        if lines > 1:
-            # LibreOffice does not grow rows for wrapped text on its own: give the height.
-            sheet.set_row(r, ROW_PT * lines)
-        n += 1
+    n = min(total, room)
+    if n < total:
+        cols = [c[:n] for c in cols]
+        left = total - n
+        note = (f"…… 另有 {left:,} 行未写入（Excel 最多 {EXCEL_MAX_ROWS:,} 行）/ {left:,} more rows not shown: "
+                f"Excel holds {EXCEL_MAX_ROWS:,} rows" + (f"; {overflow_note}" if overflow_note else ""))
+        sheet.write_string(r0 + 1 + n, 0, note, wb.fmt(bold=True, font_color="#C00000"))
+        wb.truncated.append(f"{sheet.name}: {note}")
+    if n:
+        variants = [_row_variants(row_formats, (cell_formats or {}).get(j), n) for j in range(len(columns))]
+        sheet.add_block(r0 + 1, len(columns) - 1,
+                        _render_rows(wb, sheet, r0 + 1, columns, cols, variants, caps, widths))
     final = [min(max(widths[j], 6), caps[j]) for j in range(len(columns))]
     for j in range(len(columns)):
         sheet.set_column(j, j, final[j])
     head_lines = max([wrapped_lines(c.header, final[j]) for j, c in enumerate(columns)], default=1)
     if head_lines > 1:
         sheet.set_row(r0, ROW_PT * head_lines)
-    if title and not streaming:  # across the table, wrapped: a long title would otherwise widen the printed page
+    if title:  # across the table, wrapped: a long title would otherwise widen the printed page
         wb.write_note(sheet, 0, 0, max(len(columns) - 1, 0), title, {"bold": True, "font_size": 13})
     sheet.freeze_panes(r0 + 1, 0)
     wb.print_setup(sheet, header_row=r0, paper=paper, repeat_cols=repeat_cols)
     if autofilter and columns:
         sheet.autofilter(r0, 0, r0 + max(n, 1), len(columns) - 1)
     return sheet, n
+
+
+_ABSENT = object()  # a short row's missing cells: no cell at all (not a blank one)
+
+
+def _table_columns(columns: Sequence[Column], rows, data) -> tuple[list[Any], int]:
+    """The table's cells as one sequence per column, and the number of rows."""
+    if data is not None:
+        if rows is not None:
+            raise TypeError("give rows or data, not both")
+        cols = [_column_values(c) for c in data]
+        lengths = {len(c) for c in cols}
+        if len(cols) != len(columns) or len(lengths) > 1:
+            raise ValueError(f"data: {len(cols)} columns of lengths {sorted(lengths)} for {len(columns)} headers")
+        return cols, (lengths.pop() if lengths else 0)
+    rows = [list(r) for r in (rows or ())]
+    width = len(columns)
+    if any(len(r) != width for r in rows):
+        if any(len(r) > width for r in rows):
+            raise ValueError(f"a row has more cells than the {width} columns")
+        rows = [r + [_ABSENT] * (width - len(r)) for r in rows]
+    if not rows:
+        return [[] for _ in columns], 0
+    return [list(c) for c in zip(*rows)], len(rows)
+
+
+def _column_values(values: Any) -> Any:
+    """A column as a numpy array (numbers) or a list of Python objects."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiu":  # not Int64: NA stays NA
+            return values.to_numpy()
+        return values.astype(object).tolist()
+    if isinstance(values, np.ndarray):
+        return values if values.dtype.kind in "fiu" else values.astype(object).tolist()
+    return values if isinstance(values, list) else list(values)
+
+
+def _row_variants(row_formats: Sequence[Any] | None, cell_formats: Sequence[Any] | None, n: int
+                  ) -> list[tuple[dict[str, Any] | None, np.ndarray | None]]:
+    """A column's rows grouped by their extra format (the row's, then the cell's): (extra props or
+    None, the rows' positions or None for all)."""
+    def at(seq, i):
+        return seq[i] if seq is not None and i < len(seq) else None
+
+    if (row_formats is None and cell_formats is None) or all(
+            at(row_formats, i) is None and at(cell_formats, i) is None for i in range(n)):
+        return [(None, None)]
+    groups: dict[tuple, list[int]] = {}
+    props: dict[tuple, dict[str, Any] | None] = {}
+    for i in range(n):
+        extra = {**(at(row_formats, i) or {}), **(at(cell_formats, i) or {})}
+        key = tuple(sorted(extra.items()))
+        groups.setdefault(key, []).append(i)
+        props[key] = extra or None
+    return [(props[k], np.array(v, dtype=np.intp)) for k, v in groups.items()]
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+class _CellRenderer:
+    """The XML of one column's cells, once per distinct value (see ``outputs.sheet_xml``).
+
+    Each value becomes the tail of its ``<c>`` element (format, type and value; the reference
+    is added per row) plus its display width and the lines it wraps to, by the same rules as
+    ``Workbook.write_cell`` and the width measure below.
+    """
+
+    def __init__(self, wb: Workbook, sheet, col: Column, fmt, cap: float):
+        self.wb, self.sheet, self.col, self.fmt, self.cap = wb, sheet, col, fmt, cap
+        self.strings = sheet.str_table
+        self._xf: dict[int, int] = {}
+
+    def xf(self, fmt) -> int:
+        x = self._xf.get(id(fmt))
+        if x is None:
+            x = self._xf[id(fmt)] = fmt._get_xf_index()
+        return x
+
+    def blank(self) -> tuple[str, int, int]:
+        return f'" s="{self.xf(self.fmt)}"/>', 0, 1
+
+    def text(self, value: str, width_of: str | None = None) -> tuple[str, int, int]:
+        """A string cell: shared string, quote prefix for formula-like text, cut when too long."""
+        text = value
+        if len(text) > EXCEL_MAX_CHARS // 2 and _utf16_len(text) > EXCEL_MAX_CHARS:
+            text = self.wb._cut(self.sheet, text)
+        fmt = self.wb._quoted(self.fmt) if text.startswith(INJECTION_PREFIXES) else self.fmt
+        idx = self.strings._get_shared_string_index(text)
+        tail = f'" s="{self.xf(fmt)}" t="s"><v>{idx}</v></c>'
+        if width_of is not None:  # not a string given: measured as the old writer did, no wrapping
+            return tail, (len(width_of) if width_of.isascii() else display_width(width_of)) + 2, 1
+        # ASCII is one unit a character (capitals wider: a tenth more); CJK two.
+        w = len(value) + len(value) // 10 if value.isascii() else display_width(value)
+        lines = wrapped_lines(value, self.cap) if w + 2 > self.cap or "\n" in value else 1
+        return tail, w + 2, lines
+
+    def number(self, value: float | int, fmt=None) -> tuple[str, int, int]:
+        tail = f'" s="{self.xf(fmt or self.fmt)}"><v>{value:.16G}</v></c>'
+        return tail, len(self._shown(value)) + 2, 1
+
+    def _shown(self, value: Any) -> str:
+        return f"{value:,.{self.col.decimals}f}" if isinstance(value, float) else str(value)
+
+    def value(self, value: Any) -> tuple[str, int, int]:
+        """Any value, dispatched as ``Workbook.write_cell`` does."""
+        tp = type(value)
+        if tp is str:
+            return self.text(value)
+        if tp is int or (tp is float and math.isfinite(value)):
+            return self.number(value)
+        if value is _ABSENT:
+            return "", 0, 1
+        if _is_missing(value):
+            return self.blank()
+        if isinstance(value, (bool, np.bool_)):
+            tail = f'" s="{self.xf(self.fmt)}" t="b"><v>{1 if value else 0}</v></c>'
+            return tail, len(str(bool(value))) + 2, 1
+        if isinstance(value, (int, float)):
+            if isinstance(value, float) and not math.isfinite(value):
+                return self.text(str(value), width_of=self._shown(value))
+            return self.number(value)
+        if isinstance(value, (_dt.datetime, _dt.date)):
+            serial = self.sheet._convert_date_time(value)
+            return self.number(serial, self.wb._dated(self.fmt, value))[0], len(str(value)) + 2, 1
+        if hasattr(value, "item"):  # a numpy scalar
+            return self.value(value.item())
+        text = str(value)
+        return self.text(text, width_of=text)
+
+
+def _column_cells(wb: Workbook, sheet, col: Column, fmt, cap: float, values: Any
+                  ) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """One column's cell tails, the lines each row wraps to (None: all one) and the widest value."""
+    render = _CellRenderer(wb, sheet, col, fmt, cap)
+    n = len(values)
+    if isinstance(values, np.ndarray) or (n and _all_strings(values)):
+        # Whole-column: each distinct value rendered once (NaN is -1: a blank cell).
+        arr = values if isinstance(values, np.ndarray) else np.array(values, dtype=object)
+        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+        entries = [render.value(u.item() if hasattr(u, "item") else u) for u in uniques]
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(entries), codes)
+            entries.append(render.blank())
+        _count_repeats(wb, render, uniques, entries, codes)
+        tails = np.array([e[0] for e in entries], dtype=object).take(codes)
+        lines_u = np.array([e[2] for e in entries], dtype=np.int32)
+        lines = lines_u.take(codes) if (lines_u > 1).any() else None
+        return tails, lines, max((e[1] for e in entries), default=0)
+    # Mixed types: a Python pass with a cache keyed by type and value (1, 1.0 and True differ).
+    tails = np.empty(n, dtype=object)
+    lines_l: list[int] | None = None
+    widest = 0
+    cache: dict[Any, tuple[str, int, int]] = {}
+    for i, v in enumerate(values):
+        if type(v) is str and len(v) <= EXCEL_MAX_CHARS // 2:
+            key: Any = v
+        elif type(v) in (int, float) and v == v and not (v == 0 and math.copysign(1.0, v) < 0):
+            key = (type(v), v)
+        else:
+            key = None  # unhashable, NaN, -0.0, long text (each cut counted): not cached
+        e = cache.get(key) if key is not None else None
+        if e is None:
+            e = render.value(v)
+            if key is not None:
+                cache[key] = e
+        elif type(v) is str:
+            render.strings.count += 1  # the shared-string table counts references too
+        tails[i] = e[0]
+        if e[1] > widest:
+            widest = e[1]
+        if e[2] > 1:
+            if lines_l is None:
+                lines_l = [1] * n
+            lines_l[i] = e[2]
+    return tails, (np.array(lines_l, dtype=np.int32) if lines_l is not None else None), widest
+
+
+def _all_strings(values: Any) -> bool:
+    from pandas.api.types import infer_dtype  # noqa: PLC0415
+
+    return infer_dtype(values, skipna=False) == "string"
+
+
+def _count_repeats(wb: Workbook, render: _CellRenderer, uniques: Any, entries: list, codes: np.ndarray) -> None:
+    """What rendering each distinct value once did not count: string references, cut cells."""
+    counts = np.bincount(codes, minlength=len(entries))
+    for k in np.flatnonzero(counts > 1).tolist():
+        if 't="s"' in entries[k][0]:
+            render.strings.count += int(counts[k]) - 1  # the shared-string table counts references
+            u = uniques[k] if k < len(uniques) else None
+            if isinstance(u, str) and len(u) > EXCEL_MAX_CHARS // 2 and _utf16_len(u) > EXCEL_MAX_CHARS:
+                wb.cut_cells += int(counts[k]) - 1
+
+
+def _render_rows(wb: Workbook, sheet, first_row: int, columns: Sequence[Column], cols: list[Any],
+                 variants, caps: list[float], widths: list[int]) -> list[str]:
+    """The ``<row>`` elements of a table's data rows; ``widths`` grows to fit them."""
+    n = len(cols[0]) if cols else 0
+    ncols = len(columns)
+    tails = [np.empty(n, dtype=object) for _ in range(ncols)]
+    lines = np.ones(n, dtype=np.int32)
+    for j, col in enumerate(columns):
+        for extra, where in variants[j]:
+            fmt = (wb.column_format(col, **_cell_props(col)) if extra is None
+                   else wb.column_format(col, **{**_cell_props(col), **extra}))
+            values = cols[j] if where is None else _take(cols[j], where)
+            t, ln, widest = _column_cells(wb, sheet, col, fmt, caps[j], values)
+            if where is None:
+                tails[j] = t
+            else:
+                tails[j][where] = t
+            if ln is not None:
+                if where is None:
+                    np.maximum(lines, ln, out=lines)
+                else:
+                    lines[where] = np.maximum(lines[where], ln)
+            widths[j] = max(widths[j], widest)
+    rownums = [str(r) for r in range(first_row + 1, first_row + n + 1)]
+    opens = np.array([f'<row r="{r}">' for r in rownums], dtype=object)
+    for i in np.flatnonzero(lines > 1).tolist():
+        # As XlsxWriter's set_row writes it: whole pixels, in points. LibreOffice does not grow
+        # rows for wrapped text on its own.
+        px = int(ROW_PT * int(lines[i]) * 4.0 / 3.0 + 0.5)
+        opens[i] = f'<row r="{rownums[i]}" ht="{px * 0.75:.16g}" customHeight="1">'
+    parts = np.empty((n, 3 * ncols + 2), dtype=object)
+    parts[:, 0] = opens
+    parts[:, -1] = "</row>"
+    refs = np.array(rownums, dtype=object)
+    for j in range(ncols):
+        absent = tails[j] == ""
+        if absent.any():
+            parts[:, 1 + 3 * j] = np.where(absent, "", CELL_OPEN + xl_col_to_name(j))
+            parts[:, 2 + 3 * j] = np.where(absent, "", refs)
+        else:
+            parts[:, 1 + 3 * j] = CELL_OPEN + xl_col_to_name(j)
+            parts[:, 2 + 3 * j] = refs
+        parts[:, 3 + 3 * j] = tails[j]
+    return list(map("".join, parts.tolist()))
+
+
+def _take(values: Any, where: np.ndarray) -> Any:
+    if isinstance(values, np.ndarray):
+        return values[where]
+    return [values[i] for i in where.tolist()]
 
 
 def _cell_props(col: Column) -> dict[str, Any]:

@@ -150,21 +150,23 @@ def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list
             Column(f"{t('quota', lang)}{_unit(model, lang)}", "number", 0)]
     cols += [Column(f"{model.nodes[k].label(lang)}" + (f" ({model.nodes[k].weight:g})" if lang == "en" else
                                                       f"（{model.nodes[k].weight:g}）"), "number") for k in dims1]
-    records = ranked.to_dict("records")
-    rows = []
-    for r in records:
-        rows.append([r["rank"] if pd.notna(r["rank"]) else None, r["code"], r["name"], r["total_display"],
-                     r["base"], r["bonus"], r["grade"] if isinstance(r["grade"], str) else None,
-                     # the reasons, and for 材料不全 what is missing (the reason of that status)
-                     status_words(r["status"], lang), ("; " if lang == "en" else "；").join(r["reasons"] + r["missing"]),
-                     r["requested"], r["quota"]] + [r.get(f"dim:{k}") for k in dims1])
-    sheet, _ = write_table(wb, t("sheet.ratings", lang), cols, rows)
+    if not len(ranked):
+        sheet, _ = write_table(wb, t("sheet.ratings", lang), cols, [])
+        wb.print_setup(sheet, orientation="landscape")
+        return
+    sep = "; " if lang == "en" else "；"
+    grades = ranked["grade"].astype(object)
+    data = [ranked["rank"], ranked["code"], ranked["name"], ranked["total_display"], ranked["base"], ranked["bonus"],
+            grades.where(grades.map(lambda g: isinstance(g, str)), None),
+            # the reasons, and for 材料不全 what is missing (the reason of that status)
+            [status_words(s, lang) for s in ranked["status"]],
+            [sep.join(a + b) for a, b in zip(ranked["reasons"], ranked["missing"])],
+            ranked["requested"], ranked["quota"]]
+    data += [ranked[f"dim:{k}"] if f"dim:{k}" in ranked else [None] * len(ranked) for k in dims1]
     # Grade colours on the grade cell only, so the sheet prints well in black and white too.
-    gcol = 6
-    for i, r in enumerate(records):
-        extra = _grade_fmt(wb, model, r["grade"])
-        if extra:
-            wb.write_cell(sheet, i + 1, gcol, r["grade"], wb.fmt(**extra, align="center", valign="top"))
+    colours = {g: _grade_fmt(wb, model, g) for g in pd.unique(grades)}
+    grade_fmts = [({**colours[g], "align": "center", "text_wrap": False} if colours[g] else None) for g in grades]
+    sheet, _ = write_table(wb, t("sheet.ratings", lang), cols, data=data, cell_formats={6: grade_fmts})
     wb.print_setup(sheet, orientation="landscape")
 
 
@@ -240,35 +242,22 @@ def _indicator_sheet(wb: Workbook, result: RoundResult, ranked: pd.DataFrame, la
     labels = [model.nodes[k].label(lang) for k in leaves]
     weights = [model.effective[k] for k in leaves]
 
-    def rows():
-        for i, code in enumerate(codes):
-            name = names[code]
-            srow, irow, orow, drow = score_arr[i], input_arr[i], source_arr[i], detail_arr[i]
-            for j, k in enumerate(leaves):
-                score = srow[j]
-                shown = irow[j]
-                if isinstance(shown, float) and np.isnan(shown):
-                    shown = None
-                w = weights[j]
-                yield [code, name, k, labels[j], shown, drow[j], score, w, w * score, orow[j]]
-
+    # The same cells for the sheet and the CSV, as whole columns (a city round has millions).
+    nl = len(leaves)
+    flat_scores = score_arr.ravel()
+    weight_col = np.tile(np.array(weights, dtype=float), len(codes))
+    data = [np.repeat(np.array(codes, dtype=object), nl), np.repeat(np.array([names[c] for c in codes], dtype=object), nl),
+            np.tile(np.array(leaves, dtype=object), len(codes)), np.tile(np.array(labels, dtype=object), len(codes)),
+            [None if isinstance(v, float) and v != v else v for v in input_arr.ravel().tolist()],
+            [s for row in detail_arr for s in row], flat_scores, weight_col,
+            weight_col * flat_scores, [s for row in source_arr for s in row]]
     if total_rows > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.indicators', lang)}.csv")
-        # The same cells as rows(), as whole columns (see columnar_csv): a city round has millions.
-        nl = len(leaves)
-        flat_inputs = input_arr.ravel().tolist()
-        flat_scores = score_arr.ravel()
-        weight_col = np.tile(np.array(weights, dtype=float), len(codes))
-        _write_csv(csv_path, [c.header for c in cols], [
-            np.repeat(np.array(codes, dtype=object), nl), np.repeat(np.array([names[c] for c in codes], dtype=object), nl),
-            np.tile(np.array(leaves, dtype=object), len(codes)), np.tile(np.array(labels, dtype=object), len(codes)),
-            [None if isinstance(v, float) and v != v else v for v in flat_inputs],
-            [s for row in detail_arr for s in row], flat_scores, weight_col,
-            weight_col * flat_scores, [s for row in source_arr for s in row]])
+        _write_csv(csv_path, [c.header for c in cols], data)
         write_table(wb, t("sheet.indicators", lang), [Column(t("message", lang), width=80)],
                     [[_spilled(total_rows, limit, csv_path, lang)]], autofilter=False, paper=False)
         return
-    write_table(wb, t("sheet.indicators", lang), cols, rows(), paper=False, repeat_cols=2)
+    write_table(wb, t("sheet.indicators", lang), cols, data=data, paper=False, repeat_cols=2)
 
 
 def _leaf_sources(model: Model, merged, lang: str):
@@ -417,19 +406,20 @@ def _provenance_sheet(wb: Workbook, result: RoundResult, lang: str, limit: int, 
     prov = merged.provenance(model)
     cols = [Column(t("code", lang)), Column(t("field", lang)), Column(t("value", lang)), Column(t("source", lang)),
             Column(t("file", lang)), Column(t("sheet", lang)), Column(t("row", lang), "int"), Column(t("column", lang))]
-    src_labels = {k: _source_label(model, k, lang) for k in set(prov["source"])} if len(prov) else {}
-    rows = ([r.code, labels.get(r.field, r.field), _cell(r.value), src_labels[r.source], r.file,
-             r.sheet, r.row, r.column] for r in prov.itertuples(index=False))
+    if not len(prov):
+        write_table(wb, t("sheet.provenance", lang), cols, [], paper=False, repeat_cols=1)
+        return
+    src_labels = {k: _source_label(model, k, lang) for k in set(prov["source"])}
+    field_labels = {f: labels.get(f, f) for f in pd.unique(prov["field"])}
+    data = [prov["code"], prov["field"].map(field_labels), _cell_column(prov["value"]),
+            prov["source"].map(src_labels), prov["file"], prov["sheet"], prov["row"], prov["column"]]
     if len(prov) > limit:
         csv_path = path.with_name(path.stem + f"_{t('sheet.provenance', lang)}.csv")
-        field_labels = {f: labels.get(f, f) for f in pd.unique(prov["field"])}
-        _write_csv(csv_path, [c.header for c in cols], [
-            prov["code"], prov["field"].map(field_labels), _cell_column(prov["value"]),
-            prov["source"].map(src_labels), prov["file"], prov["sheet"], prov["row"], prov["column"]])
+        _write_csv(csv_path, [c.header for c in cols], data)
         write_table(wb, t("sheet.provenance", lang), [Column(t("message", lang), width=80)],
                     [[_spilled(len(prov), limit, csv_path, lang)]], autofilter=False, paper=False)
     else:
-        write_table(wb, t("sheet.provenance", lang), cols, rows, paper=False, repeat_cols=1)
+        write_table(wb, t("sheet.provenance", lang), cols, data=data, paper=False, repeat_cols=1)
 
 
 def _conflicts_sheet(wb: Workbook, result: RoundResult, lang: str, labels: dict[str, str]) -> None:
@@ -438,10 +428,16 @@ def _conflicts_sheet(wb: Workbook, result: RoundResult, lang: str, labels: dict[
     ccols = [Column(t("code", lang)), Column(t("name", lang), width=30), Column(t("field", lang)),
              Column(t("source", lang)), Column(t("file", lang)), Column(t("row", lang), "int"),
              Column(t("column", lang)), Column(t("value", lang)), Column(t("used", lang))]
-    crow = ([r.code, r.name, labels.get(r.field, r.field), _source_label(model, r.source, lang), r.file, r.row,
-             r.column, _cell(r.value), t("yes", lang) if r.used else t("no", lang)]
-            for r in conf.itertuples(index=False))
-    write_table(wb, t("sheet.conflicts", lang), ccols, crow, paper=False, repeat_cols=2)
+    if not len(conf):
+        write_table(wb, t("sheet.conflicts", lang), ccols, [], paper=False, repeat_cols=2)
+        return
+    used = {True: t("yes", lang), False: t("no", lang)}
+    field_labels = {f: labels.get(f, f) for f in pd.unique(conf["field"])}
+    src_labels = {k: _source_label(model, k, lang) for k in pd.unique(conf["source"])}
+    data = [conf["code"], conf["name"], conf["field"].map(field_labels), conf["source"].map(src_labels),
+            conf["file"], conf["row"], conf["column"], _cell_column(conf["value"]),
+            [used[bool(u)] for u in conf["used"]]]
+    write_table(wb, t("sheet.conflicts", lang), ccols, data=data, paper=False, repeat_cols=2)
 
 
 def _spilled(rows: int, limit: int, csv_path: Path, lang: str) -> str:
@@ -462,9 +458,13 @@ def _missing_sheet(wb: Workbook, ranked: pd.DataFrame, lang: str) -> None:
     cols = [Column(t("code", lang)), Column(t("name", lang), width=34), Column(t("status", lang), width=20),
             Column(t("missing", lang), width=80)]
     sep = "; " if lang == "en" else "；"
-    rows = [[r["code"], r["name"], status_words(r["status"], lang), sep.join(r["missing"])]
-            for r in ranked.to_dict("records") if r["missing"]]
-    write_table(wb, t("sheet.missing", lang), cols, rows)
+    some = ranked[[bool(m) for m in ranked["missing"]]] if len(ranked) else ranked
+    if not len(some):
+        write_table(wb, t("sheet.missing", lang), cols, [])
+        return
+    write_table(wb, t("sheet.missing", lang), cols, data=[
+        some["code"], some["name"], [status_words(s, lang) for s in some["status"]],
+        [sep.join(m) for m in some["missing"]]])
 
 
 def write_problems_sheet(wb: Workbook, problems: list[dict[str, Any]], lang: str,
