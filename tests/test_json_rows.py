@@ -218,6 +218,7 @@ def test_empty_round_json(sample_result):
     result = dataclasses.replace(sample_result, table=sample_result.table.iloc[:0])
     assert json_text(result) == ref_json_text(result)
     assert '"enterprises": []' in json_text(result)
+    assert store._result_rows(result, 1) == ref_result_rows(result, 1) == []
 
 
 def test_odd_list_items_take_the_encoder(sample_result):
