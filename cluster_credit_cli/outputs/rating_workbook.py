@@ -546,14 +546,15 @@ def json_bytes(result: RoundResult) -> bytes:
     a column at a time (outputs/json_rows.py): the same text the encoder gives for each
     enterprise's dict, at a fraction of its cost.
     """
-    from cluster_credit_cli.outputs.json_rows import enterprise_lines
+    from cluster_credit_cli.outputs.json_rows import enterprise_lines, gc_paused
 
     marker = f"@@enterprises-{uuid.uuid4().hex}@@"
     doc = result.to_json(enterprises=marker)
     head, tail = json.dumps(doc, ensure_ascii=False, indent=2, default=str).split(json.dumps(marker), 1)
-    if not len(result.enterprise_columns()):
-        return (head + "[]" + tail).encode("utf-8")
-    body = enterprise_lines(result, first="[\n    ", between=",\n    ", as_bytes=True, flat=True)
+    with gc_paused():
+        if not len(result.enterprise_columns()):
+            return (head + "[]" + tail).encode("utf-8")
+        body = enterprise_lines(result, first="[\n    ", between=",\n    ", as_bytes=True, flat=True)
     return b"".join([head.encode("utf-8"), body, ("\n  ]" + tail).encode("utf-8")])
 
 

@@ -474,18 +474,19 @@ def _result_rows(result, run_id: int) -> list[tuple]:
     and the JSON texts the round's JSON shares (outputs/json_rows.py), zipped, no dict per row."""
     from itertools import repeat
 
-    from cluster_credit_cli.outputs.json_rows import enterprise_texts
+    from cluster_credit_cli.outputs.json_rows import enterprise_texts, gc_paused
 
-    texts = enterprise_texts(result)
-    if not texts.plain:  # NaN, Infinity or odd types in a JSON field: the dumps as before (they refuse NaN)
-        return _result_rows_by_record(result, run_id)
-    c = result.enterprise_columns()
-    inputs_json = _inputs_json_column(result.scores.inputs if result.scores is not None else None, c.code)
-    names = [v if isinstance(v, str) else None for v in c.name]
-    total, quota, base, bonus, requested = (c.numbers[k].values() for k in ("total", "quota", "base", "bonus",
-                                                                             "requested"))
-    return list(zip(repeat(run_id), c.code, names, texts.status, c.grade, c.rank, total, quota, texts.scores, base,
-                    bonus, requested, texts.dimensions, texts.missing, texts.reasons, inputs_json))
+    with gc_paused():
+        texts = enterprise_texts(result)
+        if not texts.plain:  # NaN, Infinity or odd types in a JSON field: the dumps as before (they refuse NaN)
+            return _result_rows_by_record(result, run_id)
+        c = result.enterprise_columns()
+        inputs_json = _inputs_json_column(result.scores.inputs if result.scores is not None else None, c.code)
+        names = [v if isinstance(v, str) else None for v in c.name]
+        total, quota, base, bonus, requested = (c.numbers[k].values() for k in ("total", "quota", "base", "bonus",
+                                                                                 "requested"))
+        return list(zip(repeat(run_id), c.code, names, texts.status, c.grade, c.rank, total, quota, texts.scores,
+                        base, bonus, requested, texts.dimensions, texts.missing, texts.reasons, inputs_json))
 
 
 def _result_rows_by_record(result, run_id: int) -> list[tuple]:
