@@ -246,11 +246,12 @@ def enterprise_texts(result) -> EnterpriseTexts:
     return texts
 
 
-def enterprise_lines(result, *, first: str = "", between: str = "", as_bytes: bool = False,
+def enterprise_lines(result, *, first: str = "", between: str = "", last: str = "", as_bytes: bool = False,
                      flat: bool = False) -> Any:
     """Each enterprise as one compact JSON object: the text ``JSONEncoder(ensure_ascii=False,
     default=str).encode`` gives for ``result.enterprise_records()``; ``first`` before the first
-    line and ``between`` before each other one; ``flat``: all of them as one text."""
+    line, ``between`` before each other one and ``last`` after the last; ``flat``: all of them
+    as one text (so a document around them is made without copying the lines again)."""
     c = result.enterprise_columns()
     n = len(c)
     zeros = np.zeros(n, dtype=np.intp)
@@ -265,4 +266,8 @@ def enterprise_lines(result, *, first: str = "", between: str = "", as_bytes: bo
     dims[0] = (dims[0][0], [', "dimensions": ' + t for t in dims[0][1]])
     scores[0] = (scores[0][0], [', "scores": ' + t for t in scores[0][1]])
     cols += [*dims, *scores, _list_codes(c.missing, ', "missing": ')[0], _list_codes(c.reasons, ', "reasons": ', "}")[0]]
+    if last and n:
+        ends = np.zeros(n, dtype=np.intp)
+        ends[-1] = 1
+        cols.append((ends, ["", last]))
     return join_columns(cols, n, as_bytes, flat)

@@ -554,8 +554,9 @@ def json_bytes(result: RoundResult) -> bytes:
     with gc_paused():
         if not len(result.enterprise_columns()):
             return (head + "[]" + tail).encode("utf-8")
-        body = enterprise_lines(result, first="[\n    ", between=",\n    ", as_bytes=True, flat=True)
-    return b"".join([head.encode("utf-8"), body, ("\n  ]" + tail).encode("utf-8")])
+        # the document is the lines with the envelope before the first and after the last: one join
+        return enterprise_lines(result, first=head + "[\n    ", between=",\n    ", last="\n  ]" + tail,
+                                as_bytes=True, flat=True)
 
 
 def json_text(result: RoundResult) -> str:
