@@ -177,11 +177,6 @@ def _num(value: Any, decimals: int = 2) -> float | None:
     return round(float(value), decimals)
 
 
-def _num_column(values: pd.Series, decimals: int) -> list[float | None]:
-    """``_num`` over a column: each distinct value rounded once (Python's round, as ``_num``)."""
-    return _num_codes(values, decimals).values()
-
-
 @dataclass
 class NumColumn:
     """A rounded numeric field of every enterprise: row i is ``uniques[codes[i]]``, code -1 None."""
