@@ -68,15 +68,17 @@ def round_dir(tmp_path):
 
 
 def _enospc_on(monkeypatch, suffix: str):
-    """Make writing a temporary whose name ends with ``suffix`` fail like a full disk."""
-    real = pathlib.Path.write_text
+    """Make writing a temporary whose name ends with ``suffix`` fail like a full disk (as text or
+    as bytes: the JSON is written as UTF-8 bytes)."""
+    for method in ("write_text", "write_bytes"):
+        real = getattr(pathlib.Path, method)
 
-    def write_text(self, *a, **kw):
-        if atomic.is_temp_name(self.name) and self.name.endswith(suffix):
-            raise OSError(errno.ENOSPC, "No space left on device", str(self))
-        return real(self, *a, **kw)
+        def write(self, *a, _real=real, **kw):
+            if atomic.is_temp_name(self.name) and self.name.endswith(suffix):
+                raise OSError(errno.ENOSPC, "No space left on device", str(self))
+            return _real(self, *a, **kw)
 
-    monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+        monkeypatch.setattr(pathlib.Path, method, write)
 
 
 # -- 1. a refused run leaves every previous output untouched ----------------------------------------

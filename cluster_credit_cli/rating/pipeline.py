@@ -81,49 +81,83 @@ class RoundResult:
         rest = t[t["_order"].isna()].sort_values(["total", "code"], ascending=[False, True], na_position="last")
         return pd.concat([graded, rest])
 
-    def enterprise_records(self) -> list[dict[str, Any]]:
-        """One JSON-ready dict per enterprise in workbook order (the JSON's and the register's rows).
+    def _ranked_positions(self) -> np.ndarray:
+        """The row positions of ``ranked()``: the same sorts, on the three key columns only."""
+        keys = self.table[["_order", "total", "code"]].reset_index(drop=True)
+        graded = keys[keys["_order"].notna()].sort_values("_order")
+        rest = keys[keys["_order"].isna()].sort_values(["total", "code"], ascending=[False, True], na_position="last")
+        return np.concatenate([graded.index.to_numpy(), rest.index.to_numpy()]).astype(np.intp)
 
-        Built column by column (each value rounded once per distinct value) and kept: the JSON
-        writer and the register both use it, and a 20,000-firm round has a million values.
-        """
-        cached = self.__dict__.get("_enterprise_records")
+    def enterprise_columns(self) -> "EnterpriseColumns":
+        """The enterprises' fields as columns in workbook order, numbers rounded once per distinct
+        value; kept. The JSON and the register build their text from these columns, and
+        ``enterprise_records`` its dicts, so all three hold the same values."""
+        cached = self.__dict__.get("_enterprise_columns")
         if cached is not None:
             return cached
         leaves = self.model.leaves()
         dims = [k for k, n in self.model.nodes.items() if not n.is_leaf]
-        r = self.ranked()
-        n = len(r)
-        none = [None] * n
+        t = self.table
+        pos = self._ranked_positions()
+        n = len(pos)
 
-        def col(name: str, decimals: int) -> list:
-            return _num_column(r[name], decimals) if name in r else none
+        def r(name: str) -> pd.Series:  # ranked()[name], without reordering the whole table
+            return t[name].take(pos)
 
-        grades = [g if isinstance(g, str) else None for g in r["grade"].tolist()]
-        ranks = [int(v) if pd.notna(v) else None for v in r["rank"].tolist()]
-        total, base, bonus = col("total_display", 2), col("base", 4), col("bonus", 4)
-        quota, requested = col("quota", 2), col("requested", 2)
-        dim_cols = [col(f"dim:{k}", 4) for k in dims]
-        score_cols = [col(f"score:{k}", 4) for k in leaves]
+        def col(name: str, decimals: int) -> NumColumn:
+            if name not in t:
+                return NumColumn(np.full(n, -1, dtype=np.intp), [])
+            s = t[name]
+            if isinstance(s.dtype, np.dtype) and s.dtype.kind == "f":  # plain floats: numpy's take
+                return _float_codes(s.to_numpy()[pos], decimals)
+            return _num_codes(s.take(pos), decimals)
+
+        rank = r("rank")
+        cols = EnterpriseColumns(
+            code=r("code").tolist(), name=r("name").tolist(), status=r("status").tolist(),
+            grade=[g if isinstance(g, str) else None for g in r("grade").tolist()],
+            rank=[int(v) if ok else None for v, ok in zip(rank.tolist(), rank.notna().tolist())],
+            numbers={"total": col("total_display", 2), "base": col("base", 4), "bonus": col("bonus", 4),
+                     "quota": col("quota", 2), "requested": col("requested", 2)},
+            dimensions={k: col(f"dim:{k}", 4) for k in dims},
+            scores={k: col(f"score:{k}", 4) for k in leaves},
+            missing=r("missing").tolist(), reasons=r("reasons").tolist())
+        self.__dict__["_enterprise_columns"] = cols
+        return cols
+
+    def enterprise_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per enterprise in workbook order (``to_json``'s enterprises).
+
+        Built from ``enterprise_columns`` and kept. ``ccredit score`` itself does not need them:
+        its JSON and register rows are written from the columns (outputs/json_rows.py).
+        """
+        cached = self.__dict__.get("_enterprise_records")
+        if cached is not None:
+            return cached
+        c = self.enterprise_columns()
+        total, base, bonus, quota, requested = (c.numbers[k].values() for k in
+                                                ("total", "base", "bonus", "quota", "requested"))
+        dims, dim_cols = list(c.dimensions), [v.values() for v in c.dimensions.values()]
+        leaves, score_cols = list(c.scores), [v.values() for v in c.scores.values()]
         ents = []
-        for i, (code, name, status, missing, reasons) in enumerate(zip(
-                r["code"].tolist(), r["name"].tolist(), r["status"].tolist(), r["missing"].tolist(),
-                r["reasons"].tolist())):
+        for i, (code, name, status, missing, reasons) in enumerate(zip(c.code, c.name, c.status, c.missing,
+                                                                        c.reasons)):
             ents.append({
-                "code": code, "name": name, "status": list(status), "grade": grades[i], "rank": ranks[i],
+                "code": code, "name": name, "status": list(status), "grade": c.grade[i], "rank": c.rank[i],
                 "total": total[i], "base": base[i], "bonus": bonus[i], "quota": quota[i], "requested": requested[i],
-                "dimensions": {k: c[i] for k, c in zip(dims, dim_cols)},
-                "scores": {k: c[i] for k, c in zip(leaves, score_cols)},
+                "dimensions": {k: v[i] for k, v in zip(dims, dim_cols)},
+                "scores": {k: v[i] for k, v in zip(leaves, score_cols)},
                 "missing": list(missing),
                 "reasons": list(reasons),
             })
         self.__dict__["_enterprise_records"] = ents
         return ents
 
-    def to_json(self) -> dict[str, Any]:
-        """The machine-readable result (stable field names; see README)."""
+    def to_json(self, enterprises: Any = None) -> dict[str, Any]:
+        """The machine-readable result (stable field names; see README). ``enterprises`` stands in
+        for ``enterprise_records()`` (the JSON writer puts a placeholder there and fills it itself)."""
         leaves = self.model.leaves()
-        ents = self.enterprise_records()
+        ents = self.enterprise_records() if enterprises is None else enterprises
         return {
             "tool": "ccredit", "tool_version": self.tool_version,
             "as_of": self.as_of.isoformat(), "config_hash": self.config_hash, "model": self.model.name,
@@ -143,13 +177,55 @@ def _num(value: Any, decimals: int = 2) -> float | None:
     return round(float(value), decimals)
 
 
-def _num_column(values: pd.Series, decimals: int) -> list[float | None]:
-    """``_num`` over a column: each distinct value rounded once (Python's round, as ``_num``)."""
+@dataclass
+class NumColumn:
+    """A rounded numeric field of every enterprise: row i is ``uniques[codes[i]]``, code -1 None."""
+    codes: np.ndarray
+    uniques: list
+
+    def values(self) -> list:
+        return np.array(self.uniques + [None], dtype=object)[self.codes].tolist()
+
+
+def _num_codes(values: pd.Series, decimals: int) -> NumColumn:
+    """``_num`` over a column as codes into its distinct rounded values (each rounded once)."""
     if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
-        return [_num(v, decimals) for v in values.tolist()]
-    codes, uniques = pd.factorize(values.to_numpy(dtype=float, na_value=np.nan), use_na_sentinel=True)
-    rounded = np.array([round(u, decimals) for u in uniques.tolist()] + [None], dtype=object)
-    return rounded[codes].tolist()  # code -1 (NaN) takes the trailing None
+        index: dict[Any, int] = {}
+        uniques: list = []
+        codes = []
+        for v in values.tolist():
+            v = _num(v, decimals)
+            key = None if v is None else v.hex()  # 0.0 and -0.0 are equal but print differently
+            code = index.get(key)
+            if code is None:
+                code = index[key] = len(uniques)
+                uniques.append(v)
+            codes.append(code)
+        return NumColumn(np.asarray(codes, dtype=np.intp), uniques)
+    return _float_codes(values.to_numpy(dtype=float, na_value=np.nan), decimals)
+
+
+def _float_codes(values: np.ndarray, decimals: int) -> NumColumn:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return NumColumn(codes, [round(u, decimals) for u in uniques.tolist()])  # code -1 (NaN): None
+
+
+@dataclass
+class EnterpriseColumns:
+    """``RoundResult.enterprise_columns``: one list (or NumColumn) per field, rows in workbook order."""
+    code: list
+    name: list
+    status: list
+    grade: list
+    rank: list
+    numbers: dict[str, NumColumn]  # total, base, bonus, quota, requested (the JSON's order)
+    dimensions: dict[str, NumColumn]
+    scores: dict[str, NumColumn]
+    missing: list
+    reasons: list
+
+    def __len__(self) -> int:
+        return len(self.code)
 
 
 def read_inputs(sources: dict[str, Path], model: Model, problems: Problems, lang: str

@@ -384,63 +384,113 @@ def _run_row(result) -> dict[str, Any]:
     }
 
 
-def _float_fragments(values, prefix: str) -> list[str] | None:
-    """The fragments of a column that holds only floats (NaN for missing), each distinct value
-    formatted once; None for any other column (ints, text, mixed), which goes value by value."""
-    import numpy as np
-    import pandas as pd
-
-    if not len(values) or pd.api.types.infer_dtype(values, skipna=False) != "floating":
-        return None
-    arr = values.astype(float)
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    texts = [prefix + _dumps(_plain(u)) for u in uniques.tolist()] + [prefix + "null"]
-    out = np.array(texts, dtype=object)[codes]
-    zero = arr == 0  # factorize merges 0.0 and -0.0; their JSON differs
-    if zero.any():
-        out[zero] = np.where(np.signbit(arr[zero]), prefix + "-0.0", prefix + "0.0")
-    return out.tolist()
-
-
 def _inputs_json_column(inputs, codes: list[str]) -> list[str]:
     """``_dumps({leaf: _plain(value)})`` for every code, built a column at a time.
 
-    Each leaf's ``"key": value`` fragment is made once per distinct (type, value) and the rows
-    are joined from the fragments: the same text as dumping one dict per row, without a
-    per-cell DataFrame lookup (that was half of a 20,000-firm run's register write).
+    Each leaf's value is made text once per distinct (type, value) and the rows are joined from
+    those texts and the constant ``"key": `` pieces (outputs/json_rows.py): the same text as
+    dumping one dict per row, without a per-cell DataFrame lookup or a ``json.dumps`` per value.
     """
+    import numpy as np
+
+    from cluster_credit_cli.outputs.json_rows import join_columns
+
     if inputs is None or not len(inputs.columns):
         return ["{}"] * len(codes)
-    pos = inputs.index.get_indexer(codes)
-    frag_cols = []
-    for key in inputs.columns:
-        prefix = _dumps(str(key)) + ": "
-        values = inputs[key].to_numpy(dtype=object)
-        fast = _float_fragments(values, prefix)
-        if fast is not None:
-            frag_cols.append(fast)
-            continue
-        cache: dict[tuple, str] = {}
-        frags = []
-        for v in values.tolist():
-            k = value_key(v)
-            try:
-                f = cache.get(k)
-            except TypeError:  # an unhashable value: not cached
-                f = None
-            if f is None:
-                f = prefix + _dumps(_plain(v))
-                try:
-                    cache[k] = f
-                except TypeError:
-                    pass
-            frags.append(f)
-        frag_cols.append(frags)
-    rows = ["{" + ", ".join(parts) + "}" for parts in zip(*frag_cols)]
-    return [rows[p] if p >= 0 else "{}" for p in pos]
+    n = len(inputs)
+    zeros = np.zeros(n, dtype=np.intp)
+    columns = []
+    for i, key in enumerate(inputs.columns):
+        columns.append((zeros, [("{" if i == 0 else ", ") + _dumps(str(key)) + ": "]))
+        columns.append(_input_texts(inputs[key]))
+    columns.append((zeros, ["}"]))
+    rows = join_columns(columns, n) + ["{}"]
+    pos = inputs.index.get_indexer(codes)  # -1 (not scored): the trailing "{}"
+    return np.array(rows, dtype=object)[pos].tolist()
+
+
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json.dumps of a str, ensure_ascii=False
+
+
+def _input_texts(column):
+    """One leaf's inputs as (codes, texts), ``_dumps(_plain(v))`` of each distinct value once."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(column)
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+        arr = column.to_numpy()
+    else:
+        values = column.to_numpy(dtype=object)
+        if n and pd.api.types.infer_dtype(values, skipna=False) == "floating":
+            arr = values.astype(float)
+        else:
+            return _object_texts(values)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    if np.isfinite(uniques).all():  # json writes a finite float as its repr
+        texts = list(map(float.__repr__, uniques.tolist()))
+    else:  # _plain: +-Infinity is null
+        texts = [float.__repr__(u) if math.isfinite(u) else "null" for u in uniques.tolist()]
+    texts += ["null", "-0.0", "0.0"]  # NaN; then 0.0 and -0.0, which factorize merges but json does not
+    codes = np.where(codes < 0, len(texts) - 3, codes)
+    zero = arr == 0
+    if zero.any():
+        codes[zero] = np.where(np.signbit(arr[zero]), len(texts) - 2, len(texts) - 1)
+    return codes, texts
+
+
+def _object_texts(values):
+    import numpy as np
+    import pandas as pd
+
+    n = len(values)
+    classes = set(map(type, values))
+    if classes <= {str, float, type(None)} and str in classes and \
+            not any(v.__class__ is float and v == v for v in values):
+        # text, with None or NaN for missing (both null): each distinct text encoded once
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        texts = list(map(_encode_str, uniques.tolist())) + ["null"]
+        return np.where(codes < 0, len(texts) - 1, codes), texts
+    index: dict[tuple, int] = {}
+    texts = []
+    codes = np.empty(n, dtype=np.intp)
+    for i, v in enumerate(values.tolist()):
+        k = value_key(v)
+        try:
+            code = index.get(k)
+        except TypeError:  # an unhashable value: not shared
+            k, code = None, None
+        if code is None:
+            code = len(texts)
+            texts.append(_dumps(_plain(v)))
+            if k is not None and not (v.__class__ is float and v != v):  # NaN never finds itself again
+                index[k] = code
+        codes[i] = code
+    return codes, texts
 
 
 def _result_rows(result, run_id: int) -> list[tuple]:
+    """The results rows of a round: the enterprises' columns (``RoundResult.enterprise_columns``)
+    and the JSON texts the round's JSON shares (outputs/json_rows.py), zipped, no dict per row."""
+    from itertools import repeat
+
+    from cluster_credit_cli.outputs.json_rows import enterprise_texts, gc_paused
+
+    with gc_paused():
+        texts = enterprise_texts(result)
+        if not texts.plain:  # NaN, Infinity or odd types in a JSON field: the dumps as before (they refuse NaN)
+            return _result_rows_by_record(result, run_id)
+        c = result.enterprise_columns()
+        inputs_json = _inputs_json_column(result.scores.inputs if result.scores is not None else None, c.code)
+        names = [v if isinstance(v, str) else None for v in c.name]
+        total, quota, base, bonus, requested = (c.numbers[k].values() for k in ("total", "quota", "base", "bonus",
+                                                                                 "requested"))
+        return list(zip(repeat(run_id), c.code, names, texts.status, c.grade, c.rank, total, quota, texts.scores,
+                        base, bonus, requested, texts.dimensions, texts.missing, texts.reasons, inputs_json))
+
+
+def _result_rows_by_record(result, run_id: int) -> list[tuple]:
+    """The rows from ``enterprise_records``, one dict each (the reference ``_result_rows`` matches)."""
     ents = result.enterprise_records()
     codes = [e["code"] for e in ents]
     inputs_json = _inputs_json_column(result.scores.inputs if result.scores is not None else None, codes)
