@@ -338,6 +338,33 @@ def test_the_streaming_reader_is_preflighted_too(tmp_path, model):
     assert table is None and [x.code for x in problems] == ["csv_too_large"]
 
 
+def test_a_streamed_export_may_be_longer_than_a_file_read_whole(tmp_path, model, monkeypatch):
+    """The record export is read in chunks: its length is capped by STREAM_MAX_*, not MAX_ROWS or
+    the 256 MB file cap (a city platform's 10,000,000 records are 1.2 GB)."""
+    from cluster_credit_cli.inputs import reading
+    from cluster_credit_cli.problems import Problems
+
+    p = tmp_path / "records.csv"
+    with open(p, "w", encoding="utf-8") as fh:
+        fh.write("统一社会信用代码,企业名称,记录类型,决定日期\n" + "91441900PHAMEMRRDA,甲,劳资纠纷,2025-01-01\n" * 300)
+    monkeypatch.setattr(reading, "MAX_ROWS", 100)
+    whole = Problems()
+    assert reading.read_source(p, "credit_system", model, whole) is None
+    assert [x.code for x in whole] == ["csv_too_large"]
+    streamed = Problems()
+    table = reading.read_records_streaming(p, "credit_system", model, streamed, keep=None)
+    assert table is not None and len(table.data) == 300 and not [x for x in streamed if x.severity == "error"]
+    monkeypatch.setattr(reading, "STREAM_MAX_ROWS", 200)
+    capped = Problems()
+    assert reading.read_records_streaming(p, "credit_system", model, capped, keep=None) is None
+    assert [x.code for x in capped] == ["csv_too_large"]
+    monkeypatch.setattr(reading, "STREAM_MAX_ROWS", 10_000)
+    monkeypatch.setattr(reading, "STREAM_MAX_BYTES", 1_000)
+    sized = Problems()
+    assert reading.read_records_streaming(p, "credit_system", model, sized, keep=None) is None
+    assert [x.code for x in sized] == ["file_too_large"]
+
+
 def test_a_file_above_the_size_cap_is_not_hashed(tmp_path, monkeypatch):
     from cluster_credit_cli.batch import run as batch_run
     from cluster_credit_cli.rating import pipeline

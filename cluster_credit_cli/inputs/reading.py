@@ -38,6 +38,9 @@ from cluster_credit_cli.text import _SPACES, clean_text, halfwidth, normalize_ch
 HEADER_SCAN_ROWS = 30
 MAX_ROWS = 2_000_000
 MAX_COLS = 500
+# A streamed record export: bounded by time, not memory (10,000,000 records are 1.2 GB).
+STREAM_MAX_BYTES = 16 * 2**30
+STREAM_MAX_ROWS = 200_000_000
 EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
 
 
@@ -125,10 +128,18 @@ def read_grid(path: Path, sheet: str | None = None, verdict=None) -> Grid:
     return _read_xlsx_grid(path, sheet, hidden=set(verdict.hidden_sheets) | set(verdict.chart_sheets))
 
 
-def preflight_file(path: Path):
-    """Guard the parsers (calamine aborts the process on some hostile files): see ``filecheck``."""
-    from cluster_credit_cli.inputs.filecheck import preflight
+def preflight_file(path: Path, *, streamed: bool = False):
+    """Guard the parsers (calamine aborts the process on some hostile files): see ``filecheck``.
 
+    ``streamed``: the file is a CSV read in chunks (``read_records_streaming``), whose memory does
+    not grow with its length: a city platform's export of millions of records is allowed (up to
+    ``STREAM_MAX_BYTES`` and ``STREAM_MAX_ROWS``); lines are bounded as for any file.
+    """
+    from cluster_credit_cli.inputs.filecheck import Limits, preflight
+
+    if streamed:
+        return preflight(Path(path), max_rows=STREAM_MAX_ROWS, max_cols=MAX_COLS,
+                         limits=Limits(max_file_bytes=STREAM_MAX_BYTES))
     return preflight(Path(path), max_rows=MAX_ROWS, max_cols=MAX_COLS)
 
 
@@ -857,8 +868,8 @@ def read_records_streaming(path: Path, kind: str, model: Model, problems: Proble
     """
     path = Path(path)
     # The same preflight as read_source: the whole file's line lengths and widths are bounded
-    # before pandas allocates a row of 250,000 fields.
-    verdict = preflight_file(path)
+    # before pandas allocates a row of 250,000 fields. Its length is not: it is read in chunks.
+    verdict = preflight_file(path, streamed=True)
     verdict.add_to(problems, path.name)
     if not verdict.ok:
         return None
