@@ -370,6 +370,9 @@ def work_stream(data: Path) -> dict:
     table = read_records_streaming(data / "社会信用系统导出.csv", "credit_system", model, problems,
                                    keep=_applicant_codes(app))
     t2 = time.perf_counter()
+    if table is None:  # refused: say why, and fail the benchmark (exit 1 would pass as "problems")
+        print("; ".join(p.message for p in problems), file=sys.stderr)
+        raise SystemExit(3)
     return {"applicants": t1 - t0, "stream": t2 - t1, "kept_rows": len(table.data), "dropped": table.dropped,
             "problems": len(problems)}
 
