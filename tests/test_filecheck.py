@@ -262,6 +262,15 @@ def test_far_away_cell_caught_without_dimension(tmp_path):
     assert check(p, max_rows=2_000_000, max_cols=500).code == "sheet_too_large"  # 28M cells > area cap
 
 
+@pytest.mark.parametrize("spelling", ['r= "{}"', 'r=\r"{}"', 'r\r="{}"', 'r =\t"{}"', "r='{}'"])
+def test_far_away_cell_caught_however_its_reference_is_spaced(tmp_path, spelling):
+    # Past the first megabyte (whose xmlns:r="…" already sends it to the careful scan).
+    usual = "".join(f'<row r="{i}"><c r="A{i}"><v>1</v></c></row>' for i in range(3, 40_000))
+    far = usual + f'<row {spelling.format(1000000)}><c {spelling.format("AB1000000")}><v>1</v></c></row>'
+    p = write_xlsx(tmp_path / "f.xlsx", [("S", "visible", sheet_xml(extra_cells=far))])
+    assert check(p, max_rows=2_000_000, max_cols=500).code == "sheet_too_large"
+
+
 def test_column_cap(tmp_path):
     wide = '<row r="3"><c r="ZZ3"><v>1</v></c></row>'
     p = write_xlsx(tmp_path / "w.xlsx", [("S", "visible", sheet_xml(extra_cells=wide))])

@@ -491,7 +491,8 @@ _DIM = re.compile(rb'<(?:\w+:)?dimension\b[^>]*\bref="\$?([A-Z]{1,3})\$?(\d+)(?:
 # another whitespace before r= is scanned with the slower, general patterns.
 _NUM_FAST = re.compile(rb' r="[A-Z]{0,3}(\d+)"')  # rows: r="12"; cells: r="AB12"
 _REF_SLOW = re.compile(rb'\sr\s*=\s*["\']\$?([A-Z]{0,3})\$?(\d+)["\']')
-_ODD_REF = (b"r='", b"r =", b"r\t", b"r\n")
+# Any other spelling XML allows around the "=" of an r attribute sends a chunk to the slow path.
+_ODD_REF = (b"r='", b"r =", b"r\t", b"r\n", b"r\r", b"r= ", b"r=\t", b"r=\n", b"r=\r")
 
 
 def _has(part: bytes, needle: bytes) -> bool:
