@@ -170,3 +170,13 @@ def test_any_values_any_kinds(tmp_path, rows, kinds):
     columns = [Column(f"h{j}", k) for j, k in enumerate(kinds)]
     fast, ref = _both(tmp_path, columns, rows)
     assert _cells(fast) == _cells(ref)
+
+
+def test_rows_rendered_in_slices_are_the_same_cells(tmp_path, monkeypatch):
+    monkeypatch.setattr(excel, "_RENDER_SLICE", 7)  # a 30-row table crosses four slices
+    columns = [Column("a"), Column("b", "number"), Column("c", width=10)]
+    rows = [[f"c{i}", i * 1.5, "长" * 40 if i % 5 == 0 else "=x"] for i in range(30)]
+    fast, ref = _both(tmp_path, columns, rows)
+    assert _cells(fast) == _cells(ref) and fast["A31"].value == "c29"
+    tall = pytest.approx(15 * excel.wrapped_lines("长" * 40, 10), abs=0.5)
+    assert [fast.row_dimensions[r].height for r in (2, 3, 7, 8, 27, 28)] == [tall, None, tall, None, tall, None]

@@ -655,20 +655,30 @@ def _render_rows(wb: Workbook, sheet, first_row: int, columns: Sequence[Column],
         # rows for wrapped text on its own.
         px = int(ROW_PT * int(lines[i]) * 4.0 / 3.0 + 0.5)
         opens[i] = f'<row r="{rownums[i]}" ht="{px * 0.75:.16g}" customHeight="1">'
-    parts = np.empty((n, 3 * ncols + 2), dtype=object)
-    parts[:, 0] = opens
-    parts[:, -1] = "</row>"
     refs = np.array(rownums, dtype=object)
-    for j in range(ncols):
-        absent = tails[j] == ""
-        if absent.any():
-            parts[:, 1 + 3 * j] = np.where(absent, "", CELL_OPEN + xl_col_to_name(j))
-            parts[:, 2 + 3 * j] = np.where(absent, "", refs)
-        else:
-            parts[:, 1 + 3 * j] = CELL_OPEN + xl_col_to_name(j)
-            parts[:, 2 + 3 * j] = refs
-        parts[:, 3 + 3 * j] = tails[j]
-    return list(map("".join, parts.tolist()))
+    absent = [tails[j] == "" for j in range(ncols)]
+    out: list[str] = []
+    # A slice of rows at a time: the pieces of a million-row sheet would take gigabytes at once.
+    for a in range(0, n, _RENDER_SLICE):
+        b = min(n, a + _RENDER_SLICE)
+        parts = np.empty((b - a, 3 * ncols + 2), dtype=object)
+        parts[:, 0] = opens[a:b]
+        parts[:, -1] = "</row>"
+        for j in range(ncols):
+            start = CELL_OPEN + xl_col_to_name(j)
+            gone = absent[j][a:b]
+            if gone.any():
+                parts[:, 1 + 3 * j] = np.where(gone, "", start)
+                parts[:, 2 + 3 * j] = np.where(gone, "", refs[a:b])
+            else:
+                parts[:, 1 + 3 * j] = start
+                parts[:, 2 + 3 * j] = refs[a:b]
+            parts[:, 3 + 3 * j] = tails[j][a:b]
+        out.extend(map("".join, parts.tolist()))
+    return out
+
+
+_RENDER_SLICE = 50_000
 
 
 def _take(values: Any, where: np.ndarray) -> Any:
