@@ -655,6 +655,8 @@ def _render_rows(wb: Workbook, sheet, first_row: int, columns: Sequence[Column],
         # rows for wrapped text on its own.
         px = int(ROW_PT * int(lines[i]) * 4.0 / 3.0 + 0.5)
         opens[i] = f'<row r="{rownums[i]}" ht="{px * 0.75:.16g}" customHeight="1">'
+        # XlsxWriter sizes a chart or image from the heights it knows (set_row's): this one too.
+        sheet.row_sizes[first_row + i] = [px, False]
     refs = np.array(rownums, dtype=object)
     absent = [tails[j] == "" for j in range(ncols)]
     out: list[str] = []

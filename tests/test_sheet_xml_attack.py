@@ -1,0 +1,43 @@
+"""Attacks on write_table's block rendering (outputs.sheet_xml): what a hostile or unlucky table
+does to it, compared with the same cells written one by one (tests/test_sheet_xml.py)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+
+from cluster_credit_cli.outputs import excel
+from cluster_credit_cli.outputs.excel import Column, Workbook, write_table
+
+ANCHOR = re.compile(r"<xdr:(from|to)><xdr:col>(\d+)</xdr:col><xdr:colOff>(\d+)</xdr:colOff>"
+                    r"<xdr:row>(\d+)</xdr:row><xdr:rowOff>(\d+)</xdr:rowOff>")
+
+
+def _drawing_anchors(path) -> list[list[tuple]]:
+    with zipfile.ZipFile(path) as z:
+        names = sorted(n for n in z.namelist() if re.fullmatch(r"xl/drawings/drawing\d+\.xml", n))
+        return [ANCHOR.findall(z.read(n).decode()) for n in names]
+
+
+def test_a_chart_beside_wrapped_rows_is_anchored_as_over_rows_set_by_set_row(tmp_path):
+    # The rows a long text wraps in are taller; a chart beside them must span fewer of them,
+    # as it did when write_table gave those heights with set_row (XlsxWriter sizes objects
+    # from the heights it knows).
+    columns = [Column("name"), Column("note", width=12), Column("x", "number")]
+    rows = [[f"n{i}", "很长的句子很长的句子很长的句子" * (i % 3), i * 1.5] for i in range(12)]
+    path = tmp_path / "chart.xlsx"
+    with Workbook(path) as wb:
+        fast, _ = write_table(wb, "fast", columns, rows)
+        ref = wb.book.add_worksheet("ref")
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                wb.write_cell(ref, 1 + i, j, v, wb.column_format(columns[j], **excel._cell_props(columns[j])))
+            if i % 3:
+                ref.set_row(1 + i, excel.ROW_PT * excel.wrapped_lines(row[1], 12))
+        for sheet in (fast, ref):
+            chart = wb.book.add_chart({"type": "column"})
+            chart.add_series({"values": [sheet.name, 1, 2, 12, 2]})
+            wb.insert_chart(sheet, 1, 4, chart)
+    fast_anchor, ref_anchor = _drawing_anchors(path)
+    assert ref_anchor[1][3] != "15"  # the reference's chart does end higher than over default rows
+    assert fast_anchor == ref_anchor
