@@ -41,3 +41,26 @@ def test_a_chart_beside_wrapped_rows_is_anchored_as_over_rows_set_by_set_row(tmp
     fast_anchor, ref_anchor = _drawing_anchors(path)
     assert ref_anchor[1][3] != "15"  # the reference's chart does end higher than over default rows
     assert fast_anchor == ref_anchor
+
+
+def _sheet_values(path, sheet: int, col: str) -> list[str]:
+    with zipfile.ZipFile(path) as z:
+        xml = z.read(f"xl/worksheets/sheet{sheet}.xml").decode()
+    return re.findall(rf'<c r="{col}\d+"[^>]*><v>([^<]*)</v>', xml)
+
+
+def test_negative_and_positive_zero_in_one_numeric_column_keep_their_signs(tmp_path):
+    # round(-0.001, 2) is -0.0: a numpy column holding it and 0.0 factorizes them as one value,
+    # but write_cell writes '-0' for the one and '0' for the other.
+    import numpy as np
+
+    values = np.array([-0.0, 0.0, 1.5, 0.0, -0.0])
+    path = tmp_path / "zero.xlsx"
+    with Workbook(path) as wb:
+        write_table(wb, "fast", [Column("x", "number")], data=[values])
+        ref = wb.book.add_worksheet("ref")
+        fmt = wb.column_format(Column("x", "number"), **excel._cell_props(Column("x", "number")))
+        for i, v in enumerate(values.tolist()):
+            wb.write_cell(ref, 1 + i, 0, v, fmt)
+    assert _sheet_values(path, 2, "A") == ["-0", "0", "1.5", "0", "-0"]
+    assert _sheet_values(path, 1, "A")[1:] == _sheet_values(path, 2, "A")

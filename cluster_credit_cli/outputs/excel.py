@@ -566,6 +566,8 @@ def _column_cells(wb: Workbook, sheet, col: Column, fmt, cap: float, values: Any
     """One column's cell tails, the lines each row wraps to (None: all one) and the widest value."""
     render = _CellRenderer(wb, sheet, col, fmt, cap)
     n = len(values)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and _signed_zeros(values):
+        values = values.tolist()  # factorize takes -0.0 for 0.0; write_cell writes '-0' and '0'
     if isinstance(values, np.ndarray) or (n and _all_strings(values)):
         # Whole-column: each distinct value rendered once (NaN is -1: a blank cell).
         arr = values if isinstance(values, np.ndarray) else np.array(values, dtype=object)
@@ -606,6 +608,12 @@ def _column_cells(wb: Workbook, sheet, col: Column, fmt, cap: float, values: Any
                 lines_l = [1] * n
             lines_l[i] = e[2]
     return tails, (np.array(lines_l, dtype=np.int32) if lines_l is not None else None), widest
+
+
+def _signed_zeros(values: np.ndarray) -> bool:
+    """Both -0.0 and 0.0 in a float array."""
+    zeros = values[values == 0]
+    return bool(len(zeros)) and bool(np.signbit(zeros).any()) and not bool(np.signbit(zeros).all())
 
 
 def _all_strings(values: Any) -> bool:
