@@ -110,3 +110,16 @@ def test_numpy_columns_are_written_byte_for_byte_as_write_cell_writes_them(tmp_p
         assert _raw_cells(path, 1) == _raw_cells(path, 2)
 
     check()
+
+
+def test_a_comment_on_a_table_row_is_refused_by_name_and_nothing_is_written(tmp_path):
+    # A limitation, not a crash: the block rows do not take comments (yet); the error names the
+    # row, and the half-written workbook is not left behind.
+    import pytest
+
+    path = tmp_path / "c.xlsx"
+    with pytest.raises(ValueError, match="a comment on row 3 inside a block of rows is not supported"):
+        with Workbook(path) as wb:
+            sheet, _ = write_table(wb, "t", [Column("a")], [["x"], ["y"]])
+            sheet.write_comment(2, 0, "why")
+    assert not path.exists() and list(tmp_path.iterdir()) == []
