@@ -123,3 +123,19 @@ def test_a_comment_on_a_table_row_is_refused_by_name_and_nothing_is_written(tmp_
             sheet, _ = write_table(wb, "t", [Column("a")], [["x"], ["y"]])
             sheet.write_comment(2, 0, "why")
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_table_wider_than_excel_is_refused_by_name_not_written_past_column_xfd(tmp_path):
+    # XlsxWriter drops a cell beyond column XFD; the rendered rows held them, which Excel
+    # reports as a damaged file. More columns than a sheet holds is a clear error instead.
+    import pytest
+
+    columns = [Column(f"h{j}") for j in range(excel.EXCEL_MAX_COLS + 1)]
+    with pytest.raises(ValueError, match=r"wide: 16,385 columns; an Excel sheet holds 16,384"):
+        with Workbook(tmp_path / "wide.xlsx") as wb:
+            write_table(wb, "wide", columns, [["v"] * len(columns)])
+    path = tmp_path / "fits.xlsx"
+    with Workbook(path) as wb:
+        write_table(wb, "fits", columns[:-1], [["v"] * (len(columns) - 1)])
+    cells = _raw_cells(path, 1)
+    assert ("XFD", 2) in cells and max(r for _c, r in cells) == 2

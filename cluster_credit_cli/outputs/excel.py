@@ -39,6 +39,7 @@ from cluster_credit_cli.outputs.sheet_xml import CELL_OPEN, BlockSheet
 INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CHARS = 32_767  # characters in one cell
+EXCEL_MAX_COLS = 16_384  # columns in one sheet (A..XFD)
 
 
 def is_injection(text: str) -> bool:
@@ -395,6 +396,8 @@ def write_table(
     are counted, not written: the last row says how many were left out (and ``overflow_note``,
     e.g. where the full list is), and the workbook's ``truncated`` list says it for the summary.
     """
+    if len(columns) > EXCEL_MAX_COLS:  # XlsxWriter would drop the rest; the rendered rows would not
+        raise ValueError(f"{sheet_name[:31]}: {len(columns):,} columns; an Excel sheet holds {EXCEL_MAX_COLS:,}")
     sheet = wb.book.add_worksheet(sheet_name[:31], worksheet_class=BlockSheet)
     r0 = 2 if title else 0
     hfmt = wb.header_format()
