@@ -139,3 +139,41 @@ def test_a_table_wider_than_excel_is_refused_by_name_not_written_past_column_xfd
         write_table(wb, "fits", columns[:-1], [["v"] * (len(columns) - 1)])
     cells = _raw_cells(path, 1)
     assert ("XFD", 2) in cells and max(r for _c, r in cells) == 2
+
+
+def test_mixed_python_numpy_and_pandas_values_are_written_byte_for_byte_as_write_cell_writes_them(tmp_path):
+    import datetime as dt
+    import decimal
+
+    import numpy as np
+    import pandas as pd
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_sheet_xml import AWKWARD, KINDS
+
+    more = [-0.0, np.float64(-0.0), np.float32(-0.0), np.float32(0.1), np.int64(0), np.uint64(2 ** 64 - 1),
+            2 ** 64, -(2 ** 70), np.datetime64("2026-01-02"), np.datetime64("NaT"), np.timedelta64(3, "D"),
+            dt.timedelta(hours=5), dt.time(5, 6), pd.Timestamp("2026-01-02 03:04:05"), decimal.Decimal("-0"),
+            b"=bytes", [1, "=x"], {"k": "<v>"}, (), 1 + 2j, "中\n文" * 3, "x" * 70, "Ａ全角", np.str_("=np")]
+    values = st.sampled_from(AWKWARD + more)
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.lists(values, min_size=3, max_size=3), min_size=1, max_size=10),
+           st.lists(st.sampled_from(KINDS), min_size=3, max_size=3), st.booleans())
+    def check(rows, kinds, as_data):
+        columns = [Column(f"h{j}", k) for j, k in enumerate(kinds)]
+        path = tmp_path / "mixed.xlsx"
+        with Workbook(path) as wb:
+            if as_data:
+                write_table(wb, "fast", columns, data=[[r[j] for r in rows] for j in range(3)])
+            else:
+                write_table(wb, "fast", columns, rows)
+            ref = wb.book.add_worksheet("ref")
+            for j, c in enumerate(columns):
+                ref.write_string(0, j, c.header, wb.header_format())
+            for i, row in enumerate(rows):
+                for j, v in enumerate(row):
+                    wb.write_cell(ref, 1 + i, j, v, wb.column_format(columns[j], **excel._cell_props(columns[j])))
+        assert _raw_cells(path, 1) == _raw_cells(path, 2)
+
+    check()
