@@ -77,12 +77,7 @@ def _is_missing(value: Any) -> bool:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    try:
-        import pandas as pd  # noqa: PLC0415 - only for NaT/NA detection
-
-        return value is pd.NaT or value is pd.NA
-    except ImportError:  # pragma: no cover
-        return False
+    return value is pd.NaT or value is pd.NA
 
 
 @dataclass

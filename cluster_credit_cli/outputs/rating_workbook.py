@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cluster_credit_cli.atomic import WriteOutcome, atomic_write_bytes, atomic_write_text
+from cluster_credit_cli.atomic import WriteOutcome, atomic_write_bytes
 from cluster_credit_cli.outputs.columnar_csv import value_key
 from cluster_credit_cli.outputs.excel import EXCEL_MAX_ROWS, Column, Workbook, write_table
 from cluster_credit_cli.i18n import status_words, t
