@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import zipfile
 
+import openpyxl
+
 from cluster_credit_cli.outputs import excel
 from cluster_credit_cli.outputs.excel import Column, Workbook, write_table
 
@@ -112,17 +114,14 @@ def test_numpy_columns_are_written_byte_for_byte_as_write_cell_writes_them(tmp_p
     check()
 
 
-def test_a_comment_on_a_table_row_is_refused_by_name_and_nothing_is_written(tmp_path):
-    # A limitation, not a crash: the block rows do not take comments (yet); the error names the
-    # row, and the half-written workbook is not left behind.
-    import pytest
-
+def test_a_comment_on_a_table_row_is_kept_with_the_row(tmp_path):
     path = tmp_path / "c.xlsx"
-    with pytest.raises(ValueError, match="a comment on row 3 inside a block of rows is not supported"):
-        with Workbook(path) as wb:
-            sheet, _ = write_table(wb, "t", [Column("a")], [["x"], ["y"]])
-            sheet.write_comment(2, 0, "why")
-    assert not path.exists() and list(tmp_path.iterdir()) == []
+    with Workbook(path) as wb:
+        sheet, _ = write_table(wb, "t", [Column("a"), Column("b", "number")], [["x", 1.0], ["y", 2.0]])
+        sheet.write_comment(2, 0, "why")
+    ws = openpyxl.load_workbook(path)["t"]
+    assert [[c.value for c in r] for r in ws.iter_rows()] == [["a", "b"], ["x", 1], ["y", 2]]
+    assert ws["A3"].comment.text == "why" and ws["A2"].comment is None
 
 
 def test_a_table_wider_than_excel_is_refused_by_name_not_written_past_column_xfd(tmp_path):

@@ -81,7 +81,7 @@ class BlockSheet(Worksheet):
             r = block.first_row + i
             # A cell written over a block row afterwards (a grade colour, say) or a height set
             # on it wins, as it would had the row been written cell by cell.
-            if (r in table and table[r]) or r in row_info or r in self.comments:
+            if (r in table and table[r]) or r in row_info:
                 xml = self._merged_row(r, xml)
             write(xml)
 
@@ -106,8 +106,6 @@ class BlockSheet(Worksheet):
                 self.fh.truncate()
                 self._write_row(r, None, self.row_info[r])
                 head = self.fh.getvalue()[:-1]
-            if r in self.comments:
-                raise ValueError(f"a comment on row {r + 1} inside a block of rows is not supported")
         finally:
             self.fh = saved
         return head + ">" + "".join(cells[c] for c in sorted(cells)) + "</row>"
