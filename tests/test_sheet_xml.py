@@ -180,3 +180,21 @@ def test_rows_rendered_in_slices_are_the_same_cells(tmp_path, monkeypatch):
     assert _cells(fast) == _cells(ref) and fast["A31"].value == "c29"
     tall = pytest.approx(15 * excel.wrapped_lines("长" * 40, 10), abs=0.5)
     assert [fast.row_dimensions[r].height for r in (2, 3, 7, 8, 27, 28)] == [tall, None, tall, None, tall, None]
+
+
+def test_ratings_sheet_colours_graded_cells_only_whatever_an_ungraded_grade_holds(tmp_path):
+    from cluster_credit_cli.model.config import load_model
+    from cluster_credit_cli.outputs import rating_workbook
+
+    ranked = pd.DataFrame({
+        "rank": [1.0, np.nan, np.nan], "code": ["a", "b", "c"], "name": ["x", "y", "z"],
+        "total_display": [90.0, np.nan, 50.0], "base": [80.0, 1.0, 50.0], "bonus": [10.0, 0.0, 0.0],
+        "grade": ["AAA", float("nan"), None], "status": [[], ["vetoed"], []], "reasons": [[], ["r"], []],
+        "missing": [[], [], ["m"]], "requested": [1.0, 2.0, 3.0], "quota": [1.0, 0.0, 0.0]})
+    path = tmp_path / "r.xlsx"
+    with Workbook(path) as wb:
+        rating_workbook._ratings_sheet(wb, ranked, load_model(None), [], "zh")
+    ws = openpyxl.load_workbook(path).active
+    assert [ws.cell(r, 7).value for r in (2, 3, 4)] == ["AAA", None, None]
+    assert ws["G2"].fill.fgColor.rgb.endswith("1B7837") and ws["G2"].font.b and ws["G2"].alignment.horizontal == "center"
+    assert ws["G3"].fill.fgColor.rgb == "00000000" and ws["I4"].value == "m"

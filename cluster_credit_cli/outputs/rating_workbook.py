@@ -164,8 +164,9 @@ def _ratings_sheet(wb: Workbook, ranked: pd.DataFrame, model: Model, dims1: list
             ranked["requested"], ranked["quota"]]
     data += [ranked[f"dim:{k}"] if f"dim:{k}" in ranked else [None] * len(ranked) for k in dims1]
     # Grade colours on the grade cell only, so the sheet prints well in black and white too.
-    colours = {g: _grade_fmt(wb, model, g) for g in pd.unique(grades)}
-    grade_fmts = [({**colours[g], "align": "center", "text_wrap": False} if colours[g] else None) for g in grades]
+    colours = {g: _grade_fmt(wb, model, g) for g in pd.unique(grades) if isinstance(g, str)}
+    grade_fmts = [({**colours[g], "align": "center", "text_wrap": False} if isinstance(g, str) and colours[g] else None)
+                  for g in grades]
     sheet, _ = write_table(wb, t("sheet.ratings", lang), cols, data=data, cell_formats={6: grade_fmts})
     wb.print_setup(sheet, orientation="landscape")
 
