@@ -239,3 +239,10 @@ def test_unknown_lang_is_a_usage_error():
     res = runner.invoke(app, ["model", "show", "--lang", "fr"])
     assert res.exit_code == 2
     assert "--lang" in res.output
+
+
+def test_a_header_naming_two_fields_of_one_source_is_refused_by_key(tmp_path):
+    path = broken(tmp_path, 'aliases = ["企业", "公司名称",', 'aliases = ["信用代码", "企业", "公司名称",')
+    with pytest.raises(ConfigError, match=r"fields\.name\.aliases: header '信用代码' also names field 'code' "
+                                          r"in source 'applicants'"):
+        load_model(path)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -532,8 +533,18 @@ def _build_sources(ctx: _Ctx, table: dict, fields: dict[str, FieldDef]) -> dict[
         for s in f.sources:
             if s not in sources:
                 ctx.fail(f"fields.{fkey}.sources", f"unknown source {s!r}")
-    # Within one source, two fields must not answer to the same header.
-    for skey in sources:
+    for skey, key, name, other in header_clashes(fields, sources):
+        ctx.fail(f"fields.{key}.aliases", f"header {name!r} also names field {other!r} in source {skey!r}")
+    return sources
+
+
+def header_clashes(fields: dict[str, Any], source_keys: Iterable[str]) -> Iterator[tuple[str, str, str, str]]:
+    """(source, field, header, other field) for each header that names two fields of one source.
+
+    ``fields`` maps keys to anything with ``key``, ``label``, ``label_en``, ``aliases`` and
+    ``sources`` (the rating model's fields, the pool ledger's columns).
+    """
+    for skey in source_keys:
         seen: dict[str, str] = {}
         for f in fields.values():
             if skey not in f.sources:
@@ -544,10 +555,8 @@ def _build_sources(ctx: _Ctx, table: dict, fields: dict[str, FieldDef]) -> dict[
                     continue
                 other = seen.get(norm)
                 if other and other != f.key:
-                    ctx.fail(f"fields.{f.key}.aliases",
-                             f"header {name!r} also names field {other!r} in source {skey!r}")
+                    yield skey, f.key, name, other
                 seen[norm] = f.key
-    return sources
 
 
 def _bands(ctx: _Ctx, where: str, rule: dict) -> None:

@@ -15,9 +15,9 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from cluster_credit_cli.model.config import FIELD_TYPES, FieldDef, Model, SourceDef, unknown_key
+from cluster_credit_cli.model.config import FIELD_TYPES, FieldDef, Model, SourceDef, header_clashes, unknown_key
 from cluster_credit_cli.problems import ConfigError
-from cluster_credit_cli.text import normalize_choice, normalize_header
+from cluster_credit_cli.text import normalize_choice
 
 LEDGER, FUND = "ledger", "fund"
 CLASSES = ["正常", "关注", "次级", "可疑", "损失"]
@@ -188,15 +188,6 @@ def _sources(table: Any, fields: dict[str, PoolField]) -> dict[str, SourceDef]:
                 _fail(f"{where}.required", f"{r!r} is not a column of the {key}")
         out[key] = SourceDef(key, str(item.get("label", key)), str(item.get("label_en", "")), "records", [],
                              list(required), item.get("sheet"))
-    for skey in out:  # within one format, two columns must not answer to the same header
-        seen: dict[str, str] = {}
-        for f in fields.values():
-            if skey not in f.sources:
-                continue
-            for name in [f.label, f.label_en, f.key, *f.aliases]:
-                norm = normalize_header(name)
-                if norm and seen.get(norm, f.key) != f.key:
-                    _fail(f"pool.fields.{f.key}.aliases", f"header {name!r} also names {seen[norm]!r} in the {skey}")
-                if norm:
-                    seen[norm] = f.key
+    for skey, key, name, other in header_clashes(fields, out):  # one header, two columns of one format
+        _fail(f"pool.fields.{key}.aliases", f"header {name!r} also names {other!r} in the {skey}")
     return out
