@@ -121,6 +121,19 @@ def _header_of(rows: list[dict[str, Any]], header: list[str] | None) -> list[str
     return out
 
 
+def table_xlsx(path: Path, header: list, rows: list[list], *, title: str | None = None) -> Path:
+    """The plainest workbook: an optional title line, the header, the rows as given (lists)."""
+    wb = Workbook()
+    ws = wb.active
+    if title:
+        ws.append([title])
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
 def write_xlsx(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None, *,
                title: list[str] | None = None, rename: dict[str, str] | None = None,
                drop: tuple[str, ...] = (), sheet: str = "Sheet1") -> Path:

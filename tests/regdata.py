@@ -14,7 +14,7 @@ import csv
 import datetime as dt
 from pathlib import Path
 
-from openpyxl import Workbook
+from conftest import table_xlsx
 
 from cluster_credit_cli.inputs.identity import make_code
 
@@ -31,14 +31,6 @@ def ent(i: int, r: int, **kw) -> dict:
     return {"code": code(i), "name": f"东莞市测试{i}号模具有限公司", "r": r, **kw}
 
 
-def _xlsx(path: Path, header: list[str], rows: list[list]) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
-    return path
 
 
 def write_round(folder: Path, ents: list[dict], records: list[tuple] = ()) -> dict[str, Path]:
@@ -59,15 +51,15 @@ def write_round(folder: Path, ents: list[dict], records: list[tuple] = ()) -> di
         ass_rows.append([e["code"], e["name"], r, r, "集群内孵化", "非会员"])
         bank_rows.append([e["code"], e["name"], "是", e.get("overdue", 0), "良好", "是" if e.get("bank_veto") else "否"])
     paths = {
-        "applicants": _xlsx(folder / "申报材料.xlsx",
+        "applicants": table_xlsx(folder / "申报材料.xlsx",
                             ["统一社会信用代码", "企业名称", "成立日期", "所在镇街", "申请贷款金额（万元）", "合作银行结算账户",
                              *RATINGS, "应付货款按期支付率(%)", "应收账款按期回收率(%)", "设备租金按期支付率(%)"], app_rows),
-        "auditor": _xlsx(folder / "审计数据.xlsx",
+        "auditor": table_xlsx(folder / "审计数据.xlsx",
                          ["统一社会信用代码", "企业名称", "资产总额", "负债总额", "流动资产", "流动负债", "营业收入", "上年营业收入",
                           "净利润", "应收账款期初", "应收账款期末"], aud_rows),
-        "association": _xlsx(folder / "协会评价.xlsx",
+        "association": table_xlsx(folder / "协会评价.xlsx",
                              ["统一社会信用代码", "企业名称", "企业文化建设", "品牌美誉度", "集群孵化", "会员级别"], ass_rows),
-        "bank": _xlsx(folder / "银行征信.xlsx",
+        "bank": table_xlsx(folder / "银行征信.xlsx",
                       ["统一社会信用代码", "企业名称", "结算账户", "近24个月最长逾期天数", "企业家个人信用", "银行否决"], bank_rows),
         "credit_system": write_credit(folder / "信用系统导出.csv", records),
     }
@@ -87,7 +79,7 @@ def write_credit(path: Path, records) -> Path:
 
 def write_bank(path: Path, rows: list[tuple]) -> Path:
     """rows: (code, overdue_days, personal_credit, bank_veto 是/否)."""
-    return _xlsx(path, ["统一社会信用代码", "企业名称", "结算账户", "近24个月最长逾期天数", "企业家个人信用", "银行否决"],
+    return table_xlsx(path, ["统一社会信用代码", "企业名称", "结算账户", "近24个月最长逾期天数", "企业家个人信用", "银行否决"],
                  [[c, "", "是", d, pc, v] for c, d, pc, v in rows])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import table_xlsx as sheet
 from openpyxl import Workbook
 
 from cluster_credit_cli.problems import ConfigError
@@ -32,14 +33,6 @@ def xlsform(path: Path, survey: list[list], choices: list[list], *, survey_head=
     return path
 
 
-def sheet(path: Path, header: list, rows: list[list]) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
 
 
 def by_name(res):

@@ -11,7 +11,8 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
-from openpyxl import Workbook, load_workbook
+from conftest import table_xlsx
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 import regdata as R
@@ -33,15 +34,7 @@ HEADER = ["统一社会信用代码", "企业名称", "评级日期", "总分", 
 
 
 def xlsx(path, header, rows, title=None):
-    wb = Workbook()
-    ws = wb.active
-    if title:
-        ws.append([title])
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
+    return table_xlsx(path, header, rows, title=title)
 
 
 def simulated(path, n=400, seed=1):
